@@ -1,0 +1,351 @@
+using System.Buffers;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Apache.Arrow;
+using Apache.Arrow.Types;
+using nietras.SeparatedValues;
+
+namespace MLOps.Artifacts;
+
+/// <summary>
+/// Reads a CSV file (header row, comma-separated) as Arrow record batches with inferred column types.
+/// See <see cref="DatasetReader.ReadAsync"/> for the inference rules.
+/// </summary>
+internal static class CsvBatchReader
+{
+    /// <summary>The type of timestamps read from CSV: microseconds, UTC.</summary>
+    public static readonly TimestampType TimestampType = new(TimeUnit.Microsecond, "UTC");
+
+    private static readonly string[] TimestampFormats =
+    [
+        "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK",
+        "yyyy-MM-dd'T'HH:mmK",
+        "yyyy-MM-dd HH:mm:ss.FFFFFFFK",
+        "yyyy-MM-dd HH:mmK",
+        "yyyy-MM-dd",
+        "yyyy/MM/dd HH:mm",
+        "yyyy/MM/dd HH:mm:ss",
+    ];
+
+    private enum CsvType
+    {
+        Int64,
+        Double,
+        Boolean,
+        Timestamp,
+        String,
+    }
+
+    public static async IAsyncEnumerable<RecordBatch> ReadAsync(string path, int batchSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var schema = await InferSchemaAsync(path, cancellationToken).ConfigureAwait(false);
+        var reader = await OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        using (reader)
+        {
+            var builders = schema.FieldsList.Select(f => ColumnBuilder.Create(f.DataType, batchSize)).ToArray();
+            var rows = 0;
+            var yielded = false;
+            while (await MoveNextAsync(reader, path, cancellationToken).ConfigureAwait(false))
+            {
+                AppendRow(reader, builders, path);
+                if (++rows == batchSize)
+                {
+                    yield return Build(schema, builders, rows);
+                    yielded = true;
+                    rows = 0;
+                }
+            }
+
+            if (rows > 0 || !yielded)
+                yield return Build(schema, builders, rows);
+        }
+    }
+
+    private static RecordBatch Build(Schema schema, ColumnBuilder[] builders, int rows)
+        => new(schema, builders.Select(b => b.Build()).ToArray(), rows);
+
+    private static SepReaderOptions Options => new Sep(',').Reader(o => o with
+    {
+        HasHeader = true,
+        Unescape = true,
+        CultureInfo = CultureInfo.InvariantCulture,
+    });
+
+    private static async Task<SepReader> OpenAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await Options.FromFileAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw Unreadable(path, e);
+        }
+    }
+
+    private static async ValueTask<bool> MoveNextAsync(SepReader reader, string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await reader.MoveNextAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw Unreadable(path, e);
+        }
+    }
+
+    private static ArtifactException Unreadable(string path, Exception e)
+        => new($"The dataset file '{path}' is not a readable CSV file (comma-separated, with a header row): {e.Message}", e);
+
+    /// <summary>First pass: the type of every column.</summary>
+    private static async Task<Schema> InferSchemaAsync(string path, CancellationToken cancellationToken)
+    {
+        var reader = await OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        using (reader)
+        {
+            var names = reader.Header.ColNames;
+            var guesses = names.Select(_ => new TypeGuess()).ToArray();
+            while (await MoveNextAsync(reader, path, cancellationToken).ConfigureAwait(false))
+                Observe(reader, guesses, path);
+
+            var fields = names.Select((name, i) => new Field(name, ToArrowType(guesses[i].Result), guesses[i].SawNull, metadata: null));
+            return new Schema(fields, metadata: null);
+        }
+    }
+
+    private static IArrowType ToArrowType(CsvType type) => type switch
+    {
+        CsvType.Int64 => Int64Type.Default,
+        CsvType.Double => DoubleType.Default,
+        CsvType.Boolean => BooleanType.Default,
+        CsvType.Timestamp => TimestampType,
+        _ => StringType.Default,
+    };
+
+    private static void Observe(SepReader reader, TypeGuess[] guesses, string path)
+    {
+        var row = reader.Current;
+        CheckColumnCount(row, guesses.Length, path);
+        for (var c = 0; c < guesses.Length; c++)
+            guesses[c].Observe(row[c].Span);
+    }
+
+    private static void AppendRow(SepReader reader, ColumnBuilder[] builders, string path)
+    {
+        var row = reader.Current;
+        CheckColumnCount(row, builders.Length, path);
+        for (var c = 0; c < builders.Length; c++)
+        {
+            var cell = row[c].Span;
+            if (cell.IsEmpty)
+                builders[c].AppendNull();
+            else if (!builders[c].TryAppend(cell))
+                throw new ArtifactException($"The dataset file '{path}' changed while it was read: line {row.LineNumberFrom}, column {c + 1} does not hold the type inferred for the column. Read it again.");
+        }
+    }
+
+    private static void CheckColumnCount(SepReader.Row row, int expected, string path)
+    {
+        if (row.ColCount != expected)
+        {
+            throw new ArtifactException(
+                $"The dataset file '{path}' is not a readable CSV file: line {row.LineNumberFrom} has {row.ColCount} cells but the header has {expected} columns.");
+        }
+    }
+
+    internal static bool TryParseLong(ReadOnlySpan<char> cell, out long value)
+        => long.TryParse(cell, NumberStyles.Integer, CultureInfo.InvariantCulture, out value);
+
+    internal static bool TryParseDouble(ReadOnlySpan<char> cell, out double value)
+        => double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
+
+    internal static bool TryParseBool(ReadOnlySpan<char> cell, out bool value)
+    {
+        var trimmed = cell.Trim();
+        if (trimmed.Equals("true", StringComparison.OrdinalIgnoreCase))
+        {
+            value = true;
+            return true;
+        }
+
+        value = false;
+        return trimmed.Equals("false", StringComparison.OrdinalIgnoreCase);
+    }
+
+    internal static bool TryParseTimestamp(ReadOnlySpan<char> cell, out DateTimeOffset value)
+        => DateTimeOffset.TryParseExact(cell.Trim(), TimestampFormats, CultureInfo.InvariantCulture,
+            DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out value);
+
+    /// <summary>The types a column's cells are still compatible with.</summary>
+    private sealed class TypeGuess
+    {
+        private bool _long = true;
+        private bool _double = true;
+        private bool _bool = true;
+        private bool _timestamp = true;
+        private bool _sawValue;
+
+        public bool SawNull { get; private set; }
+
+        public CsvType Result => !_sawValue ? CsvType.String
+            : _long ? CsvType.Int64
+            : _double ? CsvType.Double
+            : _bool ? CsvType.Boolean
+            : _timestamp ? CsvType.Timestamp
+            : CsvType.String;
+
+        public void Observe(ReadOnlySpan<char> cell)
+        {
+            if (cell.IsEmpty)
+            {
+                SawNull = true;
+                return;
+            }
+
+            _sawValue = true;
+            if (_long && !TryParseLong(cell, out _))
+                _long = false;
+            if (!_long && _double && !TryParseDouble(cell, out _))
+                _double = false;
+            if (_bool && !TryParseBool(cell, out _))
+                _bool = false;
+            if (_timestamp && !TryParseTimestamp(cell, out _))
+                _timestamp = false;
+        }
+    }
+
+    /// <summary>Builds one column of a batch from CSV cells.</summary>
+    private abstract class ColumnBuilder
+    {
+        public static ColumnBuilder Create(IArrowType type, int capacity) => type switch
+        {
+            Int64Type => new Int64Column(capacity),
+            DoubleType => new DoubleColumn(capacity),
+            BooleanType => new BooleanColumn(capacity),
+            Apache.Arrow.Types.TimestampType t => new TimestampColumn(t, capacity),
+            _ => new StringColumn(),
+        };
+
+        public abstract bool TryAppend(ReadOnlySpan<char> cell);
+
+        public abstract void AppendNull();
+
+        /// <summary>Builds the array of the cells appended since the last call.</summary>
+        public abstract IArrowArray Build();
+    }
+
+    private sealed class Int64Column(int capacity) : ColumnBuilder
+    {
+        private Int64Array.Builder _builder = new Int64Array.Builder().Reserve(Math.Min(capacity, 1 << 16));
+
+        public override bool TryAppend(ReadOnlySpan<char> cell)
+        {
+            if (!TryParseLong(cell, out var value))
+                return false;
+            _builder.Append(value);
+            return true;
+        }
+
+        public override void AppendNull() => _builder.AppendNull();
+
+        public override IArrowArray Build()
+        {
+            var array = _builder.Build();
+            _builder = new Int64Array.Builder().Reserve(Math.Min(capacity, 1 << 16));
+            return array;
+        }
+    }
+
+    private sealed class DoubleColumn(int capacity) : ColumnBuilder
+    {
+        private DoubleArray.Builder _builder = new DoubleArray.Builder().Reserve(Math.Min(capacity, 1 << 16));
+
+        public override bool TryAppend(ReadOnlySpan<char> cell)
+        {
+            if (!TryParseDouble(cell, out var value))
+                return false;
+            _builder.Append(value);
+            return true;
+        }
+
+        public override void AppendNull() => _builder.AppendNull();
+
+        public override IArrowArray Build()
+        {
+            var array = _builder.Build();
+            _builder = new DoubleArray.Builder().Reserve(Math.Min(capacity, 1 << 16));
+            return array;
+        }
+    }
+
+    private sealed class BooleanColumn(int capacity) : ColumnBuilder
+    {
+        private BooleanArray.Builder _builder = new BooleanArray.Builder().Reserve(Math.Min(capacity, 1 << 16));
+
+        public override bool TryAppend(ReadOnlySpan<char> cell)
+        {
+            if (!TryParseBool(cell, out var value))
+                return false;
+            _builder.Append(value);
+            return true;
+        }
+
+        public override void AppendNull() => _builder.AppendNull();
+
+        public override IArrowArray Build()
+        {
+            var array = _builder.Build();
+            _builder = new BooleanArray.Builder().Reserve(Math.Min(capacity, 1 << 16));
+            return array;
+        }
+    }
+
+    private sealed class TimestampColumn(Apache.Arrow.Types.TimestampType type, int capacity) : ColumnBuilder
+    {
+        private TimestampArray.Builder _builder = new TimestampArray.Builder(type).Reserve(Math.Min(capacity, 1 << 16));
+
+        public override bool TryAppend(ReadOnlySpan<char> cell)
+        {
+            if (!TryParseTimestamp(cell, out var value))
+                return false;
+            _builder.Append(value);
+            return true;
+        }
+
+        public override void AppendNull() => _builder.AppendNull();
+
+        public override IArrowArray Build()
+        {
+            var array = _builder.Build();
+            _builder = new TimestampArray.Builder(type).Reserve(Math.Min(capacity, 1 << 16));
+            return array;
+        }
+    }
+
+    private sealed class StringColumn : ColumnBuilder
+    {
+        private StringArray.Builder _builder = new();
+        private byte[] _utf8 = new byte[256];
+
+        public override bool TryAppend(ReadOnlySpan<char> cell)
+        {
+            var needed = Encoding.UTF8.GetMaxByteCount(cell.Length);
+            if (_utf8.Length < needed)
+                _utf8 = new byte[Math.Max(needed, _utf8.Length * 2)];
+            var length = Encoding.UTF8.GetBytes(cell, _utf8);
+            _builder.Append(_utf8.AsSpan(0, length));
+            return true;
+        }
+
+        public override void AppendNull() => _builder.AppendNull();
+
+        public override IArrowArray Build()
+        {
+            var array = _builder.Build();
+            _builder = new StringArray.Builder();
+            return array;
+        }
+    }
+}

@@ -1,0 +1,221 @@
+using System.Runtime.CompilerServices;
+using Apache.Arrow;
+using Apache.Arrow.Ipc;
+using MLOps.Internal;
+
+namespace MLOps.Artifacts;
+
+/// <summary>
+/// Reads CSV, Parquet and Arrow IPC dataset files as Arrow record batches, a bounded number of rows at a time, and
+/// writes record batches as Arrow IPC or Parquet files.
+/// </summary>
+public static class DatasetReader
+{
+    /// <summary>The default largest number of rows in a record batch returned by <see cref="ReadAsync"/>.</summary>
+    public const int DefaultBatchSize = 65536;
+
+    /// <summary>Reads a dataset file as Arrow record batches.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="format">Its format (see <see cref="DatasetFormat"/>).</param>
+    /// <param name="batchSize">The largest number of rows in a batch, for CSV and Parquet files.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>
+    /// The batches, in file order. The caller owns each batch and should dispose it once used (Arrow memory is native).
+    /// A file with columns but no rows gives one empty batch, so that its schema is known.
+    /// </returns>
+    /// <remarks>
+    /// <para><b>CSV</b>: comma-separated, with a header row, RFC 4180 quoting. The file is read twice: once to infer each
+    /// column's type and once to convert it. A column is <c>int64</c> when every non-empty cell is an integer, else
+    /// <c>double</c> when every one is a number, else <c>bool</c> (<c>true</c>/<c>false</c>, any case), else
+    /// <c>timestamp</c> (UTC, microseconds) when every one is an ISO 8601 date or date-time (an offset is converted to
+    /// UTC, no offset means UTC) or <c>yyyy/MM/dd HH:mm[:ss]</c>, else <c>string</c>. Empty cells are nulls; a column
+    /// with no value at all is a <c>string</c> column.</para>
+    /// <para><b>Parquet</b>: flat schemas of booleans, integers, floating-point numbers, decimals, strings, binary,
+    /// timestamps, dates and times. One row group is read at a time and cut into batches of at most
+    /// <paramref name="batchSize"/> rows, so memory is bounded by the largest row group.</para>
+    /// <para><b>Arrow</b>: IPC file (Feather v2) or stream layout, told apart by the file's magic bytes. Batches are
+    /// returned as the file stores them, whatever their size.</para>
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive.</exception>
+    /// <exception cref="NotFoundException">The file does not exist.</exception>
+    /// <exception cref="ArtifactException">The file cannot be read as <paramref name="format"/> (thrown while enumerating).</exception>
+    public static IAsyncEnumerable<RecordBatch> ReadAsync(string path, DatasetFormat format, int batchSize = DefaultBatchSize, CancellationToken cancellationToken = default)
+    {
+        Throw.IfNullOrWhitespace(path);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        if (!File.Exists(path))
+            throw new NotFoundException("dataset file", path, $"The dataset file '{path}' does not exist. Check the path.");
+
+        return format switch
+        {
+            DatasetFormat.Csv => CsvBatchReader.ReadAsync(path, batchSize, cancellationToken),
+            DatasetFormat.Parquet => ParquetBatchReader.ReadAsync(path, batchSize, cancellationToken),
+            DatasetFormat.Arrow => ReadArrowAsync(path, cancellationToken),
+            _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown dataset format."),
+        };
+    }
+
+    /// <summary>Writes record batches as an Arrow IPC file (the Feather v2 layout).</summary>
+    /// <param name="batches">The batches; they must all have the schema of the first one. They are not disposed.</param>
+    /// <param name="destination">A writable stream; it is left open.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>A task that completes when the file is written and the stream flushed.</returns>
+    /// <exception cref="ValidationException">There is no batch (at least one, possibly empty, is needed for the schema) or a batch has other columns than the first.</exception>
+    public static async Task WriteArrowFileAsync(IEnumerable<RecordBatch> batches, Stream destination, CancellationToken cancellationToken)
+    {
+        Throw.IfNull(batches);
+        Throw.IfNull(destination);
+        if (!destination.CanWrite)
+            throw new ArgumentException("The destination stream is not writable.", nameof(destination));
+
+        using var enumerator = batches.GetEnumerator();
+        if (!enumerator.MoveNext())
+            throw NoBatches("an Arrow file");
+        var schema = enumerator.Current.Schema;
+        using (var writer = new ArrowFileWriter(destination, schema, leaveOpen: true))
+        {
+            await writer.WriteStartAsync(cancellationToken).ConfigureAwait(false);
+            var index = 0;
+            do
+            {
+                var batch = enumerator.Current ?? throw new ValidationException($"Record batch {index} is null.");
+                CheckSameSchema(schema, batch.Schema, index);
+                await writer.WriteRecordBatchAsync(batch, cancellationToken).ConfigureAwait(false);
+                index++;
+            }
+            while (enumerator.MoveNext());
+
+            await writer.WriteEndAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await destination.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes record batches as a Parquet file, one row group per batch. Supported column types: bool, int8 to int64,
+    /// uint8 to uint64, float, double, decimal128, string, binary, timestamp (written with the batch's unit, seconds as
+    /// milliseconds) and date; dictionary-encoded columns are written decoded. Nullable Arrow fields become optional
+    /// Parquet columns, the others required ones.
+    /// </summary>
+    /// <param name="batches">The batches; they must all have the schema of the first one. They are not disposed.</param>
+    /// <param name="destination">A writable stream; it is left open.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>A task that completes when the file is written and the stream flushed.</returns>
+    /// <exception cref="ValidationException">There is no batch, a batch has other columns than the first, a column's type
+    /// is not supported, or a non-nullable column holds a null.</exception>
+    public static async Task WriteParquetAsync(IEnumerable<RecordBatch> batches, Stream destination, CancellationToken cancellationToken)
+    {
+        Throw.IfNull(batches);
+        Throw.IfNull(destination);
+        if (!destination.CanWrite)
+            throw new ArgumentException("The destination stream is not writable.", nameof(destination));
+
+        using var enumerator = batches.GetEnumerator();
+        if (!enumerator.MoveNext())
+            throw NoBatches("a Parquet file");
+        var schema = enumerator.Current.Schema;
+        await ParquetBatchWriter.WriteAsync(schema, Enumerate(enumerator, schema), destination, cancellationToken).ConfigureAwait(false);
+        await destination.FlushAsync(cancellationToken).ConfigureAwait(false);
+
+        static IEnumerable<RecordBatch> Enumerate(IEnumerator<RecordBatch> enumerator, Schema schema)
+        {
+            var index = 0;
+            do
+            {
+                var batch = enumerator.Current ?? throw new ValidationException($"Record batch {index} is null.");
+                CheckSameSchema(schema, batch.Schema, index);
+                yield return batch;
+                index++;
+            }
+            while (enumerator.MoveNext());
+        }
+    }
+
+    private static ValidationException NoBatches(string what) => new(
+        $"Cannot write {what} from no record batch: the schema comes from the first batch. Pass at least one batch (an empty one with the schema writes a file with no rows).");
+
+    private static void CheckSameSchema(Schema expected, Schema actual, int index)
+    {
+        var a = expected.FieldsList;
+        var b = actual.FieldsList;
+        if (ReferenceEquals(expected, actual))
+            return;
+        var same = a.Count == b.Count;
+        for (var i = 0; same && i < a.Count; i++)
+            same = a[i].Name == b[i].Name && a[i].DataType.TypeId == b[i].DataType.TypeId;
+        if (!same)
+        {
+            throw new ValidationException(
+                $"Record batch {index} has the columns ({Describe(b)}) but the first batch has ({Describe(a)}). Every batch must have the same columns.");
+        }
+
+        static string Describe(IReadOnlyList<Field> fields) => string.Join(", ", fields.Select(f => $"{f.Name}: {ArrowTypes.NameOf(f.DataType)}"));
+    }
+
+    private static async IAsyncEnumerable<RecordBatch> ReadArrowAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
+        await using (stream.ConfigureAwait(false))
+        {
+            var isFile = await HasFileMagicAsync(stream, cancellationToken).ConfigureAwait(false);
+            stream.Position = 0;
+            if (isFile)
+            {
+                using var reader = new ArrowFileReader(stream, leaveOpen: true);
+                var count = await ArrowCallAsync(path, () => reader.RecordBatchCountAsync()).ConfigureAwait(false);
+                for (var i = 0; i < count; i++)
+                {
+                    var index = i;
+                    yield return await ArrowCallAsync(path, () => reader.ReadRecordBatchAsync(index, cancellationToken)).ConfigureAwait(false);
+                }
+
+                if (count == 0)
+                {
+                    var schema = await ArrowCallAsync(path, () => reader.GetSchema(cancellationToken)).ConfigureAwait(false);
+                    if (EmptyArrays.TryCreateBatch(schema) is { } empty)
+                        yield return empty;
+                }
+            }
+            else
+            {
+                using var reader = new ArrowStreamReader(stream, leaveOpen: true);
+                var any = false;
+                while (await ArrowCallAsync(path, () => reader.ReadNextRecordBatchAsync(cancellationToken)).ConfigureAwait(false) is { } batch)
+                {
+                    any = true;
+                    yield return batch;
+                }
+
+                if (!any && reader.Schema is { } schema && EmptyArrays.TryCreateBatch(schema) is { } empty)
+                    yield return empty;
+            }
+        }
+    }
+
+    private static async Task<bool> HasFileMagicAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        var magic = new byte[6];
+        var read = 0;
+        while (read < magic.Length)
+        {
+            var n = await stream.ReadAsync(magic.AsMemory(read), cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+                break;
+            read += n;
+        }
+
+        return read == magic.Length && "ARROW1"u8.SequenceEqual(magic);
+    }
+
+    private static async ValueTask<T> ArrowCallAsync<T>(string path, Func<ValueTask<T>> call)
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException and not MLOpsException)
+        {
+            throw new ArtifactException($"The dataset file '{path}' is not a readable Arrow IPC file or stream: {e.Message}", e);
+        }
+    }
+}

@@ -1,0 +1,83 @@
+namespace MLOps.Artifacts;
+
+/// <summary>
+/// An MLOps store URI: <c>store://&lt;scheme&gt;/&lt;project&gt;/&lt;key&gt;[:&lt;version-or-tag&gt;]</c>, e.g.
+/// <c>store://datasets/flights/train:latest</c> or <c>store://models/flights/delay-model:production</c>.
+/// </summary>
+/// <param name="Scheme"><c>artifacts</c>, <c>datasets</c> or <c>models</c>.</param>
+/// <param name="Project">The project.</param>
+/// <param name="Key">The artifact key or model name.</param>
+/// <param name="Reference">A version number, a tag or an alias; <see langword="null"/> means <c>latest</c>.</param>
+public sealed record StoreUri(string Scheme, string Project, string Key, string? Reference)
+{
+    /// <summary>The scheme of files, plots, tables and model files outside the registry.</summary>
+    public const string Artifacts = "artifacts";
+
+    /// <summary>The scheme of datasets.</summary>
+    public const string Datasets = "datasets";
+
+    /// <summary>The scheme of registered models.</summary>
+    public const string Models = "models";
+
+    private const string Prefix = "store://";
+
+    /// <summary>The scheme used for an artifact kind.</summary>
+    /// <param name="kind">The kind.</param>
+    /// <returns><c>datasets</c> for datasets, otherwise <c>artifacts</c>.</returns>
+    public static string SchemeFor(ArtifactKind kind) => kind == ArtifactKind.Dataset ? Datasets : Artifacts;
+
+    /// <summary>Parses a store URI.</summary>
+    /// <param name="uri">The URI text.</param>
+    /// <returns>The parsed URI.</returns>
+    /// <exception cref="ValidationException">The text is not a store URI.</exception>
+    public static StoreUri Parse(string uri)
+    {
+        if (TryParse(uri, out var parsed, out var error)) return parsed;
+        throw new ValidationException(error);
+    }
+
+    /// <summary>Tries to parse a store URI.</summary>
+    /// <param name="uri">The URI text.</param>
+    /// <param name="result">The parsed URI.</param>
+    /// <returns>Whether it parsed.</returns>
+    public static bool TryParse(string? uri, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StoreUri? result)
+        => TryParse(uri, out result, out _);
+
+    private static bool TryParse(string? uri, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StoreUri? result, out string error)
+    {
+        result = null;
+        const string example = "Write store://<artifacts|datasets|models>/<project>/<key>[:<version-or-tag>], e.g. store://datasets/flights/train:latest.";
+        if (uri is null || !uri.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            error = $"'{uri}' is not a store URI. {example}";
+            return false;
+        }
+        var rest = uri[Prefix.Length..];
+        var parts = rest.Split('/', 3);
+        if (parts.Length < 3 || parts[0] is not (Artifacts or Datasets or Models) || parts[1].Length == 0 || parts[2].Length == 0)
+        {
+            error = $"'{uri}' is not a store URI. {example}";
+            return false;
+        }
+        var key = parts[2];
+        string? reference = null;
+        var colon = key.LastIndexOf(':');
+        if (colon >= 0)
+        {
+            reference = key[(colon + 1)..];
+            key = key[..colon];
+            if (reference.Length == 0 || key.Length == 0)
+            {
+                error = $"'{uri}' has an empty key or version. {example}";
+                return false;
+            }
+        }
+        result = new StoreUri(parts[0], parts[1], key, reference);
+        error = "";
+        return true;
+    }
+
+    /// <summary>The URI text.</summary>
+    /// <returns>The text.</returns>
+    public override string ToString() => $"{Prefix}{Scheme}/{Project}/{Key}" + (Reference is null ? "" : ":" + Reference);
+}

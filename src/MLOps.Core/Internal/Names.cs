@@ -1,0 +1,69 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace MLOps.Internal;
+
+/// <summary>Validation of the names and keys users give (projects, runs, models, artifacts, labels).</summary>
+internal static partial class Names
+{
+    [GeneratedRegex("^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$")]
+    private static partial Regex ProjectRegex();
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")]
+    private static partial Regex NameRegex();
+
+    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")]
+    private static partial Regex ArtifactKeyRegex();
+
+    /// <summary>Project names: lower case letters, digits, '-' and '_', 1-63 characters, as in MLRun.</summary>
+    public static string Project(string? name, string field = "project name")
+    {
+        if (string.IsNullOrWhiteSpace(name))
+            throw new ValidationException($"The {field} is empty. Use lower-case letters, digits, '-' and '_', e.g. 'flights'.");
+        if (!ProjectRegex().IsMatch(name))
+            throw new ValidationException($"The {field} '{name}' is invalid. Use 1-63 lower-case letters, digits, '-' and '_', starting and ending with a letter or digit, e.g. '{Suggest(name)}'.");
+        return name;
+    }
+
+    /// <summary>Names of runs, models, parameters, metrics, labels, tags and aliases.</summary>
+    public static string Name(string? name, string field)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+            throw new ValidationException($"The {field} is empty. Use letters, digits, '_', '-' and '.', e.g. 'train'.");
+        if (!NameRegex().IsMatch(name))
+            throw new ValidationException($"The {field} '{name}' is invalid. Use 1-128 letters, digits, '_', '-' and '.', starting with a letter or digit, e.g. '{Suggest(name)}'.");
+        return name;
+    }
+
+    /// <summary>Keys of metrics and parameters may also contain '/' (e.g. 'train/loss'), but no traversal.</summary>
+    public static string Key(string? key, string field)
+    {
+        if (string.IsNullOrWhiteSpace(key))
+            throw new ValidationException($"The {field} is empty. Use letters, digits, '_', '-', '.' and '/', e.g. 'auc' or 'train/loss'.");
+        if (key.Length > 250 || !ArtifactKeyRegex().IsMatch(key) || key.Split('/').Any(p => p is "." or ".."))
+            throw new ValidationException($"The {field} '{key}' is invalid. Use up to 250 letters, digits, '_', '-', '.' and '/' separated segments (no leading '/', no '..'), e.g. 'auc' or 'train/loss'.");
+        return key;
+    }
+
+    /// <summary>Artifact keys: relative, '/'-separated, no traversal, no absolute paths.</summary>
+    public static string ArtifactKey(string? key)
+    {
+        if (string.IsNullOrWhiteSpace(key))
+            throw new ValidationException("The artifact key is empty. Use a relative name such as 'flights' or 'reports/confusion-matrix'.");
+        if (Path.IsPathRooted(key) || key.StartsWith('/') || key.StartsWith('\\') || key.Contains(':', StringComparison.Ordinal))
+            throw new ValidationException($"The artifact key '{key}' is an absolute path. Use a relative name such as 'reports/{Path.GetFileName(key.TrimEnd('/', '\\'))}'.");
+        if (key.Contains('\\', StringComparison.Ordinal) || key.Split('/').Any(p => p is "." or ".."))
+            throw new ValidationException($"The artifact key '{key}' contains a path traversal ('..', '.' or '\\'). Use '/'-separated names without '..', e.g. 'reports/metrics'.");
+        if (key.Length > 250 || !ArtifactKeyRegex().IsMatch(key))
+            throw new ValidationException($"The artifact key '{key}' is invalid. Use up to 250 letters, digits, '_', '-', '.' and '/', each segment starting with a letter, digit or '_', e.g. '{Suggest(key)}'.");
+        return key;
+    }
+
+    private static string Suggest(string value)
+    {
+        var chars = value.Trim().ToLower(CultureInfo.InvariantCulture).Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '/' ? c : '-').ToArray();
+        var s = new string(chars).Trim('-', '_', '.', '/');
+        s = s.Replace("..", ".", StringComparison.Ordinal);
+        return s.Length == 0 ? "my-name" : s.Length > 60 ? s[..60] : s;
+    }
+}

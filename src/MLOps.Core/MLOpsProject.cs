@@ -1,0 +1,159 @@
+using Microsoft.Extensions.Logging;
+using MLOps.Artifacts.Internal;
+using MLOps.Storage.Sqlite;
+
+namespace MLOps;
+
+/// <summary>
+/// The one entry object of MLOps for .NET: a project with catalogs for runs, artifacts and models (and, with their
+/// packages, the feature store, serving and monitoring). Open it with zero set-up:
+/// <code>await using var project = await MLOpsProject.OpenAsync("flights");</code>
+/// </summary>
+/// <remarks>Thread-safe. Dispose it to flush and release the metadata store.</remarks>
+public sealed class MLOpsProject : IAsyncDisposable
+{
+    private readonly bool _ownsStore;
+    private int _disposed;
+
+    private MLOpsProject(MLOpsOptions options, IMetadataStore store, bool ownsStore, ContentStore content)
+    {
+        Options = options;
+        Name = options.ProjectName;
+        Store = store;
+        _ownsStore = ownsStore;
+        Content = content;
+        TimeProvider = options.TimeProvider;
+        LoggerFactory = options.LoggerFactory;
+        Logger = LoggerFactory.CreateLogger("MLOps.Project");
+        Runs = new RunCatalog(this);
+        Artifacts = new ArtifactCatalog(this);
+        Models = new ModelRegistry(this);
+    }
+
+    /// <summary>The project name.</summary>
+    public string Name { get; }
+
+    /// <summary>The options it was opened with.</summary>
+    public MLOpsOptions Options { get; }
+
+    /// <summary>The metadata store (for extension packages; applications use the catalogs).</summary>
+    public IMetadataStore Store { get; }
+
+    /// <summary>The clock.</summary>
+    public TimeProvider TimeProvider { get; }
+
+    /// <summary>The logger factory.</summary>
+    public ILoggerFactory LoggerFactory { get; }
+
+    /// <summary>Tracked runs: start, search, compare, hyper-parameter searches.</summary>
+    public RunCatalog Runs { get; }
+
+    /// <summary>Versioned, content-addressed artifacts: files, datasets, plots, tables.</summary>
+    public ArtifactCatalog Artifacts { get; }
+
+    /// <summary>The model registry: versions, aliases, loading and lineage.</summary>
+    public ModelRegistry Models { get; }
+
+    /// <summary>The artifact root folder.</summary>
+    public string ArtifactRoot => Content.Root;
+
+    internal ContentStore Content { get; }
+
+    internal ILogger Logger { get; }
+
+    /// <summary>Opens (creating when new) a project on the embedded default: SQLite and local files under
+    /// <c>./.mlops</c>, or under the folder named by the <c>MLOPS_HOME</c> environment variable.</summary>
+    /// <param name="name">The project name (lower-case letters, digits, '-' and '_').</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The open project.</returns>
+    /// <exception cref="ValidationException">The name is invalid.</exception>
+    public static Task<MLOpsProject> OpenAsync(string name, CancellationToken cancellationToken = default)
+        => Configure(name).OpenAsync(cancellationToken);
+
+    /// <summary>Starts configuring a project: <c>MLOpsProject.Configure("flights").UseSqlite("mlops.db").OpenAsync()</c>.</summary>
+    /// <param name="name">The project name.</param>
+    /// <returns>A builder.</returns>
+    public static MLOpsProjectBuilder Configure(string name) => new(name);
+
+    /// <summary>Opens a project from options.</summary>
+    /// <param name="options">The options.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The open project.</returns>
+    /// <exception cref="ValidationException">The options are invalid; every problem is listed.</exception>
+    public static async Task<MLOpsProject> OpenAsync(MLOpsOptions options, CancellationToken cancellationToken = default)
+    {
+        Throw.IfNull(options);
+        var errors = options.Validate();
+        if (errors.Count > 0) throw new ValidationException($"The MLOps options of project '{options.ProjectName}' are invalid", errors);
+        var home = options.ResolveHome();
+        var ownsStore = options.MetadataStore is null;
+        var store = options.MetadataStore ?? new SqliteMetadataStore(options.SqlitePath ?? Path.Combine(home, "mlops.db"), options.Sqlite);
+        try
+        {
+            await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
+            var content = new ContentStore(options.ArtifactRoot ?? Path.Combine(home, "artifacts"));
+            var now = options.TimeProvider.GetUtcNow();
+            await store.Projects.GetOrCreateAsync(options.ProjectName, options.Description, now, cancellationToken).ConfigureAwait(false);
+            if (options.Parameters.Count > 0 || options.Labels.Count > 0)
+            {
+                await store.Projects.UpdateAsync(options.ProjectName,
+                    options.Parameters.ToDictionary(kv => Names.Key(kv.Key, "project parameter key"), kv => (string?)kv.Value),
+                    options.Labels.ToDictionary(kv => Names.Key(kv.Key, "project label key"), kv => (string?)kv.Value),
+                    now, cancellationToken).ConfigureAwait(false);
+            }
+            return new MLOpsProject(options, store, ownsStore, content);
+        }
+        catch
+        {
+            if (ownsStore) await store.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Reads the project record: description, parameters and labels.</summary>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The project record.</returns>
+    public async Task<ProjectRecord> GetInfoAsync(CancellationToken cancellationToken = default)
+        => await Store.Projects.GetAsync(Name, cancellationToken).ConfigureAwait(false)
+           ?? throw new NotFoundException("project", Name, $"Project '{Name}' was deleted. Open it again with MLOpsProject.OpenAsync(\"{Name}\") to recreate it.");
+
+    /// <summary>Sets a project parameter (a default that runs and pipelines can read).</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value, or <see langword="null"/> to remove it.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The updated project record.</returns>
+    public Task<ProjectRecord> SetParameterAsync(string key, string? value, CancellationToken cancellationToken = default)
+        => Store.Projects.UpdateAsync(Name, new Dictionary<string, string?> { [Names.Key(key, "project parameter key")] = value }, null, TimeProvider.GetUtcNow(), cancellationToken);
+
+    /// <summary>Sets a project label.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value, or <see langword="null"/> to remove it.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The updated project record.</returns>
+    public Task<ProjectRecord> SetLabelAsync(string key, string? value, CancellationToken cancellationToken = default)
+        => Store.Projects.UpdateAsync(Name, null, new Dictionary<string, string?> { [Names.Key(key, "project label key")] = value }, TimeProvider.GetUtcNow(), cancellationToken);
+
+    /// <summary>Lists every project in this project's metadata store.</summary>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The projects, ordered by name.</returns>
+    public Task<IReadOnlyList<ProjectRecord>> ListProjectsAsync(CancellationToken cancellationToken = default)
+        => Store.Projects.ListAsync(cancellationToken);
+
+    /// <summary>Deletes a project of this metadata store with all its runs, artifact records and models. Content files
+    /// shared with other projects are kept.</summary>
+    /// <param name="name">The project to delete.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns><see langword="true"/> when it existed.</returns>
+    public Task<bool> DeleteProjectAsync(string name, CancellationToken cancellationToken = default)
+        => Store.Projects.DeleteAsync(Names.Project(name), cancellationToken);
+
+    /// <summary>Completes the project's open runs' buffered writes and releases the metadata store (when the project owns it).</summary>
+    /// <returns>A task that completes when everything is flushed and released.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        await Runs.DisposeActiveRunsAsync().ConfigureAwait(false);
+        await Models.DisposeAsync().ConfigureAwait(false);
+        if (_ownsStore) await Store.DisposeAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,166 @@
+using System.Globalization;
+using System.Text;
+
+namespace MLOps.Storage.Sqlite;
+
+/// <summary>Translates a <see cref="RunFilter"/> and orders into parameterised SQLite SQL over the runs tables.</summary>
+internal sealed class RunSearchSql
+{
+    private readonly List<(string, object?)> _parameters = [];
+    private readonly StringBuilder _joins = new();
+
+    public RunSearchSql(string project) => Add(project, "$project");
+
+    public IReadOnlyList<(string, object?)> Parameters => _parameters;
+
+    public string Joins => _joins.ToString();
+
+    public void Add(object? value, out string name)
+    {
+        name = "$p" + _parameters.Count.ToString(CultureInfo.InvariantCulture);
+        _parameters.Add((name, value));
+    }
+
+    private void Add(object? value, string name) => _parameters.Add((name, value));
+
+    private string P(object? value)
+    {
+        Add(value, out var name);
+        return name;
+    }
+
+    public string Filter(RunFilter filter) => filter switch
+    {
+        RunFilter.AllOf a => "(" + string.Join(" AND ", a.Filters.Select(Filter)) + ")",
+        RunFilter.AnyOf o => "(" + string.Join(" OR ", o.Filters.Select(Filter)) + ")",
+        RunFilter.Not n => "(NOT " + Filter(n.Filter) + ")",
+        RunFilter.Comparison c => Comparison(c),
+        _ => throw new ValidationException($"Unsupported run filter {filter}."),
+    };
+
+    private static string Op(RunFilterOperator op) => op switch
+    {
+        RunFilterOperator.Equal => "=",
+        RunFilterOperator.NotEqual => "<>",
+        RunFilterOperator.LessThan => "<",
+        RunFilterOperator.LessThanOrEqual => "<=",
+        RunFilterOperator.GreaterThan => ">",
+        RunFilterOperator.GreaterThanOrEqual => ">=",
+        _ => "LIKE",
+    };
+
+    private string Comparison(RunFilter.Comparison c)
+    {
+        var op = Op(c.Operator);
+        var f = c.Field;
+        switch (f.Kind)
+        {
+            case RunFieldKind.Metric:
+                return $"EXISTS (SELECT 1 FROM latest_metrics x WHERE x.run_id = r.id AND x.key = {P(f.Key)} AND x.value {op} {P(Number(c))})";
+            case RunFieldKind.Result:
+                return $"EXISTS (SELECT 1 FROM run_results x WHERE x.run_id = r.id AND x.key = {P(f.Key)} AND x.value {op} {P(Number(c))})";
+            case RunFieldKind.Label:
+                return $"EXISTS (SELECT 1 FROM run_labels x WHERE x.run_id = r.id AND x.key = {P(f.Key)} AND x.value {op} {P(Text(c))})";
+            case RunFieldKind.Parameter:
+                return c.Value is double d && c.Operator != RunFilterOperator.Like
+                    ? $"EXISTS (SELECT 1 FROM run_params x WHERE x.run_id = r.id AND x.key = {P(f.Key)} AND x.num {op} {P(d)})"
+                    : $"EXISTS (SELECT 1 FROM run_params x WHERE x.run_id = r.id AND x.key = {P(f.Key)} AND x.value {op} {P(Text(c))})";
+            default:
+                return Attribute(c, op);
+        }
+    }
+
+    private string Attribute(RunFilter.Comparison c, string op)
+    {
+        switch (c.Field.Key)
+        {
+            case "state":
+                if (c.Operator == RunFilterOperator.Like)
+                {
+                    var states = Enum.GetValues<RunState>().Where(s => Like(s.ToString().ToLowerInvariant(), (string)c.Value)).Select(s => ((int)s).ToString(CultureInfo.InvariantCulture));
+                    return $"r.state IN ({string.Join(",", states.DefaultIfEmpty("-1"))})";
+                }
+                var state = c.Value is string name ? Enum.Parse<RunState>(name, ignoreCase: true) : (RunState)Convert.ToInt32(c.Value, CultureInfo.InvariantCulture);
+                return $"r.state {op} {P((int)state)}";
+            case "start_time":
+            case "end_time":
+                var t = c.Value switch
+                {
+                    DateTimeOffset d => d.UtcTicks,
+                    string s when DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var d) => d.UtcTicks,
+                    _ => throw new ValidationException($"The filter on '{c.Field}' needs a date and time, not '{c.Value}'. Use a DateTimeOffset or text such as '2026-01-31T12:00:00Z'."),
+                };
+                return $"r.{c.Field.Key} {op} {P(t)}";
+            case "iteration":
+                return $"r.iteration {op} {P(Number(c))}";
+            default:
+                return $"r.{c.Field.Key} {op} {P(Text(c))}";
+        }
+    }
+
+    private static bool Like(string value, string pattern)
+    {
+        var regex = "^" + System.Text.RegularExpressions.Regex.Escape(pattern).Replace("%", ".*", StringComparison.Ordinal).Replace("_", ".", StringComparison.Ordinal) + "$";
+        return System.Text.RegularExpressions.Regex.IsMatch(value, regex, System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+    }
+
+    private static double Number(RunFilter.Comparison c) => c.Value switch
+    {
+        double d => d,
+        string s when double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
+        _ => throw new ValidationException($"The filter on '{c.Field}' compares numbers; '{c.Value}' is not a number."),
+    };
+
+    private static string Text(RunFilter.Comparison c) => c.Value switch
+    {
+        string s => s,
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        DateTimeOffset d => d.ToString("O", CultureInfo.InvariantCulture),
+        _ => c.Value.ToString() ?? "",
+    };
+
+    public string Order(IReadOnlyList<RunOrder> orders)
+    {
+        var parts = new List<string>();
+        var n = 0;
+        foreach (var o in orders)
+        {
+            var dir = o.Descending ? "DESC" : "ASC";
+            string expr;
+            switch (o.Field.Kind)
+            {
+                case RunFieldKind.Metric:
+                    expr = Join("latest_metrics", "value", o.Field.Key, n++);
+                    break;
+                case RunFieldKind.Result:
+                    expr = Join("run_results", "value", o.Field.Key, n++);
+                    break;
+                case RunFieldKind.Label:
+                    expr = Join("run_labels", "value", o.Field.Key, n++);
+                    break;
+                case RunFieldKind.Parameter:
+                    var alias = "o" + (n++).ToString(CultureInfo.InvariantCulture);
+                    _joins.Append(CultureInfo.InvariantCulture, $" LEFT JOIN run_params {alias} ON {alias}.run_id = r.id AND {alias}.key = {P(o.Field.Key)}");
+                    parts.Add($"{alias}.run_id IS NULL");
+                    parts.Add($"{alias}.num {dir}");
+                    expr = $"{alias}.value";
+                    break;
+                default:
+                    expr = "r." + o.Field.Key;
+                    break;
+            }
+            parts.Add($"{expr} IS NULL");
+            parts.Add($"{expr} {dir}");
+        }
+        if (orders.Count == 0) parts.Add("r.start_time DESC");
+        parts.Add("r.id " + (orders.Count == 0 ? "DESC" : "ASC"));
+        return string.Join(", ", parts);
+    }
+
+    private string Join(string table, string column, string key, int n)
+    {
+        var alias = "o" + n.ToString(CultureInfo.InvariantCulture);
+        _joins.Append(CultureInfo.InvariantCulture, $" LEFT JOIN {table} {alias} ON {alias}.run_id = r.id AND {alias}.key = {P(key)}");
+        return $"{alias}.{column}";
+    }
+}

@@ -1,0 +1,332 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Data.Sqlite;
+
+namespace MLOps.Storage.Sqlite;
+
+public sealed partial class SqliteMetadataStore
+{
+    private const int MetricRowsPerStatement = 100;
+    private static readonly string[] RunChildTables = ["run_params", "run_labels", "run_results", "metrics", "latest_metrics", "run_links", "run_logs"];
+    private SqliteCommand? _metricInsertMany;
+    private SqliteCommand? _metricInsertOne;
+    private SqliteCommand? _latestUpsert;
+
+    private sealed class RunPart(SqliteMetadataStore store) : IRunRecords
+    {
+        private const string RunColumns = "id, project, name, state, parent_id, iteration, start_time, end_time, host, git_commit, git_dirty, error, error_stack";
+
+        public async Task<RunRecord> CreateAsync(NewRun run, CancellationToken cancellationToken = default)
+        {
+            await store.WriteAsync((c, tx) =>
+            {
+                if (run.ParentId is not null && Scalar(c, tx, "SELECT 1 FROM runs WHERE id = $id;", ("$id", run.ParentId)) is null)
+                    throw new NotFoundException("run", run.ParentId, $"Parent run '{run.ParentId}' does not exist. Pass the id of an existing run as the parent.");
+                Exec(c, tx, $"INSERT INTO runs({RunColumns}) VALUES ($id, $p, $n, $s, $parent, $it, $st, NULL, $h, $gc, $gd, NULL, NULL);",
+                    ("$id", run.Id), ("$p", run.Project), ("$n", run.Name), ("$s", (int)RunState.Running), ("$parent", run.ParentId),
+                    ("$it", run.Iteration), ("$st", run.StartTime.UtcTicks), ("$h", run.Host), ("$gc", run.GitCommit),
+                    ("$gd", run.GitDirty is null ? null : run.GitDirty.Value ? 1 : 0));
+                foreach (var (k, v) in run.Labels)
+                    Exec(c, tx, "INSERT INTO run_labels(run_id, key, value) VALUES ($r, $k, $v);", ("$r", run.Id), ("$k", k), ("$v", v));
+                InsertParameters(c, tx, run.Id, run.Parameters);
+            }, cancellationToken).ConfigureAwait(false);
+            return (await GetAsync(run.Id, cancellationToken).ConfigureAwait(false))!;
+        }
+
+        public Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken = default)
+            => Task.FromResult(store.Read(c => LoadRuns(c, $"SELECT {RunColumns} FROM runs WHERE id = $id;", [("$id", runId)]).FirstOrDefault()));
+
+        public Task EndAsync(string runId, RunState state, DateTimeOffset endTime, string? error, string? errorStack, CancellationToken cancellationToken = default)
+        {
+            if (state is not (RunState.Completed or RunState.Failed or RunState.Aborted))
+                throw new ValidationException($"A run can only end as completed, failed or aborted, not '{state}'.");
+            return store.WriteAsync((c, tx) =>
+            {
+                var updated = Exec(c, tx, "UPDATE runs SET state = $s, end_time = $t, error = $e, error_stack = $st WHERE id = $id AND state IN (0, 1);",
+                    ("$s", (int)state), ("$t", endTime.UtcTicks), ("$e", error), ("$st", errorStack), ("$id", runId));
+                if (updated == 0)
+                {
+                    var current = Scalar(c, tx, "SELECT state FROM runs WHERE id = $id;", ("$id", runId));
+                    if (current is null) throw RunNotFound(runId);
+                    throw new InvalidStateException($"Run '{runId}' has already ended as {(RunState)Convert.ToInt32(current, CultureInfo.InvariantCulture)}; it cannot end again as {state}.");
+                }
+            }, cancellationToken);
+        }
+
+        public Task SetLabelsAsync(string runId, IReadOnlyDictionary<string, string?> labels, CancellationToken cancellationToken = default)
+            => store.WriteAsync((c, tx) =>
+            {
+                EnsureRun(c, tx, runId);
+                foreach (var (k, v) in labels)
+                {
+                    if (v is null) Exec(c, tx, "DELETE FROM run_labels WHERE run_id = $r AND key = $k;", ("$r", runId), ("$k", k));
+                    else Exec(c, tx, "INSERT INTO run_labels(run_id, key, value) VALUES ($r, $k, $v) ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value;", ("$r", runId), ("$k", k), ("$v", v));
+                }
+            }, cancellationToken);
+
+        public Task LogParametersAsync(string runId, IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken = default)
+            => store.WriteAsync((c, tx) =>
+            {
+                EnsureRun(c, tx, runId);
+                InsertParameters(c, tx, runId, parameters);
+            }, cancellationToken);
+
+        private static void InsertParameters(SqliteConnection c, SqliteTransaction tx, string runId, IReadOnlyDictionary<string, string> parameters)
+        {
+            foreach (var (k, v) in parameters)
+            {
+                var existing = (string?)Scalar(c, tx, "SELECT value FROM run_params WHERE run_id = $r AND key = $k;", ("$r", runId), ("$k", k));
+                if (existing is not null)
+                {
+                    if (existing != v) throw new ParameterConflictException(runId, k, existing, v);
+                    continue;
+                }
+                Exec(c, tx, "INSERT INTO run_params(run_id, key, value, num) VALUES ($r, $k, $v, $n);",
+                    ("$r", runId), ("$k", k), ("$v", v), ("$n", ParseNumber(v)));
+            }
+        }
+
+        internal static double? ParseNumber(string v)
+            => double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d) ? d : null;
+
+        public Task LogResultsAsync(string runId, IReadOnlyDictionary<string, double> results, CancellationToken cancellationToken = default)
+            => store.WriteAsync((c, tx) =>
+            {
+                EnsureRun(c, tx, runId);
+                foreach (var (k, v) in results)
+                    Exec(c, tx, "INSERT INTO run_results(run_id, key, value) VALUES ($r, $k, $v) ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value;",
+                        ("$r", runId), ("$k", k), ("$v", double.IsNaN(v) ? null : v));
+            }, cancellationToken);
+
+        public Task LogMetricsAsync(IReadOnlyList<MetricEntry> points, CancellationToken cancellationToken = default)
+        {
+            if (points.Count == 0) return Task.CompletedTask;
+            return store.WriteAsync((c, tx) => store.InsertMetrics(c, tx, points), cancellationToken);
+        }
+
+        public Task<IReadOnlyList<MetricPoint>> GetMetricHistoryAsync(string runId, string key, CancellationToken cancellationToken = default)
+            => Task.FromResult<IReadOnlyList<MetricPoint>>(store.Read(c =>
+            {
+                using var cmd = Command(c, null, "SELECT value, step, ts FROM metrics WHERE run_id = $r AND key = $k ORDER BY step, ts, rowid;", ("$r", runId), ("$k", key));
+                using var r = cmd.ExecuteReader();
+                var list = new List<MetricPoint>();
+                while (r.Read())
+                    list.Add(new MetricPoint(r.IsDBNull(0) ? double.NaN : r.GetDouble(0), r.GetInt64(1), new DateTimeOffset(r.GetInt64(2), TimeSpan.Zero)));
+                return list;
+            }));
+
+        public Task AddLinksAsync(string runId, IReadOnlyList<RunLink> links, CancellationToken cancellationToken = default)
+            => store.WriteAsync((c, tx) =>
+            {
+                EnsureRun(c, tx, runId);
+                foreach (var l in links)
+                    Exec(c, tx, "INSERT INTO run_links(run_id, direction, name, uri) VALUES ($r, $d, $n, $u) ON CONFLICT(run_id, direction, name) DO UPDATE SET uri = excluded.uri;",
+                        ("$r", runId), ("$d", (int)l.Direction), ("$n", l.Name), ("$u", l.Uri));
+            }, cancellationToken);
+
+        public Task AppendLogsAsync(IReadOnlyList<RunLogEntry> entries, CancellationToken cancellationToken = default)
+        {
+            if (entries.Count == 0) return Task.CompletedTask;
+            return store.WriteAsync((c, tx) =>
+            {
+                using var cmd = Command(c, tx, "INSERT INTO run_logs(run_id, ts, level, category, message) VALUES ($r, $t, $l, $c, $m);",
+                    ("$r", ""), ("$t", 0L), ("$l", ""), ("$c", ""), ("$m", ""));
+                cmd.Prepare();
+                foreach (var e in entries)
+                {
+                    cmd.Parameters[0].Value = e.RunId;
+                    cmd.Parameters[1].Value = e.Timestamp.UtcTicks;
+                    cmd.Parameters[2].Value = e.Level;
+                    cmd.Parameters[3].Value = e.Category;
+                    cmd.Parameters[4].Value = e.Message;
+                    cmd.ExecuteNonQuery();
+                }
+            }, cancellationToken);
+        }
+
+        public Task<IReadOnlyList<RunLogEntry>> GetLogsAsync(string runId, CancellationToken cancellationToken = default)
+            => Task.FromResult<IReadOnlyList<RunLogEntry>>(store.Read(c => Query(c, null,
+                "SELECT run_id, ts, level, category, message FROM run_logs WHERE run_id = $r ORDER BY rowid;",
+                r => new RunLogEntry(r.GetString(0), Time(r.GetInt64(1)), r.GetString(2), r.GetString(3), r.GetString(4)), ("$r", runId))));
+
+        public Task<bool> DeleteAsync(string runId, CancellationToken cancellationToken = default)
+            => store.WriteAsync((c, tx) =>
+            {
+                foreach (var table in RunChildTables)
+                    Exec(c, tx, $"DELETE FROM {table} WHERE run_id = $r;", ("$r", runId));
+                return Exec(c, tx, "DELETE FROM runs WHERE id = $r;", ("$r", runId)) > 0;
+            }, cancellationToken);
+
+        public Task<RunPage> SearchAsync(RunQuery query, CancellationToken cancellationToken = default)
+        {
+            Throw.IfNull(query);
+            if (query.PageSize is < 1 or > 10_000)
+                throw new ValidationException($"RunQuery.PageSize is {query.PageSize}; use a value from 1 to 10000.");
+            var offset = 0;
+            if (query.PageToken is not null && (!int.TryParse(query.PageToken, NumberStyles.None, CultureInfo.InvariantCulture, out offset) || offset < 0))
+                throw new ValidationException($"RunQuery.PageToken '{query.PageToken}' is not a token this store issued. Pass the NextPageToken of the previous page, or null for the first page.");
+            var sql = new RunSearchSql(query.Project);
+            var where = query.Filter is null ? "1" : sql.Filter(query.Filter);
+            var order = sql.Order(query.OrderBy);
+            sql.Add(query.PageSize + 1, out var limit);
+            sql.Add(offset, out var off);
+            var text = $"SELECT {string.Join(", ", RunColumns.Split(", ").Select(col => "r." + col))} FROM runs r {sql.Joins} WHERE r.project = $project AND ({where}) ORDER BY {order} LIMIT {limit} OFFSET {off};";
+            var runs = store.Read(c => LoadRuns(c, text, sql.Parameters));
+            string? next = null;
+            if (runs.Count > query.PageSize)
+            {
+                runs.RemoveAt(runs.Count - 1);
+                next = (offset + query.PageSize).ToString(CultureInfo.InvariantCulture);
+            }
+            return Task.FromResult(new RunPage(runs, next));
+        }
+
+        private static void EnsureRun(SqliteConnection c, SqliteTransaction tx, string runId)
+        {
+            if (Scalar(c, tx, "SELECT 1 FROM runs WHERE id = $id;", ("$id", runId)) is null) throw RunNotFound(runId);
+        }
+
+        internal static NotFoundException RunNotFound(string runId)
+            => new("run", runId, $"Run '{runId}' does not exist. Check the id (runs are listed with project.Runs.SearchAsync()).");
+
+        private static List<RunRecord> LoadRuns(SqliteConnection c, string sql, IReadOnlyList<(string, object?)> parameters)
+        {
+            var runs = Query(c, null, sql, r => new RunRecord
+            {
+                Id = r.GetString(0),
+                Project = r.GetString(1),
+                Name = r.GetString(2),
+                State = (RunState)r.GetInt32(3),
+                ParentId = Str(r, 4),
+                Iteration = r.IsDBNull(5) ? null : r.GetInt32(5),
+                StartTime = Time(r.GetInt64(6)),
+                EndTime = Time(r, 7),
+                Host = Str(r, 8),
+                GitCommit = Str(r, 9),
+                GitDirty = r.IsDBNull(10) ? null : r.GetInt64(10) != 0,
+                Error = Str(r, 11),
+                ErrorStack = Str(r, 12),
+            }, [.. parameters]);
+            if (runs.Count == 0) return runs;
+            var ids = ToJson(runs.Select(r => r.Id));
+            const string inIds = "run_id IN (SELECT value FROM json_each($ids))";
+            var labels = Group(Query(c, null, $"SELECT run_id, key, value FROM run_labels WHERE {inIds};", r => (r.GetString(0), r.GetString(1), r.GetString(2)), ("$ids", ids)));
+            var prms = Group(Query(c, null, $"SELECT run_id, key, value FROM run_params WHERE {inIds};", r => (r.GetString(0), r.GetString(1), r.GetString(2)), ("$ids", ids)));
+            var results = Group(Query(c, null, $"SELECT run_id, key, value FROM run_results WHERE {inIds};", r => (r.GetString(0), r.GetString(1), r.IsDBNull(2) ? double.NaN : r.GetDouble(2)), ("$ids", ids)));
+            var metrics = Group(Query(c, null, $"SELECT run_id, key, value FROM latest_metrics WHERE {inIds};", r => (r.GetString(0), r.GetString(1), r.IsDBNull(2) ? double.NaN : r.GetDouble(2)), ("$ids", ids)));
+            var links = Query(c, null, $"SELECT run_id, direction, name, uri FROM run_links WHERE {inIds} ORDER BY direction, name;",
+                r => (Run: r.GetString(0), Link: new RunLink((RunLinkDirection)r.GetInt32(1), r.GetString(2), r.GetString(3))), ("$ids", ids))
+                .GroupBy(x => x.Run).ToDictionary(g => g.Key, g => (IReadOnlyList<RunLink>)g.Select(x => x.Link).ToList());
+            for (var i = 0; i < runs.Count; i++)
+            {
+                var id = runs[i].Id;
+                runs[i] = runs[i] with
+                {
+                    Labels = labels.GetValueOrDefault(id) ?? new Dictionary<string, string>(),
+                    Parameters = prms.GetValueOrDefault(id) ?? new Dictionary<string, string>(),
+                    Results = results.GetValueOrDefault(id) ?? new Dictionary<string, double>(),
+                    Metrics = metrics.GetValueOrDefault(id) ?? new Dictionary<string, double>(),
+                    Links = links.GetValueOrDefault(id) ?? [],
+                };
+            }
+            return runs;
+        }
+
+        private static Dictionary<string, Dictionary<string, T>> Group<T>(List<(string Run, string Key, T Value)> rows)
+        {
+            var d = new Dictionary<string, Dictionary<string, T>>();
+            foreach (var (run, key, value) in rows)
+            {
+                if (!d.TryGetValue(run, out var inner)) d[run] = inner = new Dictionary<string, T>();
+                inner[key] = value;
+            }
+            return d;
+        }
+    }
+
+    /// <summary>Inserts metric points with multi-row prepared statements and updates the latest values.</summary>
+    private void InsertMetrics(SqliteConnection c, SqliteTransaction tx, IReadOnlyList<MetricEntry> points)
+    {
+        // Check the runs exist (one lookup per distinct run of the batch).
+        string? previous = null;
+        HashSet<string>? seen = null;
+        foreach (var p in points)
+        {
+            if (p.RunId == previous) continue;
+            previous = p.RunId;
+            seen ??= new HashSet<string>(StringComparer.Ordinal);
+            if (seen.Add(p.RunId) && Scalar(c, tx, "SELECT 1 FROM runs WHERE id = $id;", ("$id", p.RunId)) is null)
+                throw RunPart.RunNotFound(p.RunId);
+        }
+
+        if (_metricInsertMany is null || _metricInsertMany.Connection != c)
+        {
+            _metricInsertMany?.Dispose();
+            _metricInsertOne?.Dispose();
+            _latestUpsert?.Dispose();
+            var sb = new StringBuilder("INSERT INTO metrics(run_id, key, step, ts, value) VALUES ");
+            for (var i = 0; i < MetricRowsPerStatement; i++)
+                sb.Append(i == 0 ? "" : ",").Append(CultureInfo.InvariantCulture, $"($r{i},$k{i},$s{i},$t{i},$v{i})");
+            _metricInsertMany = c.CreateCommand();
+            _metricInsertMany.CommandText = sb.Append(';').ToString();
+            for (var i = 0; i < MetricRowsPerStatement; i++) AddMetricParameters(_metricInsertMany, i);
+            _metricInsertOne = c.CreateCommand();
+            _metricInsertOne.CommandText = "INSERT INTO metrics(run_id, key, step, ts, value) VALUES ($r0,$k0,$s0,$t0,$v0);";
+            AddMetricParameters(_metricInsertOne, 0);
+            _latestUpsert = c.CreateCommand();
+            _latestUpsert.CommandText = """
+                INSERT INTO latest_metrics(run_id, key, value, step, ts) VALUES ($r0, $k0, $v0, $s0, $t0)
+                ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value, step = excluded.step, ts = excluded.ts
+                WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step AND excluded.ts >= latest_metrics.ts);
+                """;
+            AddMetricParameters(_latestUpsert, 0);
+        }
+        _metricInsertMany.Transaction = tx;
+        _metricInsertOne!.Transaction = tx;
+        _latestUpsert!.Transaction = tx;
+
+        var index = 0;
+        var many = _metricInsertMany.Parameters;
+        for (; index + MetricRowsPerStatement <= points.Count; index += MetricRowsPerStatement)
+        {
+            for (var i = 0; i < MetricRowsPerStatement; i++) Bind(many, i * 5, points[index + i]);
+            _metricInsertMany.ExecuteNonQuery();
+        }
+        for (; index < points.Count; index++)
+        {
+            Bind(_metricInsertOne.Parameters, 0, points[index]);
+            _metricInsertOne.ExecuteNonQuery();
+        }
+
+        // The latest point per (run, key): the greatest step, then timestamp, then the last logged.
+        var latest = new Dictionary<(string, string), MetricEntry>();
+        foreach (var p in points)
+        {
+            if (!latest.TryGetValue((p.RunId, p.Key), out var cur) || p.Step > cur.Step || (p.Step == cur.Step && p.Timestamp >= cur.Timestamp))
+                latest[(p.RunId, p.Key)] = p;
+        }
+        foreach (var p in latest.Values)
+        {
+            Bind(_latestUpsert.Parameters, 0, p);
+            _latestUpsert.ExecuteNonQuery();
+        }
+
+        static void AddMetricParameters(SqliteCommand cmd, int i)
+        {
+            cmd.Parameters.Add(new SqliteParameter($"$r{i}", SqliteType.Text));
+            cmd.Parameters.Add(new SqliteParameter($"$k{i}", SqliteType.Text));
+            cmd.Parameters.Add(new SqliteParameter($"$s{i}", SqliteType.Integer));
+            cmd.Parameters.Add(new SqliteParameter($"$t{i}", SqliteType.Integer));
+            cmd.Parameters.Add(new SqliteParameter($"$v{i}", SqliteType.Real));
+        }
+
+        static void Bind(SqliteParameterCollection ps, int at, in MetricEntry p)
+        {
+            ps[at].Value = p.RunId;
+            ps[at + 1].Value = p.Key;
+            ps[at + 2].Value = p.Step;
+            ps[at + 3].Value = p.Timestamp.UtcTicks;
+            ps[at + 4].Value = double.IsNaN(p.Value) ? DBNull.Value : p.Value;
+        }
+    }
+}

@@ -1,0 +1,280 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Polly;
+using Polly.Retry;
+
+namespace MLOps.Storage.Sqlite;
+
+/// <summary>Options of the SQLite metadata store.</summary>
+public sealed class SqliteStoreOptions
+{
+    /// <summary>How long a statement waits for a lock held by another connection or process.
+    /// <value>Defaults to 30 seconds.</value></summary>
+    public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How many times a whole write transaction is retried when the database stays busy or locked.
+    /// <value>Defaults to 10.</value></summary>
+    public int MaxWriteRetries { get; set; } = 10;
+
+    /// <summary>The <c>synchronous</c> pragma: <c>NORMAL</c> (durable across process crashes in WAL mode) or <c>FULL</c>
+    /// (also across power loss). <value>Defaults to NORMAL.</value></summary>
+    public string Synchronous { get; set; } = "NORMAL";
+}
+
+/// <summary>
+/// The embedded default metadata store: one SQLite file in WAL mode with a busy timeout, prepared statements,
+/// one transaction per batch and versioned schema migrations that run once even when several processes open the
+/// file at the same moment.
+/// </summary>
+/// <remarks>Thread-safe. Several processes may share one file: writes are serialised by SQLite's lock, waits are
+/// bounded by <see cref="SqliteStoreOptions.BusyTimeout"/> and whole transactions are retried on <c>SQLITE_BUSY</c>,
+/// so <c>database is locked</c> does not reach the caller under normal contention.</remarks>
+public sealed partial class SqliteMetadataStore : IMetadataStore
+{
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly string _connectionString;
+    private readonly SqliteStoreOptions _options;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly ConcurrentBag<SqliteConnection> _readers = new();
+    private readonly ResiliencePipeline _writeRetry;
+    private readonly SemaphoreSlim _initLock = new(1, 1);
+    private SqliteConnection? _writer;
+    private volatile bool _initialized;
+    private bool _disposed;
+
+    /// <summary>Creates a store over a SQLite file (created with its folder when missing).</summary>
+    /// <param name="path">The database file path.</param>
+    /// <param name="options">Options, or <see langword="null"/> for the defaults.</param>
+    public SqliteMetadataStore(string path, SqliteStoreOptions? options = null)
+    {
+        Throw.IfNullOrWhitespace(path);
+        _options = options ?? new SqliteStoreOptions();
+        Path = System.IO.Path.GetFullPath(path);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = false,
+            DefaultTimeout = (int)Math.Ceiling(_options.BusyTimeout.TotalSeconds),
+        }.ToString();
+        _writeRetry = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<SqliteException>(IsBusy),
+                MaxRetryAttempts = Math.Max(0, _options.MaxWriteRetries),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(20),
+                MaxDelay = TimeSpan.FromSeconds(1),
+            })
+            .Build();
+        Projects = new ProjectPart(this);
+        Runs = new RunPart(this);
+        Artifacts = new ArtifactPart(this);
+        Models = new ModelPart(this);
+    }
+
+    /// <summary>The full path of the database file.</summary>
+    public string Path { get; }
+
+    /// <inheritdoc/>
+    public IProjectRecords Projects { get; }
+
+    /// <inheritdoc/>
+    public IRunRecords Runs { get; }
+
+    /// <inheritdoc/>
+    public IArtifactRecords Artifacts { get; }
+
+    /// <inheritdoc/>
+    public IModelRecords Models { get; }
+
+    /// <summary>The schema version this build of the store writes.</summary>
+    public static int SchemaVersion => SqliteSchema.Migrations[^1].Version;
+
+    private static bool IsBusy(SqliteException e) => e.SqliteErrorCode is 5 or 6; // SQLITE_BUSY, SQLITE_LOCKED
+
+    /// <inheritdoc/>
+    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        if (_initialized) return;
+        await _initLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_initialized) return;
+            var dir = System.IO.Path.GetDirectoryName(Path);
+            if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+            await _writeRetry.ExecuteAsync(static (self, ct) =>
+            {
+                using var c = self.OpenRaw();
+                using (var cmd = c.CreateCommand())
+                {
+                    cmd.CommandText = "PRAGMA journal_mode=WAL;";
+                    cmd.ExecuteNonQuery();
+                }
+                using var tx = c.BeginTransaction(deferred: false);
+                var current = Convert.ToInt32(Scalar(c, tx, "PRAGMA user_version;"), CultureInfo.InvariantCulture);
+                if (current > SchemaVersion)
+                    throw new MetadataStoreException($"The metadata store '{self.Path}' has schema version {current}, newer than this MLOps version supports ({SchemaVersion}). Upgrade the MLOps.Core package.");
+                if (current < SchemaVersion)
+                {
+                    Exec(c, tx, "CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied INTEGER NOT NULL);");
+                    foreach (var (version, description, sql) in SqliteSchema.Migrations)
+                    {
+                        if (version <= current) continue;
+                        Exec(c, tx, sql);
+                        Exec(c, tx, "INSERT INTO schema_migrations(version, description, applied) VALUES ($v, $d, $t);",
+                            ("$v", version), ("$d", description), ("$t", DateTimeOffset.UtcNow.UtcTicks));
+                    }
+                    Exec(c, tx, $"PRAGMA user_version={SchemaVersion};");
+                }
+                tx.Commit();
+                return ValueTask.CompletedTask;
+            }, this, cancellationToken).ConfigureAwait(false);
+            _initialized = true;
+        }
+        catch (SqliteException e)
+        {
+            throw new MetadataStoreException($"Could not open the metadata store '{Path}': {e.Message}. Check that the folder is writable and the file is a SQLite database.", e);
+        }
+        finally
+        {
+            _initLock.Release();
+        }
+    }
+
+    private SqliteConnection OpenRaw()
+    {
+        var c = new SqliteConnection(_connectionString);
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = $"PRAGMA busy_timeout={(int)_options.BusyTimeout.TotalMilliseconds}; PRAGMA synchronous={_options.Synchronous}; PRAGMA foreign_keys=OFF;";
+        cmd.ExecuteNonQuery();
+        return c;
+    }
+
+    private void EnsureReady()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_initialized)
+            throw new InvalidStateException($"The metadata store '{Path}' is not initialised. Call InitializeAsync() first (MLOpsProject does this for you).");
+    }
+
+    /// <summary>Runs a read on a pooled connection.</summary>
+    internal T Read<T>(Func<SqliteConnection, T> read)
+    {
+        EnsureReady();
+        if (!_readers.TryTake(out var c)) c = OpenRaw();
+        try
+        {
+            return read(c);
+        }
+        catch (SqliteException e) when (!IsBusy(e))
+        {
+            throw new MetadataStoreException($"Reading the metadata store '{Path}' failed: {e.Message}", e);
+        }
+        finally
+        {
+            if (_disposed) c.Dispose(); else _readers.Add(c);
+        }
+    }
+
+    /// <summary>Runs a write in one IMMEDIATE transaction on the writer connection, retried as a whole on busy.</summary>
+    internal async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> write, CancellationToken cancellationToken)
+    {
+        EnsureReady();
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await _writeRetry.ExecuteAsync(static (state, ct) =>
+            {
+                var (self, write) = state;
+                self._writer ??= self.OpenRaw();
+                using var tx = self._writer.BeginTransaction(deferred: false);
+                var result = write(self._writer, tx);
+                tx.Commit();
+                return ValueTask.FromResult(result);
+            }, (this, write), cancellationToken).ConfigureAwait(false);
+        }
+        catch (SqliteException e)
+        {
+            throw new MetadataStoreException(IsBusy(e)
+                ? $"The metadata store '{Path}' stayed locked by another writer beyond the busy timeout and {_options.MaxWriteRetries} retries. Raise SqliteStoreOptions.BusyTimeout or reduce concurrent writers."
+                : $"Writing the metadata store '{Path}' failed: {e.Message}", e);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    internal Task WriteAsync(Action<SqliteConnection, SqliteTransaction> write, CancellationToken cancellationToken)
+        => WriteAsync<bool>((c, tx) => { write(c, tx); return true; }, cancellationToken);
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed) return;
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _disposed = true;
+            _writer?.Dispose();
+            _writer = null;
+            while (_readers.TryTake(out var c)) c.Dispose();
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    // ---- small ADO helpers ----
+
+    internal static SqliteCommand Command(SqliteConnection c, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        foreach (var (name, value) in parameters)
+            cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return cmd;
+    }
+
+    internal static int Exec(SqliteConnection c, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var cmd = Command(c, tx, sql, parameters);
+        return cmd.ExecuteNonQuery();
+    }
+
+    internal static object? Scalar(SqliteConnection c, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var cmd = Command(c, tx, sql, parameters);
+        var v = cmd.ExecuteScalar();
+        return v is DBNull ? null : v;
+    }
+
+    internal static List<T> Query<T>(SqliteConnection c, SqliteTransaction? tx, string sql, Func<SqliteDataReader, T> map, params (string Name, object? Value)[] parameters)
+    {
+        using var cmd = Command(c, tx, sql, parameters);
+        using var r = cmd.ExecuteReader();
+        var list = new List<T>();
+        while (r.Read()) list.Add(map(r));
+        return list;
+    }
+
+    internal static DateTimeOffset Time(long ticks) => new(ticks, TimeSpan.Zero);
+
+    internal static DateTimeOffset? Time(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : Time(r.GetInt64(i));
+
+    internal static string? Str(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+
+    internal static string ToJson<T>(T value) => JsonSerializer.Serialize(value, Json);
+
+    internal static T FromJson<T>(string? json) where T : new()
+        => string.IsNullOrEmpty(json) ? new T() : JsonSerializer.Deserialize<T>(json, Json) ?? new T();
+}
