@@ -40,6 +40,9 @@ public sealed class MLOpsOptions
     /// <summary>Whether runs record the git commit and dirty flag of the current directory. <value>Defaults to true.</value></summary>
     public bool CaptureGit { get; set; } = true;
 
+    /// <summary>The folder whose git commit and dirty flag runs record. <value>Defaults to the current directory at the time a run starts.</value></summary>
+    public string? GitDirectory { get; set; }
+
     /// <summary>How runs buffer metrics and logs.</summary>
     public MetricBufferOptions Metrics { get; set; } = new();
 

@@ -103,12 +103,14 @@ public sealed class MLOpsProjectBuilder
         return this;
     }
 
-    /// <summary>Turns the capture of the git commit off (or on).</summary>
-    /// <param name="enabled">Whether runs record the git commit.</param>
+    /// <summary>Turns the capture of the git commit off (or on), optionally from another folder than the current directory.</summary>
+    /// <param name="enabled">Whether runs record the git commit and dirty flag.</param>
+    /// <param name="directory">The work tree to read; <see langword="null"/> for the current directory.</param>
     /// <returns>This builder.</returns>
-    public MLOpsProjectBuilder CaptureGit(bool enabled)
+    public MLOpsProjectBuilder CaptureGit(bool enabled, string? directory = null)
     {
         Check().CaptureGit = enabled;
+        _options.GitDirectory = directory is null ? null : Path.GetFullPath(directory);
         return this;
     }
 

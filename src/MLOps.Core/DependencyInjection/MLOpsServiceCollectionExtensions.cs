@@ -67,6 +67,7 @@ public static class MLOpsServiceCollectionExtensions
         to.TimeProvider = from.TimeProvider;
         to.LoggerFactory = from.LoggerFactory;
         to.CaptureGit = from.CaptureGit;
+        to.GitDirectory = from.GitDirectory;
         to.Metrics = from.Metrics;
         foreach (var (k, v) in from.Parameters) to.Parameters[k] = v;
         foreach (var (k, v) in from.Labels) to.Labels[k] = v;

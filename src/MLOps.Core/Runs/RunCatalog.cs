@@ -28,7 +28,7 @@ public sealed partial class RunCatalog
         options ??= new RunOptions();
         var parameters = ParameterValues.ToStrings(options.Parameters);
         foreach (var k in options.Labels.Keys) Names.Key(k, "label key");
-        var (commit, dirty) = _project.Options.CaptureGit ? GitInfo.Detect(Environment.CurrentDirectory) : (null, null);
+        var (commit, dirty) = _project.Options.CaptureGit ? GitInfo.Detect(_project.Options.GitDirectory ?? Environment.CurrentDirectory) : (null, null);
         var record = await _project.Store.Runs.CreateAsync(new NewRun
         {
             Id = Ids.New(_project.TimeProvider),

@@ -30,6 +30,7 @@ public sealed partial class RunContext : IAsyncDisposable
     private int _flushScheduled;
     private int _ended;
     private Exception? _backgroundError;
+    private Task _pendingFlush = Task.CompletedTask;
 
     internal RunContext(MLOpsProject project, RunCatalog catalog, RunRecord record)
     {
@@ -325,7 +326,7 @@ public sealed partial class RunContext : IAsyncDisposable
     private void ScheduleFlush()
     {
         if (Interlocked.Exchange(ref _flushScheduled, 1) != 0) return;
-        _ = Task.Run(async () =>
+        _pendingFlush = Task.Run(async () =>
         {
             try
             {
@@ -343,6 +344,9 @@ public sealed partial class RunContext : IAsyncDisposable
             }
         });
     }
+
+    /// <summary>The latest background flush (tests await it instead of sleeping).</summary>
+    internal Task PendingFlush => Volatile.Read(ref _pendingFlush);
 
     internal void BufferLog(string level, string category, string message)
     {

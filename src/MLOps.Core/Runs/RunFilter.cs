@@ -180,6 +180,30 @@ public sealed record RunField
     /// <returns>The filter.</returns>
     public static RunFilter operator >=(RunField field, double value) => RunFilter.Compare(field, RunFilterOperator.GreaterThanOrEqual, value);
 
+    /// <summary>Earlier than (for <c>start_time</c> and <c>end_time</c>).</summary>
+    /// <param name="field">The field.</param>
+    /// <param name="value">The time.</param>
+    /// <returns>The filter.</returns>
+    public static RunFilter operator <(RunField field, DateTimeOffset value) => RunFilter.Compare(field, RunFilterOperator.LessThan, value);
+
+    /// <summary>Later than (for <c>start_time</c> and <c>end_time</c>).</summary>
+    /// <param name="field">The field.</param>
+    /// <param name="value">The time.</param>
+    /// <returns>The filter.</returns>
+    public static RunFilter operator >(RunField field, DateTimeOffset value) => RunFilter.Compare(field, RunFilterOperator.GreaterThan, value);
+
+    /// <summary>At or before (for <c>start_time</c> and <c>end_time</c>).</summary>
+    /// <param name="field">The field.</param>
+    /// <param name="value">The time.</param>
+    /// <returns>The filter.</returns>
+    public static RunFilter operator <=(RunField field, DateTimeOffset value) => RunFilter.Compare(field, RunFilterOperator.LessThanOrEqual, value);
+
+    /// <summary>At or after (for <c>start_time</c> and <c>end_time</c>).</summary>
+    /// <param name="field">The field.</param>
+    /// <param name="value">The time.</param>
+    /// <returns>The filter.</returns>
+    public static RunFilter operator >=(RunField field, DateTimeOffset value) => RunFilter.Compare(field, RunFilterOperator.GreaterThanOrEqual, value);
+
     /// <summary>Ascending order on this field.</summary>
     /// <returns>The order.</returns>
     public RunOrder Ascending() => new(this, false);

@@ -110,7 +110,7 @@ internal static class ArrowTypes
             or Decimal256Array;
     }
 
-    private static double DecimalToDouble(Func<decimal?> value, Func<string> text)
+    private static double DecimalToDouble(Func<decimal?> value, Func<string?> text)
     {
         try
         {
@@ -118,7 +118,7 @@ internal static class ArrowTypes
         }
         catch (OverflowException)
         {
-            return double.Parse(text(), NumberStyles.Float, CultureInfo.InvariantCulture);
+            return double.TryParse(text(), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) ? parsed : double.NaN;
         }
     }
 
@@ -198,7 +198,7 @@ internal static class ArrowTypes
                 return Convert.ToBase64String(b.GetBytes(index));
             case BinaryViewArray b:
                 return Convert.ToBase64String(b.GetBytes(index));
-            case FixedSizeBinaryArray b when b is not (Decimal32Array or Decimal64Array or Decimal128Array or Decimal256Array):
+            case Apache.Arrow.Arrays.FixedSizeBinaryArray b when b is not (Decimal32Array or Decimal64Array or Decimal128Array or Decimal256Array):
                 return Convert.ToBase64String(b.GetBytes(index));
             case Time32Array t:
                 return t.GetTime(index)?.ToTimeSpan().ToString("c", CultureInfo.InvariantCulture);

@@ -202,10 +202,10 @@ internal sealed class NumericAccumulator(string name) : ColumnAccumulator(name)
         var needed = (long)_length + more;
         if (needed <= _values.Length)
             return;
-        if (needed > Array.MaxLength)
-            throw new ValidationException($"Column '{Name}' has more than {Array.MaxLength} numeric values, more than the profiler can hold in memory. Profile a sample of the dataset instead.");
-        var size = (int)Math.Min(Array.MaxLength, Math.Max(needed, (long)_values.Length * 2));
-        Array.Resize(ref _values, size);
+        if (needed > System.Array.MaxLength)
+            throw new ValidationException($"Column '{Name}' has more than {System.Array.MaxLength} numeric values, more than the profiler can hold in memory. Profile a sample of the dataset instead.");
+        var size = (int)Math.Min(System.Array.MaxLength, Math.Max(needed, (long)_values.Length * 2));
+        System.Array.Resize(ref _values, size);
     }
 
     /// <summary>Neumaier-compensated sum of <c>values[i] - shift</c>.</summary>
@@ -258,7 +258,7 @@ internal sealed class NumericAccumulator(string name) : ColumnAccumulator(name)
         var counts = new long[bins];
         if (min == max)
         {
-            Array.Fill(edges, min);
+            System.Array.Fill(edges, min);
             counts[0] = sorted.Length;
             return new Histogram(edges, counts);
         }
@@ -495,7 +495,7 @@ internal sealed class BooleanAccumulator(string name) : ColumnAccumulator(name)
             return;
         }
 
-        if (booleans.GetBoolean(index))
+        if (booleans.GetValue(index) == true)
             _true++;
         else
             _false++;

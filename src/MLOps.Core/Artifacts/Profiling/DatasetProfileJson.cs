@@ -83,7 +83,7 @@ internal static class DatasetProfileJson
                 case JsonTokenType.String:
                     return reader.GetString();
                 case JsonTokenType.Number:
-                    return reader.TryGetInt64(out var l) ? l : reader.GetDouble();
+                    return reader.TryGetInt64(out var l) ? (object)l : reader.GetDouble();
                 case JsonTokenType.True:
                     return true;
                 case JsonTokenType.False:

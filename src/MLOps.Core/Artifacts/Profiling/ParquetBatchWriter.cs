@@ -1,0 +1,193 @@
+using System.Text;
+using Apache.Arrow;
+using Apache.Arrow.Types;
+using Parquet;
+using Parquet.Schema;
+using ArrowField = Apache.Arrow.Field;
+using ArrowSchema = Apache.Arrow.Schema;
+
+namespace MLOps.Artifacts;
+
+/// <summary>Writes Arrow record batches as a Parquet file, one row group per batch.</summary>
+internal static class ParquetBatchWriter
+{
+    public static async Task WriteAsync(ArrowSchema schema, IEnumerable<RecordBatch> batches, Stream destination, CancellationToken cancellationToken)
+    {
+        var columns = schema.FieldsList.Select(CreateColumn).ToArray();
+        var parquetSchema = new ParquetSchema(columns.Select(c => (Parquet.Schema.Field)c.Field));
+        var writer = await ParquetWriter.CreateAsync(parquetSchema, destination, null, false, cancellationToken).ConfigureAwait(false);
+        await using (writer.ConfigureAwait(false))
+        {
+            foreach (var batch in batches)
+            {
+                using var rowGroup = writer.CreateRowGroup();
+                for (var c = 0; c < columns.Length; c++)
+                    await columns[c].WriteAsync(rowGroup, batch.Column(c), cancellationToken).ConfigureAwait(false);
+                rowGroup.CompleteValidate();
+            }
+        }
+    }
+
+    private static ColumnWriter CreateColumn(ArrowField field)
+    {
+        var type = field.DataType is DictionaryType dictionary ? dictionary.ValueType : field.DataType;
+        var name = field.Name;
+        var nullable = field.IsNullable;
+        return type switch
+        {
+            BooleanType => new ValueWriter<bool>(new DataField<bool>(name, nullable), (a, i) => ((BooleanArray)a).GetValue(i) == true),
+            Int8Type => new ValueWriter<sbyte>(new DataField<sbyte>(name, nullable), (a, i) => ((Int8Array)a).Values[i]),
+            Int16Type => new ValueWriter<short>(new DataField<short>(name, nullable), (a, i) => ((Int16Array)a).Values[i]),
+            Int32Type => new ValueWriter<int>(new DataField<int>(name, nullable), (a, i) => ((Int32Array)a).Values[i]),
+            Int64Type => new ValueWriter<long>(new DataField<long>(name, nullable), (a, i) => ((Int64Array)a).Values[i]),
+            UInt8Type => new ValueWriter<byte>(new DataField<byte>(name, nullable), (a, i) => ((UInt8Array)a).Values[i]),
+            UInt16Type => new ValueWriter<ushort>(new DataField<ushort>(name, nullable), (a, i) => ((UInt16Array)a).Values[i]),
+            UInt32Type => new ValueWriter<uint>(new DataField<uint>(name, nullable), (a, i) => ((UInt32Array)a).Values[i]),
+            UInt64Type => new ValueWriter<ulong>(new DataField<ulong>(name, nullable), (a, i) => ((UInt64Array)a).Values[i]),
+            FloatType => new ValueWriter<float>(new DataField<float>(name, nullable), (a, i) => ((FloatArray)a).Values[i]),
+            DoubleType => new ValueWriter<double>(new DataField<double>(name, nullable), (a, i) => ((DoubleArray)a).Values[i]),
+            Decimal128Type d => new ValueWriter<decimal>(
+                new DecimalDataField(name, d.Precision, d.Scale, isNullable: nullable),
+                (a, i) => ((Decimal128Array)a).GetValue(i) ?? 0m),
+            StringType or LargeStringType or StringViewType => new StringWriter(new DataField<string>(name, nullable)),
+            BinaryType or LargeBinaryType or BinaryViewType => new BinaryWriter(new DataField<byte[]>(name, nullable)),
+            Apache.Arrow.Types.TimestampType t => new ValueWriter<DateTime>(
+                new DateTimeDataField(name, DateTimeFormat.Timestamp, isAdjustedToUTC: !string.IsNullOrEmpty(t.Timezone), unit: UnitOf(t.Unit), isNullable: nullable),
+                TimestampGetter(t)),
+            Date32Type => new ValueWriter<DateOnly>(new DataField<DateOnly>(name, nullable), (a, i) => ((Date32Array)a).GetDateOnly(i) ?? default),
+            Date64Type => new ValueWriter<DateOnly>(new DataField<DateOnly>(name, nullable), (a, i) => ((Date64Array)a).GetDateOnly(i) ?? default),
+            _ => throw new ValidationException(
+                $"Column '{name}' has the Arrow type {ArrowTypes.NameOf(field.DataType)}, which cannot be written to Parquet. Supported: bool, int8 to int64, uint8 to uint64, float, double, decimal128, string, binary, timestamp and date."),
+        };
+    }
+
+    private static DateTimeTimeUnit UnitOf(TimeUnit unit) => unit switch
+    {
+        TimeUnit.Microsecond => DateTimeTimeUnit.Micros,
+        TimeUnit.Nanosecond => DateTimeTimeUnit.Nanos,
+        _ => DateTimeTimeUnit.Millis,
+    };
+
+    private static Func<IArrowArray, int, DateTime> TimestampGetter(Apache.Arrow.Types.TimestampType type)
+    {
+        var utc = !string.IsNullOrEmpty(type.Timezone);
+        return (a, i) =>
+        {
+            var value = ((TimestampArray)a).GetTimestampUnchecked(i).UtcDateTime;
+            return utc ? value : DateTime.SpecifyKind(value, DateTimeKind.Unspecified);
+        };
+    }
+
+    /// <summary>Resolves a dictionary-encoded row to the dictionary and position holding its value.</summary>
+    private static (IArrowArray Values, int Index) Resolve(IArrowArray array, int row)
+    {
+        if (array is not DictionaryArray dictionary)
+            return (array, row);
+        var code = ArrowTypes.DictionaryCode(dictionary.Indices, row);
+        return (dictionary.Dictionary, code);
+    }
+
+    private static bool IsNull(IArrowArray array, int row)
+    {
+        if (array.IsNull(row))
+            return true;
+        if (array is not DictionaryArray dictionary)
+            return false;
+        var code = ArrowTypes.DictionaryCode(dictionary.Indices, row);
+        return code < 0 || dictionary.Dictionary.IsNull(code);
+    }
+
+    private abstract class ColumnWriter(DataField field)
+    {
+        public DataField Field { get; } = field;
+
+        public abstract Task WriteAsync(ParquetRowGroupWriter rowGroup, IArrowArray array, CancellationToken cancellationToken);
+
+        protected void ThrowIfNullInRequired(IArrowArray array)
+        {
+            if (!Field.IsNullable && array.NullCount > 0)
+            {
+                throw new ValidationException(
+                    $"Column '{Field.Name}' is not nullable in the Arrow schema but holds {array.NullCount} null(s). Mark the field nullable or fill the nulls.");
+            }
+        }
+    }
+
+    private sealed class ValueWriter<T>(DataField field, Func<IArrowArray, int, T> get) : ColumnWriter(field)
+        where T : struct
+    {
+        public override Task WriteAsync(ParquetRowGroupWriter rowGroup, IArrowArray array, CancellationToken cancellationToken)
+        {
+            ThrowIfNullInRequired(array);
+            if (Field.IsNullable)
+            {
+                var values = new T?[array.Length];
+                for (var i = 0; i < values.Length; i++)
+                {
+                    if (!IsNull(array, i))
+                    {
+                        var (source, index) = Resolve(array, i);
+                        values[i] = get(source, index);
+                    }
+                }
+
+                return rowGroup.WriteAsync<T>(Field, values, null, null, cancellationToken);
+            }
+            else
+            {
+                var values = new T[array.Length];
+                for (var i = 0; i < values.Length; i++)
+                {
+                    var (source, index) = Resolve(array, i);
+                    values[i] = get(source, index);
+                }
+
+                return rowGroup.WriteAsync<T>(Field, values, null, null, cancellationToken);
+            }
+        }
+    }
+
+    private sealed class StringWriter(DataField field) : ColumnWriter(field)
+    {
+        public override Task WriteAsync(ParquetRowGroupWriter rowGroup, IArrowArray array, CancellationToken cancellationToken)
+        {
+            ThrowIfNullInRequired(array);
+            var values = new string?[array.Length];
+            for (var i = 0; i < values.Length; i++)
+            {
+                if (!IsNull(array, i))
+                {
+                    var (source, index) = Resolve(array, i);
+                    values[i] = Encoding.UTF8.GetString(ArrowTypes.Utf8(source, index));
+                }
+            }
+
+            return rowGroup.WriteAsync(Field, values!, null);
+        }
+    }
+
+    private sealed class BinaryWriter(DataField field) : ColumnWriter(field)
+    {
+        public override Task WriteAsync(ParquetRowGroupWriter rowGroup, IArrowArray array, CancellationToken cancellationToken)
+        {
+            ThrowIfNullInRequired(array);
+            var values = new byte[]?[array.Length];
+            for (var i = 0; i < values.Length; i++)
+            {
+                if (!IsNull(array, i))
+                {
+                    var (source, index) = Resolve(array, i);
+                    values[i] = source switch
+                    {
+                        BinaryArray b => b.GetBytes(index).ToArray(),
+                        LargeBinaryArray b => b.GetBytes(index).ToArray(),
+                        BinaryViewArray b => b.GetBytes(index).ToArray(),
+                        _ => null,
+                    };
+                }
+            }
+
+            return rowGroup.WriteAsync(Field, values!, null);
+        }
+    }
+}

@@ -1,0 +1,145 @@
+using Microsoft.Extensions.DependencyInjection;
+using MLOps.Core.Tests.TestSupport;
+using MLOps.DependencyInjection;
+using MLOps.Runs;
+
+namespace MLOps.Core.Tests;
+
+[Parallelizable(ParallelScope.All)]
+[FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
+public sealed class MLOpsProjectTests
+{
+    private readonly TempFolder _folder = new();
+
+    [TearDown]
+    public void TearDown() => _folder.Dispose();
+
+    [Test]
+    public async Task Configure_UseSqliteAndArtifactsAt_UsesThosePaths()
+    {
+        var db = _folder.File("meta/custom.db");
+        var art = _folder.File("art");
+        await using var project = await MLOpsProject.Configure("flights").UseSqlite(db).UseArtifactsAt(art).CaptureGit(false)
+            .WithDescription("delays").WithParameter("source", "bts").WithLabel("team", "ml").OpenAsync();
+        Assert.That(File.Exists(db), Is.True);
+        Assert.That(project.ArtifactRoot, Is.EqualTo(Path.GetFullPath(art)));
+        var info = await project.GetInfoAsync();
+        Assert.That((info.Name, info.Description, info.Parameters["source"], info.Labels["team"]), Is.EqualTo(("flights", "delays", "bts", "ml")));
+    }
+
+    [Test]
+    public async Task OpenAsync_TwoProjectsOneStore_ListAndDelete()
+    {
+        await using var a = await TestProjects.OpenAsync(_folder, "alpha");
+        await using (var b = await TestProjects.OpenAsync(_folder, "beta"))
+            await b.Runs.RunAsync("train", (c, ct) => Task.CompletedTask);
+        Assert.That((await a.ListProjectsAsync()).Select(p => p.Name), Is.EqualTo(new[] { "alpha", "beta" }));
+        Assert.That(await a.DeleteProjectAsync("beta"), Is.True);
+        Assert.That((await a.ListProjectsAsync()).Select(p => p.Name), Is.EqualTo(new[] { "alpha" }));
+    }
+
+    [Test]
+    public async Task SetParameterAndLabel_Persist()
+    {
+        await using (var p = await TestProjects.OpenAsync(_folder))
+        {
+            await p.SetParameterAsync("threshold", "15");
+            await p.SetLabelAsync("owner", "ops");
+            await p.SetLabelAsync("owner", null);
+        }
+        await using var again = await TestProjects.OpenAsync(_folder);
+        var info = await again.GetInfoAsync();
+        Assert.That(info.Parameters["threshold"], Is.EqualTo("15"));
+        Assert.That(info.Labels, Is.Empty);
+    }
+
+    [TestCase("Flights")]
+    [TestCase("my project")]
+    [TestCase("-x")]
+    [TestCase("")]
+    public void OpenAsync_BadName_ThrowsValidationWithSuggestion(string name)
+    {
+        var e = Assert.ThrowsAsync<ValidationException>(() => MLOpsProject.Configure(name).UseHome(_folder.Path).OpenAsync());
+        Assert.That(e!.Message, Does.Contain("project name"));
+    }
+
+    [Test]
+    public void OpenAsync_SeveralBadOptions_ListsEveryProblem()
+    {
+        var e = Assert.ThrowsAsync<ValidationException>(() => MLOpsProject.Configure("Bad Name").UseHome(_folder.Path)
+            .ConfigureMetrics(m => { m.FlushSize = 0; m.FlushInterval = TimeSpan.Zero; }).OpenAsync());
+        Assert.That(e!.Errors, Has.Count.GreaterThanOrEqualTo(3));
+    }
+
+    [Test]
+    public void Builder_ReusedAfterOpen_ThrowsInvalidOperation()
+    {
+        var b = MLOpsProject.Configure("x").UseHome(_folder.Path).CaptureGit(false);
+        var open = b.OpenAsync();
+        Assert.Throws<InvalidOperationException>(() => b.UseArtifactsAt("y"));
+        open.GetAwaiter().GetResult().DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+
+    [Test]
+    public async Task AddMLOps_ResolvesOneSharedProject()
+    {
+        var services = new ServiceCollection();
+        services.AddMLOps("flights", b => b.UseHome(_folder.Path).CaptureGit(false));
+        services.AddMLOps("ignored"); // idempotent: the first registration wins
+        await using var sp = services.BuildServiceProvider();
+        var project = sp.GetRequiredService<MLOpsProject>();
+        Assert.That(project.Name, Is.EqualTo("flights"));
+        Assert.That(sp.GetRequiredService<RunCatalog>(), Is.SameAs(project.Runs));
+        Assert.That(Directory.Exists(Path.Combine(_folder.Path, "artifacts")), Is.True);
+    }
+
+    [Test]
+    public async Task OpenAsync_DefaultHome_HonoursMlopsHomeVariable()
+    {
+        // MLOPS_HOME is process-wide: set and read it within this test only through MLOpsOptions.ResolveHome.
+        var options = new MLOpsOptions { ProjectName = "x", Home = null };
+        var previous = Environment.GetEnvironmentVariable(MLOpsOptions.HomeVariable);
+        try
+        {
+            Environment.SetEnvironmentVariable(MLOpsOptions.HomeVariable, _folder.Path);
+            Assert.That(options.ResolveHome(), Is.EqualTo(Path.GetFullPath(_folder.Path)));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(MLOpsOptions.HomeVariable, previous);
+        }
+        Assert.That(new MLOpsOptions { Home = "h" }.ResolveHome(), Is.EqualTo(Path.GetFullPath("h")));
+        await Task.CompletedTask;
+    }
+
+    [Test]
+    public async Task OpenAsync_InsideGitWorkTree_RecordsCommitAndDirtyFlag()
+    {
+        var repo = _folder.File("repo");
+        Directory.CreateDirectory(repo);
+        if (!Git(repo, "init -q") || !Git(repo, "-c user.email=a@b -c user.name=t commit -q --allow-empty -m init"))
+            Assert.Ignore("git is not available on this machine");
+        await using var project = await MLOpsProject.Configure("git").UseHome(_folder.File("home")).CaptureGit(true, repo).OpenAsync();
+        var run = await project.Runs.StartAsync("train");
+        var r = await project.Runs.GetAsync(run.Id);
+        Assert.That(r.GitCommit, Has.Length.EqualTo(40));
+        Assert.That(r.GitDirty, Is.False);
+        File.WriteAllText(Path.Combine(repo, "a.txt"), "x");
+        Assert.That(Git(repo, "add a.txt"), Is.True);
+        await run.CompleteAsync();
+    }
+
+    private static bool Git(string dir, string args)
+    {
+        try
+        {
+            using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("git", args) { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true })!;
+            p.WaitForExit();
+            return p.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+    }
+}
