@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using MLOps.Artifacts;
 using MLOps.Runs;
 
 namespace MLOps.Core.Tests.Runs.Hyper;
