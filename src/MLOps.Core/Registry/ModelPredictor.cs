@@ -116,22 +116,24 @@ public sealed class ModelPredictor<TInput, TOutput> : IDisposable
         if (MLNetSchema.Accepts(model.Transformer, typeSchema, out var error)) return;
 
         // Find the columns the model really needs (a saved input schema often holds the label and other unused columns).
-        var present = typeSchema.Where(c => !c.IsHidden).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
-        var missing = model.InputSchema
-            .Where(c => !c.IsHidden && !present.Contains(c.Name) && !MLNetSchema.Accepts(model.Transformer, MLNetSchema.Without(model.InputSchema, c.Name), out _))
+        var typeName = typeof(TInput).Name;
+        var present = typeSchema.Where(c => !c.IsHidden).ToDictionary(c => c.Name, c => c.Type, StringComparer.Ordinal);
+        var required = model.InputSchema
+            .Where(c => !c.IsHidden && !MLNetSchema.Accepts(model.Transformer, MLNetSchema.Without(model.InputSchema, c.Name), out _))
             .ToList();
-        var summary = $"{typeof(TInput).Name} cannot be an input row of version {version.Version} of model '{version.Name}'";
-        var typeColumns = MLNetSchema.Describe(typeSchema);
-        if (missing.Count == 0)
-        {
-            throw new ValidationException(summary, [
-                $"{error} The model's input columns are: {MLNetSchema.Describe(model.InputSchema)}; {typeof(TInput).Name} has: {typeColumns}. Match the names and types (float for Single, string for String, bool for Boolean, float[] with [VectorType(n)] for vectors)."]);
-        }
+        var missing = required.Where(c => !present.ContainsKey(c.Name)).ToList();
         var errors = missing
-            .Select(c => $"Column '{c.Name}' ({MLNetSchema.TypeName(c.Type)}) is missing: add a field or property named '{c.Name}' to {typeof(TInput).Name}, or mark one with [ColumnName(\"{c.Name}\")].")
-            .Append($"{typeof(TInput).Name} has the columns: {typeColumns}.")
+            .Select(c => $"Column '{c.Name}' ({MLNetSchema.TypeName(c.Type)}) is missing: add a field or property named '{c.Name}' to {typeName}, or mark one with [ColumnName(\"{c.Name}\")].")
+            .Concat(required
+                .Where(c => present.TryGetValue(c.Name, out var t) && !t.Equals(c.Type))
+                .Select(c => $"Column '{c.Name}' is {MLNetSchema.TypeName(present[c.Name])} in {typeName} but {MLNetSchema.TypeName(c.Type)} in the model's input schema."))
             .ToList();
-        throw new ValidationException(summary + $" (missing columns: {string.Join(", ", missing.Select(c => c.Name))})", errors);
+        if (errors.Count == 0)
+            errors.Add($"{error} The model's input columns are: {MLNetSchema.Describe(model.InputSchema)}.");
+        errors.Add($"{typeName} has the columns: {MLNetSchema.Describe(typeSchema)}. Match the names and types (float for Single, string for String, bool for Boolean, float[] with [VectorType(n)] for vectors).");
+        var summary = $"{typeName} cannot be an input row of version {version.Version} of model '{version.Name}'"
+            + (missing.Count > 0 ? $" (missing columns: {string.Join(", ", missing.Select(c => c.Name))})" : "");
+        throw new ValidationException(summary, errors);
     }
 
     private sealed class EnginePolicy(LoadedModel model) : IPooledObjectPolicy<PredictionEngine<TInput, TOutput>>
