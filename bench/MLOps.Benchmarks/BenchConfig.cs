@@ -29,6 +29,6 @@ internal static class BenchConfig
             .AddDiagnoser(MemoryDiagnoser.Default)
             .AddColumn(StatisticColumn.Median)
             .WithSummaryStyle(SummaryStyle.Default.WithRatioStyle(RatioStyle.Value))
-            .WithOptions(ConfigOptions.JoinSummary | ConfigOptions.DisableLogFile);
+            .WithOptions(ConfigOptions.DisableLogFile);
     }
 }

@@ -30,9 +30,9 @@ var delayStats = profile.Statistics.Single(s => s.Name == "delay");
 Console.WriteLine($"Dataset {datasetUri}: {profile.RowCount:N0} rows, delay mean {delayStats.Mean:F1} min, median {delayStats.P50:F0} min");
 
 // 2. Train: a grid search of 4 iterations (each a child run), the best chosen by AUC.
-var ml = new MLContext(seed: 1);
-var data = ml.Data.LoadFromEnumerable(flights.Select(FlightInput.From));
-var split = ml.Data.TrainTestSplit(data, testFraction: 0.2, seed: 1);
+var mlContext = new MLContext(seed: 1);
+var data = mlContext.Data.LoadFromEnumerable(flights.Select(FlightInput.From));
+var split = mlContext.Data.TrainTestSplit(data, testFraction: 0.2, seed: 1);
 
 var search = await project.Runs.Hyper("train")
     .Grid(h => h.Add("trees", 20, 100).Add("leaves", 8, 32))
@@ -41,6 +41,7 @@ var search = await project.Runs.Hyper("train")
     .RunAsync(async (run, ct) =>
     {
         await run.LogInputAsync("training-data", datasetUri, ct);
+        var ml = new MLContext(seed: 1);   // MLContext is not thread-safe: one per parallel iteration
         var trees = run.GetParameter<int>("trees");
         var leaves = run.GetParameter<int>("leaves");
         var pipeline = ml.Transforms.Categorical.OneHotEncoding([new("OriginKey", nameof(FlightInput.Origin)), new("DestinationKey", nameof(FlightInput.Destination))])

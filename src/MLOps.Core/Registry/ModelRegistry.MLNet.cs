@@ -126,6 +126,11 @@ public sealed partial class ModelRegistry
         foreach (var (field, uri) in new[] { ("TrainingData", options.TrainingData), ("FeatureVector", options.FeatureVector) })
             if (uri is not null && !StoreUri.TryParse(uri, out _))
                 errors.Add($"{field} '{uri}' is not a store URI. Pass the Uri of a logged artifact, e.g. store://datasets/<project>/<key>:<version>.");
+        foreach (var key in options.Tags.Keys.Concat(options.Metrics.Keys).Concat(options.Parameters.Keys))
+        {
+            try { Names.Key(key, "model metadata key"); }
+            catch (ValidationException e) { errors.Add(e.Message); }
+        }
         foreach (var (fileName, path) in options.ExtraFiles)
             if (!File.Exists(path))
                 errors.Add($"The extra file '{fileName}' does not exist at '{path}'.");

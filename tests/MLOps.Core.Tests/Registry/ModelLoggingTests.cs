@@ -110,12 +110,13 @@ public sealed class ModelLoggingTests : RegistryTestBase
             TrainingData = "flights.csv",
             ExtraFiles = { ["labels.txt"] = Path.Combine(TempDir, "missing.txt") },
             Aliases = { "latest" },
+            Metrics = { ["bad key"] = 1 },
         };
 
         var e = Assert.ThrowsAsync<ValidationException>(() => run.LogModelAsync("delay-model", model, schema, options));
 
-        Assert.That(e!.Errors, Has.Count.EqualTo(3));
-        Assert.That(e.Message, Does.Contain("flights.csv").And.Contain("missing.txt").And.Contain("'latest'"));
+        Assert.That(e!.Errors, Has.Count.EqualTo(4));
+        Assert.That(e.Message, Does.Contain("flights.csv").And.Contain("missing.txt").And.Contain("'latest'").And.Contain("'bad key'"));
         Assert.ThrowsAsync<NotFoundException>(() => Project.Models.GetAsync("delay-model"));
     }
 

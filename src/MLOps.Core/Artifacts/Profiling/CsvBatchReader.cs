@@ -173,9 +173,119 @@ internal static class CsvBatchReader
         return trimmed.Equals("false", StringComparison.OrdinalIgnoreCase);
     }
 
+    /// <summary>
+    /// Parses an ISO 8601 date or date-time (offset optional, UTC when absent) or <c>yyyy/MM/dd HH:mm[:ss]</c>, as UTC.
+    /// The common shapes are parsed by hand (the format-list parser is several times slower), anything else by
+    /// <see cref="DateTimeOffset.TryParseExact(ReadOnlySpan{char}, string[], IFormatProvider, DateTimeStyles, out DateTimeOffset)"/>.
+    /// </summary>
     internal static bool TryParseTimestamp(ReadOnlySpan<char> cell, out DateTimeOffset value)
-        => DateTimeOffset.TryParseExact(cell.Trim(), TimestampFormats, CultureInfo.InvariantCulture,
-            DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out value);
+    {
+        cell = cell.Trim();
+        if (cell.Length < 10 || !char.IsAsciiDigit(cell[0]))
+        {
+            value = default;
+            return false;
+        }
+
+        return TryParseTimestampFast(cell, out value)
+            || DateTimeOffset.TryParseExact(cell, TimestampFormats, CultureInfo.InvariantCulture,
+                DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out value);
+    }
+
+    private static bool TryParseTimestampFast(ReadOnlySpan<char> s, out DateTimeOffset value)
+    {
+        value = default;
+        // yyyy-MM-dd or yyyy/MM/dd
+        var separator = s[4];
+        if ((separator != '-' && separator != '/') || s[7] != separator
+            || !TryDigits(s[..4], out var year) || !TryDigits(s.Slice(5, 2), out var month) || !TryDigits(s.Slice(8, 2), out var day)
+            || year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month))
+        {
+            return false;
+        }
+
+        var rest = s[10..];
+        int hour = 0, minute = 0, second = 0;
+        long fractionTicks = 0;
+        var offset = TimeSpan.Zero;
+        if (rest.IsEmpty)
+        {
+            if (separator == '/')
+                return false;
+        }
+        else
+        {
+            // [T ]HH:mm[:ss[.f...]]
+            if (!(rest[0] == ' ' || (rest[0] == 'T' && separator == '-')) || rest.Length < 6 || rest[3] != ':'
+                || !TryDigits(rest.Slice(1, 2), out hour) || !TryDigits(rest.Slice(4, 2), out minute) || hour > 23 || minute > 59)
+            {
+                return false;
+            }
+
+            rest = rest[6..];
+            if (rest.Length >= 3 && rest[0] == ':')
+            {
+                if (!TryDigits(rest.Slice(1, 2), out second) || second > 59)
+                    return false;
+                rest = rest[3..];
+                if (rest.Length >= 2 && rest[0] == '.' && separator == '-')
+                {
+                    var digits = 1;
+                    while (digits < rest.Length && char.IsAsciiDigit(rest[digits]))
+                        digits++;
+                    if (digits == 1 || digits > 8 || !TryDigits(rest[1..digits], out var fraction))
+                        return false;
+                    fractionTicks = fraction;
+                    for (var i = digits - 1; i < 7; i++)
+                        fractionTicks *= 10;
+                    rest = rest[digits..];
+                }
+            }
+
+            if (!rest.IsEmpty)
+            {
+                // Z, +HH:mm or -HH:mm (ISO only).
+                if (separator != '-')
+                    return false;
+                if (rest is ['Z'])
+                {
+                    offset = TimeSpan.Zero;
+                }
+                else if (rest.Length == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':'
+                    && TryDigits(rest.Slice(1, 2), out var offsetHours) && TryDigits(rest.Slice(4, 2), out var offsetMinutes)
+                    && offsetHours <= 14 && offsetMinutes <= 59)
+                {
+                    offset = new TimeSpan(offsetHours, offsetMinutes, 0);
+                    if (rest[0] == '-')
+                        offset = -offset;
+                }
+                else
+                {
+                    return false;
+                }
+            }
+        }
+
+        var local = new DateTime(year, month, day, hour, minute, second, DateTimeKind.Unspecified).AddTicks(fractionTicks);
+        var utcTicks = local.Ticks - offset.Ticks;
+        if (utcTicks < DateTime.MinValue.Ticks || utcTicks > DateTime.MaxValue.Ticks)
+            return false;
+        value = new DateTimeOffset(utcTicks, TimeSpan.Zero);
+        return true;
+    }
+
+    private static bool TryDigits(ReadOnlySpan<char> digits, out int value)
+    {
+        value = 0;
+        foreach (var c in digits)
+        {
+            if (!char.IsAsciiDigit(c))
+                return false;
+            value = (value * 10) + (c - '0');
+        }
+
+        return true;
+    }
 
     /// <summary>The types a column's cells are still compatible with.</summary>
     private sealed class TypeGuess

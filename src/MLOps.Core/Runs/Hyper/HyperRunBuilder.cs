@@ -248,11 +248,13 @@ public sealed class HyperRunBuilder
     /// <exception cref="InvalidOperationException">The builder has already run a search.</exception>
     /// <exception cref="HyperRunFailedException">The parent failed (see <see cref="RunAsync{T}"/>).</exception>
     /// <exception cref="OperationCanceledException">The search was cancelled.</exception>
-    public async Task<HyperRunResult> RunAsync(Func<RunContext, CancellationToken, Task> handler, CancellationToken cancellationToken = default)
+    public Task<HyperRunResult> RunAsync(Func<RunContext, CancellationToken, Task> handler, CancellationToken cancellationToken = default)
     {
         Throw.IfNull(handler);
         var plan = Build();
-        return await HyperRunner.RunAsync<object?>(_catalog, plan, async (run, ct) =>
+        return RunCoreAsync();
+
+        async Task<HyperRunResult> RunCoreAsync() => await HyperRunner.RunAsync<object?>(_catalog, plan, async (run, ct) =>
         {
             await handler(run, ct).ConfigureAwait(false);
             return null;
@@ -400,9 +402,7 @@ public sealed class HyperRunBuilder
         if (errors.Count > 0) return [];
 
         // System.Random with a seed is deterministic across runs and platforms: the same seed gives the same sets.
-#pragma warning disable CA5394 // Sampling hyper-parameters, not security.
         var random = new System.Random(seed);
-#pragma warning restore CA5394
         var sets = new List<IReadOnlyDictionary<string, object>>(_randomIterations);
         for (var i = 0; i < _randomIterations; i++)
         {

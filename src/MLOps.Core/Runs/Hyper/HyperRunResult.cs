@@ -49,7 +49,8 @@ public abstract class HyperIteration
     /// <summary>The child's results.</summary>
     public IReadOnlyDictionary<string, double> Results => Run.Results;
 
-    /// <summary>The child's state: <see cref="RunState.Completed"/> or <see cref="RunState.Failed"/>.</summary>
+    /// <summary>The child's state: <see cref="RunState.Completed"/> or <see cref="RunState.Failed"/> (or <see cref="RunState.Aborted"/>
+    /// when the handler aborted its own run; such an iteration is neither selected nor counted as an error).</summary>
     public RunState State => Run.State;
 
     /// <summary>The error of a failed iteration, else <see langword="null"/>.</summary>

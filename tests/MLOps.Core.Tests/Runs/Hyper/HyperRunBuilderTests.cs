@@ -384,7 +384,7 @@ public sealed class HyperRunBuilderTests
             .WithParameter("trees", 10);
 
         var e = Assert.ThrowsAsync<ValidationException>(() => builder.RunAsync(TrainAsync));
-        TestContext.Out.WriteLine(e!.Message);
+
         Assert.That(e!.Message, Does.StartWith("The hyper-parameter search 'train' is invalid"));
         Assert.That(e.Errors, Has.Count.EqualTo(8), string.Join(Environment.NewLine, e.Errors));
         Assert.Multiple(() =>
@@ -475,7 +475,6 @@ public sealed class HyperRunBuilderTests
         var result = await Grid2x2().SelectBy("max:auc").RunAsync(TrainAsync);
 
         var lines = result.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        TestContext.Out.WriteLine(result);
 
         Assert.That(lines[0], Does.Contain("'train'").And.Contain("grid").And.Contain("best iteration 4"));
         Assert.That(lines[1], Does.Contain("iteration").And.Contain("state").And.Contain("trees").And.Contain("leaves").And.Contain("auc"));
