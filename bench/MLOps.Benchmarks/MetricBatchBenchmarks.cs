@@ -8,8 +8,10 @@ namespace MLOps.Benchmarks;
 /// (10 keys x 100 steps) to one run, against a raw prepared multi-row INSERT of the same 1,000 rows in one transaction.
 /// Target: &lt;= 1.5x the baseline and &lt;= 5 ms.
 /// </summary>
-/// <remarks>Every invocation appends 1,000 more rows, so the invocation count is fixed: ours and the baselines write
-/// the same number of rows into equally growing tables.</remarks>
+/// <remarks>Every invocation logs the next 100 steps of the 10 keys, as a training loop does (repeating the same steps
+/// would scatter the index inserts over the whole ix_metrics_run_key index and measure page churn instead). Each
+/// invocation appends 1,000 rows, so the invocation count is fixed: ours and the baselines write the same number of
+/// rows into equally growing tables.</remarks>
 [InvocationCount(40)]
 public class MetricBatchBenchmarks
 {
@@ -23,6 +25,16 @@ public class MetricBatchBenchmarks
     private SqliteConnection? _raw;
     private RawMetricWriter? _writer;
     private string _rawRunId = "";
+
+    /// <summary>Moves the points to the next 100 steps (the same cheap loop on every side).</summary>
+    internal static void Advance((string Key, double Value, long Step)[] points)
+    {
+        for (var i = 0; i < points.Length; i++)
+        {
+            var (key, value, step) = points[i];
+            points[i] = (key, value, step + Points / Keys);
+        }
+    }
 
     internal static (string Key, double Value, long Step)[] CreatePoints()
     {
@@ -63,6 +75,7 @@ public class MetricBatchBenchmarks
     [Benchmark(Baseline = true)]
     public void Raw_InsertOneTransaction()
     {
+        Advance(_points);
         using var tx = _raw!.BeginTransaction(deferred: false);
         _writer!.Insert(tx, _rawRunId, _points, DateTimeOffset.UtcNow.UtcTicks);
         tx.Commit();
@@ -72,6 +85,7 @@ public class MetricBatchBenchmarks
     [Benchmark]
     public void Raw_InsertAndUpsertLatest()
     {
+        Advance(_points);
         var ts = DateTimeOffset.UtcNow.UtcTicks;
         using var tx = _raw!.BeginTransaction(deferred: false);
         _writer!.Insert(tx, _rawRunId, _points, ts);
@@ -85,5 +99,9 @@ public class MetricBatchBenchmarks
 
     /// <summary>Ours: the public <see cref="RunContext.LogMetricsAsync"/> path.</summary>
     [Benchmark]
-    public Task MLOps_RunLogMetricsAsync() => _run!.LogMetricsAsync(_points);
+    public Task MLOps_RunLogMetricsAsync()
+    {
+        Advance(_points);
+        return _run!.LogMetricsAsync(_points);
+    }
 }

@@ -263,14 +263,21 @@ internal sealed class NumericAccumulator(string name) : ColumnAccumulator(name)
             return new Histogram(edges, counts);
         }
 
+        // min + (max - min) * i / bins, unless max - min overflows (values near the ends of the double range):
+        // then the edges are interpolated as min * (1 - t) + max * t, which cannot overflow.
         var range = max - min;
+        var width = double.IsFinite(range) ? range / bins : (max / bins) - (min / bins);
         for (var i = 0; i <= bins; i++)
-            edges[i] = i == bins ? max : min + (range * i / bins);
+        {
+            edges[i] = i == bins ? max
+                : double.IsFinite(range) ? min + (range * i / bins)
+                : (min * ((double)(bins - i) / bins)) + (max * ((double)i / bins));
+        }
 
         foreach (var value in sorted)
         {
-            var bin = (int)((value - min) / range * bins);
-            bin = Math.Clamp(bin, 0, bins - 1);
+            var position = (value - min) / width;
+            var bin = double.IsNaN(position) ? 0 : (int)Math.Clamp(position, 0, bins - 1);
             // Keep the bin consistent with the published edges despite rounding.
             while (bin > 0 && value < edges[bin])
                 bin--;

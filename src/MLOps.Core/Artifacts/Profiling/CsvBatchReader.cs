@@ -38,6 +38,7 @@ internal static class CsvBatchReader
 
     public static async IAsyncEnumerable<RecordBatch> ReadAsync(string path, int batchSize, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var schema = await InferSchemaAsync(path, cancellationToken).ConfigureAwait(false);
         var reader = await OpenAsync(path, cancellationToken).ConfigureAwait(false);
         using (reader)
@@ -47,6 +48,8 @@ internal static class CsvBatchReader
             var yielded = false;
             while (await MoveNextAsync(reader, path, cancellationToken).ConfigureAwait(false))
             {
+                if ((rows & 0xFFF) == 0)
+                    cancellationToken.ThrowIfCancellationRequested();
                 AppendRow(reader, builders, path);
                 if (++rows == batchSize)
                 {
@@ -106,8 +109,13 @@ internal static class CsvBatchReader
         {
             var names = reader.Header.ColNames;
             var guesses = names.Select(_ => new TypeGuess()).ToArray();
+            var rows = 0;
             while (await MoveNextAsync(reader, path, cancellationToken).ConfigureAwait(false))
+            {
+                if ((rows++ & 0xFFF) == 0)
+                    cancellationToken.ThrowIfCancellationRequested();
                 Observe(reader, guesses, path);
+            }
 
             var fields = names.Select((name, i) => new Field(name, ToArrowType(guesses[i].Result), guesses[i].SawNull, metadata: null));
             return new Schema(fields, metadata: null);

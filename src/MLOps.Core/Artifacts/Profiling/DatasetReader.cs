@@ -154,6 +154,7 @@ public static class DatasetReader
 
     private static async IAsyncEnumerable<RecordBatch> ReadArrowAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
         await using (stream.ConfigureAwait(false))
         {

@@ -14,7 +14,7 @@ namespace MLOps.Artifacts;
 /// </summary>
 internal static class ParquetBatchReader
 {
-    private static readonly ParquetOptions Options = new()
+    private static ParquetOptions Options => new()
     {
         UseDateOnlyTypeForDates = true,
     };
@@ -23,6 +23,7 @@ internal static class ParquetBatchReader
 
     public static async IAsyncEnumerable<RecordBatch> ReadAsync(string path, int batchSize, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var reader = await CallAsync(path, () => ParquetReader.CreateAsync(path, Options, cancellationToken)).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
         {
@@ -31,6 +32,7 @@ internal static class ParquetBatchReader
             var yielded = false;
             for (var g = 0; g < reader.RowGroupCount; g++)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 var rowGroup = reader.OpenRowGroupReader(g);
                 var rows = checked((int)rowGroup.RowCount);
                 foreach (var column in columns)

@@ -312,6 +312,30 @@ public sealed class DatasetProfilerTests
         Assert.That(profile.Statistics.Select(s => s.Unique), Is.All.EqualTo(0));
     }
 
+    [TestCaseSource(nameof(Formats))]
+    public async Task ProfileFileAsync_CanceledToken_ThrowsOperationCanceled(DatasetFormat format)
+    {
+        var path = await WriteFlightsAsync(format);
+        using var cancellation = new CancellationTokenSource();
+        await cancellation.CancelAsync();
+
+        Assert.That(async () => await DatasetProfiler.ProfileFileAsync(path, format, cancellation.Token), Throws.InstanceOf<OperationCanceledException>());
+    }
+
+    [Test]
+    public void Profile_ValuesAtTheEndsOfTheDoubleRange_HistogramStaysFinite()
+    {
+        using var batch = new RecordBatch.Builder()
+            .Append("x", false, new DoubleArray.Builder().Append(-double.MaxValue).Append(0).Append(double.MaxValue).Build())
+            .Build();
+
+        var histogram = DatasetProfiler.Profile([batch], "arrow").Statistics.Single().Histogram!;
+
+        Assert.That(histogram.Edges, Is.All.Matches<double>(double.IsFinite));
+        Assert.That((histogram.Edges[0], histogram.Edges[20]), Is.EqualTo((-double.MaxValue, double.MaxValue)));
+        Assert.That(histogram.Counts, Is.EqualTo(new long[] { 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1 }));
+    }
+
     [TestCase("data.parquet", DatasetFormat.Parquet)]
     [TestCase("DATA.PARQUET", DatasetFormat.Parquet)]
     [TestCase("/tmp/x/data.csv", DatasetFormat.Csv)]

@@ -190,6 +190,42 @@ public sealed class DatasetReaderTests
     }
 
     [Test]
+    public async Task WriteParquetAsync_DatesAndDecimals_RoundTripAndAreProfiled()
+    {
+        var decimalType = new Decimal128Type(10, 2);
+        var schema = new Schema.Builder()
+            .Field(f => f.Name("day").DataType(Date32Type.Default).Nullable(true))
+            .Field(f => f.Name("price").DataType(decimalType).Nullable(true))
+            .Build();
+        var days = new[] { new DateOnly(2024, 1, 31), new DateOnly(1999, 12, 31) };
+        using var batch = new RecordBatch(schema,
+        [
+            new Date32Array.Builder().Append(days[0]).AppendNull().Append(days[1]).Build(),
+            new Decimal128Array.Builder(decimalType).Append(12.34m).Append(-0.5m).AppendNull().Build(),
+        ], 3);
+        var path = _temp.File("typed.parquet");
+        await using (var stream = File.Create(path))
+            await DatasetReader.WriteParquetAsync([batch], stream, CancellationToken.None);
+
+        var read = await ReadAllAsync(path, DatasetFormat.Parquet);
+        var profile = DatasetProfiler.Profile(read, "parquet");
+
+        Assert.That(profile.Schema, Is.EqualTo(new[] { new DatasetColumn("day", "date", true), new DatasetColumn("price", "decimal", true) }));
+        Assert.That(((Date32Array)read[0].Column(0)).GetDateOnly(0), Is.EqualTo(days[0]));
+        Assert.That(((Decimal128Array)read[0].Column(1)).GetValue(1), Is.EqualTo(-0.5m));
+        var day = profile.Statistics[0];
+        var price = profile.Statistics[1];
+        Assert.That((day.Count, day.NullCount), Is.EqualTo((2L, 1L)));
+        Assert.That(day.Min, Is.EqualTo(new DateTimeOffset(days[1], TimeOnly.MinValue, TimeSpan.Zero).ToUnixTimeMilliseconds()));
+        Assert.That(day.Max, Is.EqualTo(new DateTimeOffset(days[0], TimeOnly.MinValue, TimeSpan.Zero).ToUnixTimeMilliseconds()));
+        Assert.That((price.Count, price.NullCount, price.Min, price.Max), Is.EqualTo((2L, 1L, (double?)-0.5, (double?)12.34)));
+        Assert.That(price.Mean, Is.EqualTo((12.34 - 0.5) / 2).Within(1e-12));
+        Assert.That(profile.Preview[0]["day"], Is.EqualTo(new DateTimeOffset(days[0], TimeOnly.MinValue, TimeSpan.Zero)));
+        Assert.That(profile.Preview[0]["price"], Is.EqualTo(12.34));
+        read.ForEach(b => b.Dispose());
+    }
+
+    [Test]
     public void ReadAsync_MissingFile_ThrowsNotFoundException()
     {
         var path = _temp.File("missing.csv");
