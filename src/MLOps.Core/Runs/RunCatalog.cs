@@ -45,6 +45,7 @@ public sealed partial class RunCatalog
         }, cancellationToken).ConfigureAwait(false);
         var run = new RunContext(_project, this, record);
         _active[run.Id] = run;
+        Telemetry.RunsStarted.Add(1);
         return run;
     }
 

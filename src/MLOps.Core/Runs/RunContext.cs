@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using MLOps.Runs.Internal;
@@ -204,13 +205,18 @@ public sealed partial class RunContext : IAsyncDisposable
         {
             foreach (var (key, value, step) in points)
             {
-                if (_validKeys.Add(key)) Names.Key(key, "metric key");
+                if (!_validKeys.Contains(key))
+                {
+                    Names.Key(key, "metric key");
+                    _validKeys.Add(key);
+                }
                 _nextStep[key] = Math.Max(_nextStep.GetValueOrDefault(key), step + 1);
                 batch.Add(new MetricEntry(Id, key, value, step, now));
             }
         }
         await FlushAsync(cancellationToken).ConfigureAwait(false);
         await _project.Store.Runs.LogMetricsAsync(batch, cancellationToken).ConfigureAwait(false);
+        Telemetry.MetricPointsWritten.Add(batch.Count);
     }
 
     /// <summary>Records an input of the run (lineage), e.g. the training dataset.</summary>
@@ -300,7 +306,10 @@ public sealed partial class RunContext : IAsyncDisposable
             }
             try
             {
+                var started = Stopwatch.GetTimestamp();
                 await _project.Store.Runs.LogMetricsAsync(metrics, CancellationToken.None).ConfigureAwait(false);
+                Telemetry.MetricPointsWritten.Add(metrics.Count);
+                Telemetry.FlushDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
                 metrics.Clear();
                 await _project.Store.Runs.AppendLogsAsync(logs, CancellationToken.None).ConfigureAwait(false);
             }
@@ -410,6 +419,7 @@ public sealed partial class RunContext : IAsyncDisposable
         finally
         {
             _catalog.Forget(this);
+            Telemetry.RunsEnded.Add(1, new KeyValuePair<string, object?>("state", state.ToString()));
         }
         if (flushError is not null) throw flushError;
     }
