@@ -79,6 +79,34 @@ internal static class HotPathProfile
         {
             BenchFiles.Delete(dir);
         }
+
+        // Which statement width is fastest for the raw side (and for the store, which uses 100 rows per statement)?
+        await o.WriteLineAsync("  raw rows per prepared INSERT statement (1,000 rows, one transaction):").ConfigureAwait(false);
+        foreach (var width in new[] { 1, 10, 20, 50, 100, 200, 500, 1000 })
+        {
+            var sweepDir = BenchFiles.NewDirectory("profile-width");
+            try
+            {
+                var points = MetricBatchBenchmarks.CreatePoints();
+                var runId = Guid.CreateVersion7().ToString("N");
+                using var raw = await RawSqlite.CreateBaselineAsync(Path.Combine(sweepDir, "raw.db"), runId).ConfigureAwait(false);
+                using var writer = new RawMetricWriter(raw, width);
+                var sw = new Stopwatch();
+                for (var i = 0; i < 250; i++)
+                {
+                    MetricBatchBenchmarks.Advance(points);
+                    if (i == 50) sw.Start();
+                    using var tx = raw.BeginTransaction(deferred: false);
+                    writer.Insert(tx, runId, points, DateTimeOffset.UtcNow.UtcTicks);
+                    tx.Commit();
+                }
+                await o.WriteLineAsync(FormattableString.Invariant($"    {width,5} rows/statement: {sw.Elapsed.TotalMilliseconds / 200,8:F3} ms/call")).ConfigureAwait(false);
+            }
+            finally
+            {
+                BenchFiles.Delete(sweepDir);
+            }
+        }
     }
 
     private static async Task StreamAsync(TextWriter o)
@@ -124,6 +152,11 @@ internal static class HotPathProfile
         {
             var project = (MLOpsProject)typeof(MetricHistoryBenchmarks).GetField("_project", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(bench)!;
             var raw = (SqliteConnection)typeof(MetricHistoryBenchmarks).GetField("_raw", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(bench)!;
+            for (var i = 0; i < 3; i++)
+            {
+                bench.Raw_Select();
+                await bench.MLOps_GetMetricHistoryAsync().ConfigureAwait(false);
+            }
             var rawTrace = new Trace(raw);
             var oursTrace = new Trace(StoreConnections(project.Store));
             var tRaw = await TimeAsync(20, () => { bench.Raw_Select(); return Task.CompletedTask; }).ConfigureAwait(false);
@@ -131,6 +164,25 @@ internal static class HotPathProfile
             await o.WriteLineAsync(FormattableString.Invariant($"raw {tRaw:F2} ms/call, ours {tOurs:F2} ms/call ({tOurs / tRaw:F2}x)")).ConfigureAwait(false);
             await rawTrace.PrintAsync(o, "raw", 20).ConfigureAwait(false);
             await oursTrace.PrintAsync(o, "ours", 20).ConfigureAwait(false);
+            await PlanAsync(o, raw, "query plan (both)", rawTrace.Slowest).ConfigureAwait(false);
+
+            // What if the connection cached more pages? (The default cache is 2 MB; the table is larger.)
+            RawSqlite.Exec(raw, "PRAGMA cache_size=-65536;");
+            var tCached = await TimeAsync(20, () => { bench.Raw_Select(); return Task.CompletedTask; }, warmup: 2).ConfigureAwait(false);
+            await o.WriteLineAsync(FormattableString.Invariant($"  what-if PRAGMA cache_size=-65536 (64 MB): raw {tCached:F2} ms/call ({tCached / tRaw:F2}x of the current raw)")).ConfigureAwait(false);
+            RawSqlite.Exec(raw, "PRAGMA cache_size=-2000;");
+
+            // What if the index also held ts? (rowid ends every index entry, so ORDER BY step, ts, rowid needs no sort.)
+            RawSqlite.Exec(raw, "CREATE INDEX ix_metrics_run_key_step_ts ON metrics(run_id, key, step, ts);");
+            var tIndexed = await TimeAsync(20, () => { bench.Raw_Select(); return Task.CompletedTask; }, warmup: 2).ConfigureAwait(false);
+            await o.WriteLineAsync(FormattableString.Invariant($"  what-if index metrics(run_id, key, step, ts): raw {tIndexed:F2} ms/call ({tIndexed / tRaw:F2}x of the current raw)")).ConfigureAwait(false);
+            await PlanAsync(o, raw, "  query plan with it", rawTrace.Slowest).ConfigureAwait(false);
+
+            // What if that index also covered the value? (No table look-ups; equal (step, ts) then order by value before rowid.)
+            RawSqlite.Exec(raw, "DROP INDEX ix_metrics_run_key_step_ts; CREATE INDEX ix_metrics_covering ON metrics(run_id, key, step, ts, value);");
+            var tCovering = await TimeAsync(20, () => { bench.Raw_Select(); return Task.CompletedTask; }, warmup: 2).ConfigureAwait(false);
+            await o.WriteLineAsync(FormattableString.Invariant($"  what-if index metrics(run_id, key, step, ts, value): raw {tCovering:F2} ms/call ({tCovering / tRaw:F2}x of the current raw)")).ConfigureAwait(false);
+            await PlanAsync(o, raw, "  query plan with it", rawTrace.Slowest).ConfigureAwait(false);
         }
         finally
         {
@@ -147,6 +199,11 @@ internal static class HotPathProfile
         {
             var project = (MLOpsProject)typeof(RunSearchBenchmarks).GetField("_project", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(bench)!;
             var raw = (SqliteConnection)typeof(RunSearchBenchmarks).GetField("_raw", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(bench)!;
+            for (var i = 0; i < 2; i++)
+            {
+                bench.Raw_IdsThenRecords();
+                await bench.MLOps_SearchAsync_Typed().ConfigureAwait(false);
+            }
             var rawTrace = new Trace(raw);
             var oursTrace = new Trace(StoreConnections(project.Store));
             const int n = 5;
@@ -158,6 +215,25 @@ internal static class HotPathProfile
             await oursTrace.PrintAsync(o, "ours", n).ConfigureAwait(false);
             await PlanAsync(o, raw, "query plan, raw", rawTrace.Slowest).ConfigureAwait(false);
             await PlanAsync(o, raw, "query plan, ours", oursTrace.Slowest).ConfigureAwait(false);
+
+            // What if the store had run ANALYZE (e.g. PRAGMA optimize on close)? Measured on a copy of the cached database.
+            var dir = BenchFiles.NewDirectory("profile-analyze");
+            try
+            {
+                var copy = Path.Combine(dir, "analyzed.db");
+                File.Copy(RunSearchData.CachedPath, copy);
+                using (var c = RawSqlite.Open(copy)) RawSqlite.Exec(c, "ANALYZE;");
+                SqliteConnection.ClearAllPools();
+                await using var analyzed = await MLOpsProject.Configure(RunSearchData.Project).UseSqlite(copy).UseArtifactsAt(Path.Combine(dir, "artifacts"))
+                    .CaptureGit(false).OpenAsync().ConfigureAwait(false);
+                Task Search() => analyzed.Runs.SearchAsync(RunField.Metric("m3") > 0.5 & RunField.Param("p1").Is("v7"), [RunField.Metric("m0").Descending()], pageSize: 100);
+                var tAnalyzed = await TimeAsync(n, Search, warmup: 2).ConfigureAwait(false);
+                await o.WriteLineAsync(FormattableString.Invariant($"  what-if ANALYZE: ours {tAnalyzed:F1} ms/call (was {tOurs:F1})")).ConfigureAwait(false);
+            }
+            finally
+            {
+                BenchFiles.Delete(dir);
+            }
         }
         finally
         {
@@ -177,8 +253,11 @@ internal static class HotPathProfile
         while (r.Read()) await o.WriteLineAsync("    - " + r.GetString(3)).ConfigureAwait(false);
     }
 
-    private static async Task<double> TimeAsync(int n, Func<Task> action)
+    /// <summary>Mean milliseconds of <paramref name="n"/> calls, after <paramref name="warmup"/> untimed ones.</summary>
+    private static async Task<double> TimeAsync(int n, Func<Task> action, int warmup = 0)
     {
+        for (var i = 0; i < warmup; i++) await action().ConfigureAwait(false);
+        GC.Collect();
         var sw = Stopwatch.StartNew();
         for (var i = 0; i < n; i++) await action().ConfigureAwait(false);
         return sw.Elapsed.TotalMilliseconds / n;
@@ -189,7 +268,10 @@ internal static class HotPathProfile
         var s = (SqliteMetadataStore)store;
         var writer = (SqliteConnection?)typeof(SqliteMetadataStore).GetField("_writer", BindingFlags.NonPublic | BindingFlags.Instance)?.GetValue(s);
         var readers = (ConcurrentBag<SqliteConnection>?)typeof(SqliteMetadataStore).GetField("_readers", BindingFlags.NonPublic | BindingFlags.Instance)?.GetValue(s);
-        return [.. new[] { writer }.Concat(readers ?? []).OfType<SqliteConnection>()];
+        SqliteConnection[] all = [.. new[] { writer }.Concat(readers ?? []).OfType<SqliteConnection>()];
+        if (all.Length == 0)
+            throw new InvalidOperationException("The profiler found none of SqliteMetadataStore's connections (fields _writer and _readers); update HotPathProfile.StoreConnections.");
+        return all;
     }
 
     /// <summary>Collects every statement SQLite completes on some connections, with its time inside SQLite.</summary>
@@ -228,7 +310,7 @@ internal static class HotPathProfile
         {
             var total = _stats.Values.Sum(v => v.Ns) / 1e6 / calls;
             var count = _stats.Values.Sum(v => v.Count) / (double)calls;
-            await o.WriteLineAsync(FormattableString.Invariant($"  {title}: {count:F1} statements and {total:F3} ms inside SQLite per call")).ConfigureAwait(false);
+            await o.WriteLineAsync(FormattableString.Invariant($"  {title}: {count:F1} statements and {total:F3} ms in SQLite statements per call (millisecond clock, averaged; a SELECT counts from its first step to its reset, so it includes reading the rows in .NET)")).ConfigureAwait(false);
             foreach (var (sql, (n, ns)) in _stats.OrderByDescending(kv => kv.Value.Ns))
                 await o.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"    {n / (double)calls,8:F1} x {ns / 1e6 / calls,9:F3} ms  {sql}")).ConfigureAwait(false);
         }

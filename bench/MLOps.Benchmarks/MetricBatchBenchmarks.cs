@@ -24,6 +24,7 @@ public class MetricBatchBenchmarks
     private RunContext? _run;
     private SqliteConnection? _raw;
     private RawMetricWriter? _writer;
+    private RawMetricWriter? _singleRow;
     private string _rawRunId = "";
 
     /// <summary>Moves the points to the next 100 steps (the same cheap loop on every side).</summary>
@@ -44,13 +45,14 @@ public class MetricBatchBenchmarks
         return points;
     }
 
-    [GlobalSetup(Targets = [nameof(Raw_InsertOneTransaction), nameof(Raw_InsertAndUpsertLatest)])]
+    [GlobalSetup(Targets = [nameof(Raw_InsertOneTransaction), nameof(Raw_InsertAndUpsertLatest), nameof(Raw_SingleRowStatements)])]
     public void SetupRaw()
     {
         _dir = BenchFiles.NewDirectory("batch-raw");
         _rawRunId = Guid.CreateVersion7().ToString("N");
         _raw = RawSqlite.CreateBaselineAsync(Path.Combine(_dir, "raw.db"), _rawRunId).GetAwaiter().GetResult();
         _writer = new RawMetricWriter(_raw);
+        _singleRow = new RawMetricWriter(_raw, rowsPerStatement: 1);
     }
 
     [GlobalSetup(Target = nameof(MLOps_RunLogMetricsAsync))]
@@ -65,6 +67,7 @@ public class MetricBatchBenchmarks
     public void Cleanup()
     {
         _writer?.Dispose();
+        _singleRow?.Dispose();
         _raw?.Dispose();
         if (_run is not null) _run.DisposeAsync().AsTask().GetAwaiter().GetResult();
         if (_project is not null) _project.DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -94,6 +97,17 @@ public class MetricBatchBenchmarks
             var (key, value, step) = _points[Points - Keys + k];
             _writer.UpsertLatest(tx, _rawRunId, key, value, step, ts);
         }
+        tx.Commit();
+    }
+
+    /// <summary>The same rows through a prepared one-row INSERT executed 1,000 times: with Microsoft.Data.Sqlite this is
+    /// faster than wide statements, whose parameters are bound by name one by one.</summary>
+    [Benchmark]
+    public void Raw_SingleRowStatements()
+    {
+        Advance(_points);
+        using var tx = _raw!.BeginTransaction(deferred: false);
+        _singleRow!.Insert(tx, _rawRunId, _points, DateTimeOffset.UtcNow.UtcTicks);
         tx.Commit();
     }
 

@@ -24,26 +24,30 @@ public class MetricStreamBenchmarks
     private RunContext? _run;
     private SqliteConnection? _raw;
     private RawMetricWriter? _writer;
+    private RawMetricWriter? _singleRow;
     private string _rawRunId = "";
 
     [GlobalSetup(Target = nameof(Raw_Insert1000RowTransactions))]
     public void CheckSchema() => RawSqlite.AssertSameSchemaAsync().GetAwaiter().GetResult();
 
-    [IterationSetup(Target = nameof(Raw_Insert1000RowTransactions))]
+    [IterationSetup(Targets = [nameof(Raw_Insert1000RowTransactions), nameof(Raw_SingleRowStatements)])]
     public void SetupRaw()
     {
         _dir = BenchFiles.NewDirectory("stream-raw");
         _rawRunId = Guid.CreateVersion7().ToString("N");
         _raw = RawSqlite.CreateBaselineAsync(Path.Combine(_dir, "raw.db"), _rawRunId).GetAwaiter().GetResult();
         _writer = new RawMetricWriter(_raw);
+        _singleRow = new RawMetricWriter(_raw, rowsPerStatement: 1);
     }
 
-    [IterationCleanup(Target = nameof(Raw_Insert1000RowTransactions))]
+    [IterationCleanup(Targets = [nameof(Raw_Insert1000RowTransactions), nameof(Raw_SingleRowStatements)])]
     public void CleanupRaw()
     {
         _writer?.Dispose();
+        _singleRow?.Dispose();
         _raw?.Dispose();
         _writer = null;
+        _singleRow = null;
         _raw = null;
         BenchFiles.Delete(_dir);
     }
@@ -69,30 +73,28 @@ public class MetricStreamBenchmarks
     /// <summary>The baseline: the same rows (run, key, step, timestamp taken per point, value), 1,000 per transaction,
     /// 100 per prepared multi-row statement.</summary>
     [Benchmark(Baseline = true)]
-    public void Raw_Insert1000RowTransactions()
+    public void Raw_Insert1000RowTransactions() => InsertAll(_writer!);
+
+    /// <summary>The same with a prepared one-row INSERT (see <see cref="MetricBatchBenchmarks.Raw_SingleRowStatements"/>).</summary>
+    [Benchmark]
+    public void Raw_SingleRowStatements() => InsertAll(_singleRow!);
+
+    private void InsertAll(RawMetricWriter writer)
     {
-        var batch = new (string Key, double Value, long Step)[RowsPerTransaction];
-        var ts = new long[RowsPerTransaction];
-        var ps = _writer!.Many.Parameters;
-        var rows = _writer.RowsPerStatement;
+        var ps = writer.Many.Parameters;
+        var rows = writer.RowsPerStatement;
         for (var start = 0; start < Total; start += RowsPerTransaction)
         {
-            for (var j = 0; j < RowsPerTransaction; j++)
-            {
-                var i = start + j;
-                batch[j] = (_keys[i % Keys], i * 1e-3, i / Keys);
-                ts[j] = DateTimeOffset.UtcNow.UtcTicks;
-            }
             using var tx = _raw!.BeginTransaction(deferred: false);
-            _writer.Many.Transaction = tx;
+            writer.Many.Transaction = tx;
             for (var s = 0; s < RowsPerTransaction; s += rows)
             {
                 for (var r = 0; r < rows; r++)
                 {
-                    var (key, value, step) = batch[s + r];
-                    RawMetricWriter.Bind(ps, r * 5, _rawRunId, key, step, ts[s + r], value);
+                    var i = start + s + r;
+                    RawMetricWriter.Bind(ps, r * 5, _rawRunId, _keys[i % Keys], i / Keys, DateTimeOffset.UtcNow.UtcTicks, i * 1e-3);
                 }
-                _writer.Many.ExecuteNonQuery();
+                writer.Many.ExecuteNonQuery();
             }
             tx.Commit();
         }
