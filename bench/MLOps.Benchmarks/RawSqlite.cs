@@ -49,7 +49,7 @@ internal static partial class RawSqlite
             """),
         ("ix_run_results_key", "CREATE INDEX ix_run_results_key ON run_results(key, value)"),
         ("metrics", "CREATE TABLE metrics(run_id TEXT NOT NULL, key TEXT NOT NULL, step INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL)"),
-        ("ix_metrics_run_key", "CREATE INDEX ix_metrics_run_key ON metrics(run_id, key, step)"),
+        ("ix_metrics_run_key", "CREATE INDEX ix_metrics_run_key ON metrics(run_id, key, step, ts)"),
         ("latest_metrics", """
             CREATE TABLE latest_metrics(run_id TEXT NOT NULL, key TEXT NOT NULL, value REAL, step INTEGER NOT NULL, ts INTEGER NOT NULL,
                 PRIMARY KEY(run_id, key)) WITHOUT ROWID

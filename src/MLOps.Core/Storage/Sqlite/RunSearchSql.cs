@@ -55,16 +55,18 @@ internal sealed class RunSearchSql
         var f = c.Field;
         switch (f.Kind)
         {
+            // "r.id IN (SELECT run_id ...)" rather than a correlated EXISTS: SQLite can then drive the search from the
+            // (key, value) index of the condition instead of testing every run of the project.
             case RunFieldKind.Metric:
-                return $"EXISTS (SELECT 1 FROM latest_metrics x WHERE x.run_id = r.id AND x.key = {P(f.Key)} AND x.value {op} {P(Number(c))})";
+                return $"r.id IN (SELECT run_id FROM latest_metrics WHERE key = {P(f.Key)} AND value {op} {P(Number(c))})";
             case RunFieldKind.Result:
-                return $"EXISTS (SELECT 1 FROM run_results x WHERE x.run_id = r.id AND x.key = {P(f.Key)} AND x.value {op} {P(Number(c))})";
+                return $"r.id IN (SELECT run_id FROM run_results WHERE key = {P(f.Key)} AND value {op} {P(Number(c))})";
             case RunFieldKind.Label:
-                return $"EXISTS (SELECT 1 FROM run_labels x WHERE x.run_id = r.id AND x.key = {P(f.Key)} AND x.value {op} {P(Text(c))})";
+                return $"r.id IN (SELECT run_id FROM run_labels WHERE key = {P(f.Key)} AND value {op} {P(Text(c))})";
             case RunFieldKind.Parameter:
                 return c.Value is double d && c.Operator != RunFilterOperator.Like
-                    ? $"EXISTS (SELECT 1 FROM run_params x WHERE x.run_id = r.id AND x.key = {P(f.Key)} AND x.num {op} {P(d)})"
-                    : $"EXISTS (SELECT 1 FROM run_params x WHERE x.run_id = r.id AND x.key = {P(f.Key)} AND x.value {op} {P(Text(c))})";
+                    ? $"r.id IN (SELECT run_id FROM run_params WHERE key = {P(f.Key)} AND num {op} {P(d)})"
+                    : $"r.id IN (SELECT run_id FROM run_params WHERE key = {P(f.Key)} AND value {op} {P(Text(c))})";
             default:
                 return Attribute(c, op);
         }

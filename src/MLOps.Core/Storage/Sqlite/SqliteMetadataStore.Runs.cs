@@ -1,16 +1,13 @@
 using System.Globalization;
-using System.Text;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace MLOps.Storage.Sqlite;
 
 public sealed partial class SqliteMetadataStore
 {
-    private const int MetricRowsPerStatement = 100;
     private static readonly string[] RunChildTables = ["run_params", "run_labels", "run_results", "metrics", "latest_metrics", "run_links", "run_logs"];
-    private SqliteCommand? _metricInsertMany;
-    private SqliteCommand? _metricInsertOne;
-    private SqliteCommand? _latestUpsert;
+    private MetricStatements? _metricStatements;
 
     private sealed class RunPart(SqliteMetadataStore store) : IRunRecords
     {
@@ -105,15 +102,29 @@ public sealed partial class SqliteMetadataStore
         }
 
         public Task<IReadOnlyList<MetricPoint>> GetMetricHistoryAsync(string runId, string key, CancellationToken cancellationToken = default)
-            => Task.FromResult<IReadOnlyList<MetricPoint>>(store.Read(c =>
+            => Task.FromResult<IReadOnlyList<MetricPoint>>(store.Read(c => ReadHistory(c, runId, key)));
+
+        /// <summary>Reads a metric's history straight from SQLitePCL (no per-value boxing); the index
+        /// <c>(run_id, key, step, ts)</c> returns the rows already in order.</summary>
+        private static List<MetricPoint> ReadHistory(SqliteConnection c, string runId, string key)
+        {
+            var db = c.Handle!;
+            var rc = raw.sqlite3_prepare_v2(db, "SELECT value, step, ts FROM metrics WHERE run_id = ?1 AND key = ?2 ORDER BY step, ts, rowid;", out var stmt);
+            if (rc != raw.SQLITE_OK) throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc);
+            using (stmt)
             {
-                using var cmd = Command(c, null, "SELECT value, step, ts FROM metrics WHERE run_id = $r AND key = $k ORDER BY step, ts, rowid;", ("$r", runId), ("$k", key));
-                using var r = cmd.ExecuteReader();
+                raw.sqlite3_bind_text(stmt, 1, runId);
+                raw.sqlite3_bind_text(stmt, 2, key);
                 var list = new List<MetricPoint>();
-                while (r.Read())
-                    list.Add(new MetricPoint(r.IsDBNull(0) ? double.NaN : r.GetDouble(0), r.GetInt64(1), new DateTimeOffset(r.GetInt64(2), TimeSpan.Zero)));
+                while ((rc = raw.sqlite3_step(stmt)) == raw.SQLITE_ROW)
+                {
+                    var value = raw.sqlite3_column_type(stmt, 0) == raw.SQLITE_NULL ? double.NaN : raw.sqlite3_column_double(stmt, 0);
+                    list.Add(new MetricPoint(value, raw.sqlite3_column_int64(stmt, 1), new DateTimeOffset(raw.sqlite3_column_int64(stmt, 2), TimeSpan.Zero)));
+                }
+                if (rc != raw.SQLITE_DONE) throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc);
                 return list;
-            }));
+            }
+        }
 
         public Task AddLinksAsync(string runId, IReadOnlyList<RunLink> links, CancellationToken cancellationToken = default)
             => store.WriteAsync((c, tx) =>
@@ -244,7 +255,11 @@ public sealed partial class SqliteMetadataStore
         }
     }
 
-    /// <summary>Inserts metric points with multi-row prepared statements and updates the latest values.</summary>
+    /// <summary>
+    /// Inserts metric points and updates the latest values, inside the caller's transaction. This is the hottest write
+    /// path, so it binds through SQLitePCL directly on statements prepared once per writer connection: binding
+    /// through <c>SqliteParameter</c> boxes every value and dominated the cost (see bench/README.md).
+    /// </summary>
     private void InsertMetrics(SqliteConnection c, SqliteTransaction tx, IReadOnlyList<MetricEntry> points)
     {
         // Check the runs exist (one lookup per distinct run of the batch).
@@ -259,44 +274,13 @@ public sealed partial class SqliteMetadataStore
                 throw RunPart.RunNotFound(p.RunId);
         }
 
-        if (_metricInsertMany is null || _metricInsertMany.Connection != c)
+        var statements = _metricStatements;
+        if (statements is null || statements.Connection != c)
         {
-            _metricInsertMany?.Dispose();
-            _metricInsertOne?.Dispose();
-            _latestUpsert?.Dispose();
-            var sb = new StringBuilder("INSERT INTO metrics(run_id, key, step, ts, value) VALUES ");
-            for (var i = 0; i < MetricRowsPerStatement; i++)
-                sb.Append(i == 0 ? "" : ",").Append(CultureInfo.InvariantCulture, $"($r{i},$k{i},$s{i},$t{i},$v{i})");
-            _metricInsertMany = c.CreateCommand();
-            _metricInsertMany.CommandText = sb.Append(';').ToString();
-            for (var i = 0; i < MetricRowsPerStatement; i++) AddMetricParameters(_metricInsertMany, i);
-            _metricInsertOne = c.CreateCommand();
-            _metricInsertOne.CommandText = "INSERT INTO metrics(run_id, key, step, ts, value) VALUES ($r0,$k0,$s0,$t0,$v0);";
-            AddMetricParameters(_metricInsertOne, 0);
-            _latestUpsert = c.CreateCommand();
-            _latestUpsert.CommandText = """
-                INSERT INTO latest_metrics(run_id, key, value, step, ts) VALUES ($r0, $k0, $v0, $s0, $t0)
-                ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value, step = excluded.step, ts = excluded.ts
-                WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step AND excluded.ts >= latest_metrics.ts);
-                """;
-            AddMetricParameters(_latestUpsert, 0);
+            statements?.Dispose();
+            _metricStatements = statements = new MetricStatements(c);
         }
-        _metricInsertMany.Transaction = tx;
-        _metricInsertOne!.Transaction = tx;
-        _latestUpsert!.Transaction = tx;
-
-        var index = 0;
-        var many = _metricInsertMany.Parameters;
-        for (; index + MetricRowsPerStatement <= points.Count; index += MetricRowsPerStatement)
-        {
-            for (var i = 0; i < MetricRowsPerStatement; i++) Bind(many, i * 5, points[index + i]);
-            _metricInsertMany.ExecuteNonQuery();
-        }
-        for (; index < points.Count; index++)
-        {
-            Bind(_metricInsertOne.Parameters, 0, points[index]);
-            _metricInsertOne.ExecuteNonQuery();
-        }
+        foreach (var p in points) statements.Insert(p);
 
         // The latest point per (run, key): the greatest step, then timestamp, then the last logged.
         var latest = new Dictionary<(string, string), MetricEntry>();
@@ -305,28 +289,58 @@ public sealed partial class SqliteMetadataStore
             if (!latest.TryGetValue((p.RunId, p.Key), out var cur) || p.Step > cur.Step || (p.Step == cur.Step && p.Timestamp >= cur.Timestamp))
                 latest[(p.RunId, p.Key)] = p;
         }
-        foreach (var p in latest.Values)
+        foreach (var p in latest.Values) statements.UpsertLatest(p);
+    }
+
+    /// <summary>The metric statements of one writer connection, prepared once and reset after each row.</summary>
+    private sealed class MetricStatements : IDisposable
+    {
+        private readonly sqlite3 _db;
+        private readonly sqlite3_stmt _insert;
+        private readonly sqlite3_stmt _upsert;
+
+        public MetricStatements(SqliteConnection connection)
         {
-            Bind(_latestUpsert.Parameters, 0, p);
-            _latestUpsert.ExecuteNonQuery();
+            Connection = connection;
+            _db = connection.Handle!;
+            _insert = Prepare("INSERT INTO metrics(run_id, key, step, ts, value) VALUES (?1, ?2, ?3, ?4, ?5);");
+            _upsert = Prepare("""
+                INSERT INTO latest_metrics(run_id, key, step, ts, value) VALUES (?1, ?2, ?3, ?4, ?5)
+                ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value, step = excluded.step, ts = excluded.ts
+                WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step AND excluded.ts >= latest_metrics.ts);
+                """);
         }
 
-        static void AddMetricParameters(SqliteCommand cmd, int i)
+        public SqliteConnection Connection { get; }
+
+        public void Insert(in MetricEntry p) => Execute(_insert, p);
+
+        public void UpsertLatest(in MetricEntry p) => Execute(_upsert, p);
+
+        private sqlite3_stmt Prepare(string sql)
         {
-            cmd.Parameters.Add(new SqliteParameter($"$r{i}", SqliteType.Text));
-            cmd.Parameters.Add(new SqliteParameter($"$k{i}", SqliteType.Text));
-            cmd.Parameters.Add(new SqliteParameter($"$s{i}", SqliteType.Integer));
-            cmd.Parameters.Add(new SqliteParameter($"$t{i}", SqliteType.Integer));
-            cmd.Parameters.Add(new SqliteParameter($"$v{i}", SqliteType.Real));
+            var rc = raw.sqlite3_prepare_v2(_db, sql, out var stmt);
+            if (rc != raw.SQLITE_OK) throw new SqliteException(raw.sqlite3_errmsg(_db).utf8_to_string(), rc);
+            return stmt;
         }
 
-        static void Bind(SqliteParameterCollection ps, int at, in MetricEntry p)
+        private void Execute(sqlite3_stmt stmt, in MetricEntry p)
         {
-            ps[at].Value = p.RunId;
-            ps[at + 1].Value = p.Key;
-            ps[at + 2].Value = p.Step;
-            ps[at + 3].Value = p.Timestamp.UtcTicks;
-            ps[at + 4].Value = double.IsNaN(p.Value) ? DBNull.Value : p.Value;
+            raw.sqlite3_bind_text(stmt, 1, p.RunId);
+            raw.sqlite3_bind_text(stmt, 2, p.Key);
+            raw.sqlite3_bind_int64(stmt, 3, p.Step);
+            raw.sqlite3_bind_int64(stmt, 4, p.Timestamp.UtcTicks);
+            if (double.IsNaN(p.Value)) raw.sqlite3_bind_null(stmt, 5);
+            else raw.sqlite3_bind_double(stmt, 5, p.Value);
+            var rc = raw.sqlite3_step(stmt);
+            raw.sqlite3_reset(stmt);
+            if (rc != raw.SQLITE_DONE) throw new SqliteException(raw.sqlite3_errmsg(_db).utf8_to_string(), rc);
+        }
+
+        public void Dispose()
+        {
+            _insert.Dispose();
+            _upsert.Dispose();
         }
     }
 }

@@ -223,6 +223,8 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
         try
         {
             _disposed = true;
+            _metricStatements?.Dispose();
+            _metricStatements = null;
             _writer?.Dispose();
             _writer = null;
             while (_readers.TryTake(out var c)) c.Dispose();

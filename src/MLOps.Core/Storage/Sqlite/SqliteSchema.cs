@@ -42,7 +42,7 @@ internal static class SqliteSchema
             CREATE INDEX ix_run_results_key ON run_results(key, value);
 
             CREATE TABLE metrics(run_id TEXT NOT NULL, key TEXT NOT NULL, step INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL);
-            CREATE INDEX ix_metrics_run_key ON metrics(run_id, key, step);
+            CREATE INDEX ix_metrics_run_key ON metrics(run_id, key, step, ts);
             CREATE TABLE latest_metrics(run_id TEXT NOT NULL, key TEXT NOT NULL, value REAL, step INTEGER NOT NULL, ts INTEGER NOT NULL,
                 PRIMARY KEY(run_id, key)) WITHOUT ROWID;
             CREATE INDEX ix_latest_metrics_key ON latest_metrics(key, value);
