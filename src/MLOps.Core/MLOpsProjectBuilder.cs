@@ -18,6 +18,15 @@ public sealed class MLOpsProjectBuilder
     /// <summary>The options being built (for extension packages).</summary>
     public MLOpsOptions Options => Check();
 
+    /// <summary>Names the project (lower-case letters, digits, '-' and '_'); replaces the name given to <c>Configure</c>.</summary>
+    /// <param name="name">The project name.</param>
+    /// <returns>This builder.</returns>
+    public MLOpsProjectBuilder Project(string name)
+    {
+        Check().ProjectName = name;
+        return this;
+    }
+
     /// <summary>Uses a home folder for the default SQLite file (<c>mlops.db</c>) and artifact root (<c>artifacts/</c>).</summary>
     /// <param name="home">The folder.</param>
     /// <returns>This builder.</returns>

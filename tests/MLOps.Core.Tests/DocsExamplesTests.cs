@@ -30,7 +30,8 @@ public sealed class DocsExamplesTests
             .CaptureGit(false)
             .OpenAsync();
         var services = new ServiceCollection();
-        services.AddMLOps("flights", b => b.UseHome(_folder.File("mlops")));
+        services.AddMLOps(o => o.Project("flights").UseHome(_folder.File("mlops")));
+        new ServiceCollection().AddMLOps("flights", b => b.UseSqlite(_folder.File("mlops.db")));
 
         RunRecord run = await project.Runs.RunAsync("train", async (ctx, ct) =>
         {

@@ -94,6 +94,30 @@ public sealed class MLOpsProjectTests
     }
 
     [Test]
+    public async Task AddMLOps_BuilderLambda_UsesContainerTimeProvider()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(time);
+        services.AddMLOps(o => o.Project("flights").UseSqlite(_folder.File("x.db")).UseArtifactsAt(_folder.File("art")).CaptureGit(false));
+        await using var sp = services.BuildServiceProvider();
+        var project = sp.GetRequiredService<MLOpsProject>();
+        var run = await project.Runs.RunAsync("train", (c, ct) => Task.CompletedTask);
+        Assert.That(run.StartTime, Is.EqualTo(time.GetUtcNow()));
+        Assert.That(File.Exists(_folder.File("x.db")), Is.True);
+    }
+
+    [Test]
+    public async Task AddMLOps_WithoutProjectName_FailsWithValidation()
+    {
+        var services = new ServiceCollection();
+        services.AddMLOps(o => o.UseHome(_folder.Path));
+        await using var sp = services.BuildServiceProvider();
+        var e = Assert.Throws<ValidationException>(() => sp.GetRequiredService<MLOpsProject>());
+        Assert.That(e!.Message, Does.Contain("project name"));
+    }
+
+    [Test]
     public async Task OpenAsync_DefaultHome_HonoursMlopsHomeVariable()
     {
         // MLOPS_HOME is process-wide: set and read it within this test only through MLOpsOptions.ResolveHome.
