@@ -3,6 +3,11 @@ using System.Text;
 
 namespace MLOps.Artifacts;
 
+/// <summary>What <see cref="ArtifactCatalog.CollectGarbageAsync"/> deleted.</summary>
+/// <param name="FilesDeleted">Content files deleted.</param>
+/// <param name="BytesFreed">Their total size in bytes.</param>
+public sealed record GarbageCollectionResult(int FilesDeleted, long BytesFreed);
+
 /// <summary>Options of a logged artifact.</summary>
 public sealed class ArtifactOptions
 {
@@ -223,6 +228,24 @@ public sealed partial class ArtifactCatalog
         Names.Name(tag, "artifact tag");
         if (tag == "latest") throw new ValidationException("The tag 'latest' always points at the newest version and cannot be moved. Use another tag, e.g. 'prod'.");
         return _project.Store.Artifacts.SetTagAsync(_project.Name, key, tag, version, cancellationToken);
+    }
+
+    /// <summary>Deletes content files under the artifact root that no artifact or model version of any project of the
+    /// metadata store references any more (after <c>DeleteProjectAsync</c>, for example). Files written or reused within
+    /// <paramref name="minAge"/> are kept, so a writer in another process that has stored content but not yet recorded it
+    /// is never robbed.</summary>
+    /// <param name="minAge">How old an unreferenced file must be to go. <value>Defaults to 1 hour.</value></param>
+    /// <param name="cancellationToken">Cancels the sweep (what was deleted stays deleted).</param>
+    /// <returns>How many files and bytes were deleted.</returns>
+    /// <remarks>Use one artifact root per metadata store: content referenced only by another store's records would be deleted.</remarks>
+    public async Task<GarbageCollectionResult> CollectGarbageAsync(TimeSpan? minAge = null, CancellationToken cancellationToken = default)
+    {
+        var age = minAge ?? TimeSpan.FromHours(1);
+        if (age < TimeSpan.Zero) throw new ValidationException($"minAge is {age}; use zero or a positive age (default 1 hour).");
+        var referenced = await _project.Store.Artifacts.ListContentHashesAsync(cancellationToken).ConfigureAwait(false);
+        // File times are wall-clock times, so the grace period uses the wall clock, not the project's TimeProvider.
+        var (files, bytes) = _project.Content.DeleteUnreferenced(referenced, age, DateTime.UtcNow, cancellationToken);
+        return new GarbageCollectionResult(files, bytes);
     }
 
     internal async Task<ArtifactRecord> AddAsync(string key, ArtifactKind kind, string hash, long size, string fileName, ArtifactOptions? options, string? metadataJson, CancellationToken cancellationToken)

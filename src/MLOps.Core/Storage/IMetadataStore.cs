@@ -195,7 +195,8 @@ public interface IArtifactRecords
     /// <returns>A task that completes when stored.</returns>
     Task SetTagAsync(string project, string key, string tag, int version, CancellationToken cancellationToken = default);
 
-    /// <summary>Returns every content hash referenced by any artifact version (for garbage collection and checks).</summary>
+    /// <summary>Returns every content hash referenced by any artifact version or model version (its file and extra files) of
+    /// every project of the store, for garbage collection and checks.</summary>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The hashes.</returns>
     Task<IReadOnlySet<string>> ListContentHashesAsync(CancellationToken cancellationToken = default);

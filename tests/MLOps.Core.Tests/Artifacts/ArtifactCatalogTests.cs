@@ -156,6 +156,32 @@ public sealed class ArtifactCatalogTests
     }
 
     [Test]
+    public async Task CollectGarbageAsync_AfterProjectDeleted_DeletesOnlyUnreferencedContent()
+    {
+        var shared = await _project.Artifacts.LogFileAsync("shared", WriteFile("s.txt", "shared content"));
+        await using (var other = await TestProjects.OpenAsync(_folder, "other"))
+        {
+            await other.Artifacts.LogFileAsync("shared-too", WriteFile("s2.txt", "shared content"));
+            await other.Artifacts.LogFileAsync("only-other", WriteFile("o.txt", "only in other"));
+            var extra = WriteFile("labels.txt", "a,b");
+            var options = new MLOps.Registry.ModelFileOptions();
+            options.ExtraFiles["labels.txt"] = extra;
+            await _project.Models.RegisterFileAsync("m", WriteFile("m.onnx", "onnx bytes"), "onnx", options);
+        }
+        var young = await _project.Artifacts.CollectGarbageAsync();
+        Assert.That(young.FilesDeleted, Is.Zero, "nothing is unreferenced yet");
+        Assert.That(await _project.DeleteProjectAsync("other"), Is.True);
+        Assert.That((await _project.Artifacts.CollectGarbageAsync()).FilesDeleted, Is.Zero, "the default 1-hour grace period keeps fresh files");
+        var result = await _project.Artifacts.CollectGarbageAsync(TimeSpan.Zero);
+        Assert.That(result.FilesDeleted, Is.EqualTo(1));
+        Assert.That(result.BytesFreed, Is.EqualTo("only in other".Length));
+        Assert.That(await _project.Artifacts.VerifyAsync(shared.Uri), Is.True);
+        var model = await _project.Models.GetVersionAsync("m", 1);
+        await using var labels = _project.Models.OpenExtraFile(model, "labels.txt");
+        Assert.That(new StreamReader(labels).ReadToEnd(), Is.EqualTo("a,b"));
+    }
+
+    [Test]
     public void StoreUri_ParseAndFormat()
     {
         var u = StoreUri.Parse("store://models/flights/delay-model:production");

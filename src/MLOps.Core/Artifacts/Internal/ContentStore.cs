@@ -60,6 +60,7 @@ internal sealed class ContentStore
             if (File.Exists(target))
             {
                 File.Delete(temp);
+                Touch(target); // about to be referenced again: keep garbage collection's grace period away from it
             }
             else
             {
@@ -88,6 +89,34 @@ internal sealed class ContentStore
             throw new ArtifactException($"The file '{path}' does not exist. Pass the path of an existing file (relative paths are resolved from '{Environment.CurrentDirectory}').");
         await using var input = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous | FileOptions.SequentialScan);
         return await PutAsync(input, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes the objects no longer referenced and not written or reused within <paramref name="minAge"/>.</summary>
+    public (int Files, long Bytes) DeleteUnreferenced(IReadOnlySet<string> referenced, TimeSpan minAge, DateTime nowUtc, CancellationToken cancellationToken)
+    {
+        var files = 0;
+        long bytes = 0;
+        foreach (var path in Directory.EnumerateFiles(_objects, "*", SearchOption.AllDirectories))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var info = new FileInfo(path);
+            if (referenced.Contains(info.Name) || nowUtc - info.LastWriteTimeUtc < minAge) continue;
+            var length = info.Length;
+            TryDelete(path);
+            if (!File.Exists(path))
+            {
+                files++;
+                bytes += length;
+            }
+        }
+        return (files, bytes);
+    }
+
+    private static void Touch(string path)
+    {
+        try { File.SetLastWriteTimeUtc(path, DateTime.UtcNow); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
     }
 
     public Stream OpenRead(string hash)

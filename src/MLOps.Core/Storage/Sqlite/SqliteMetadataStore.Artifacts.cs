@@ -62,7 +62,8 @@ public sealed partial class SqliteMetadataStore
 
         public Task<IReadOnlySet<string>> ListContentHashesAsync(CancellationToken cancellationToken = default)
             => Task.FromResult<IReadOnlySet<string>>(store.Read(c =>
-                Query(c, null, "SELECT hash FROM artifacts UNION SELECT hash FROM model_versions;", r => r.GetString(0)).ToHashSet(StringComparer.Ordinal)));
+                Query(c, null, "SELECT hash FROM artifacts UNION SELECT hash FROM model_versions UNION SELECT f.value FROM model_versions v, json_each(v.files) f;",
+                    r => r.GetString(0)).ToHashSet(StringComparer.Ordinal)));
 
         private static List<ArtifactRecord> Load(SqliteConnection c, string sql, params (string, object?)[] parameters)
         {
