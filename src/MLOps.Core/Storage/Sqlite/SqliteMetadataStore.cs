@@ -225,7 +225,18 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
             _disposed = true;
             _metricStatements?.Dispose();
             _metricStatements = null;
-            _writer?.Dispose();
+            if (_writer is not null)
+            {
+                try
+                {
+                    Exec(_writer, null, "PRAGMA busy_timeout=100; PRAGMA optimize;"); // SQLite's advice on closing: refresh planner statistics, without waiting long for a lock
+                }
+                catch (SqliteException)
+                {
+                    // best effort: another process may hold the lock
+                }
+                _writer.Dispose();
+            }
             _writer = null;
             while (_readers.TryTake(out var c)) c.Dispose();
         }
