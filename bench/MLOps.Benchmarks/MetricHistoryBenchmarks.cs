@@ -25,7 +25,6 @@ public class MetricHistoryBenchmarks
 
     private async Task SetupAsync()
     {
-        await RawSqlite.AssertSameSchemaAsync().ConfigureAwait(false);
         _dir = BenchFiles.NewDirectory("history");
         _project = await BenchFiles.OpenProjectAsync(_dir).ConfigureAwait(false);
         await using (var other = await _project.Runs.StartAsync("other").ConfigureAwait(false))
@@ -37,7 +36,6 @@ public class MetricHistoryBenchmarks
         }
 
         _raw = RawSqlite.Open(Path.Combine(_dir, "mlops.db"));
-        RawSqlite.AssertSameSchema(_raw);
         _select = _raw.CreateCommand();
         _select.CommandText = "SELECT value, step, ts FROM metrics WHERE run_id = $r AND key = $k ORDER BY step, ts, rowid;";
         _select.Parameters.Add(new SqliteParameter("$r", SqliteType.Text) { Value = _runId });

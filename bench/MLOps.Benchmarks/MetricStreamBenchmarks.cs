@@ -27,9 +27,6 @@ public class MetricStreamBenchmarks
     private RawMetricWriter? _singleRow;
     private string _rawRunId = "";
 
-    [GlobalSetup(Target = nameof(Raw_Insert1000RowTransactions))]
-    public void CheckSchema() => RawSqlite.AssertSameSchemaAsync().GetAwaiter().GetResult();
-
     [IterationSetup(Targets = [nameof(Raw_Insert1000RowTransactions), nameof(Raw_SingleRowStatements)])]
     public void SetupRaw()
     {

@@ -6,60 +6,48 @@ using Microsoft.Data.Sqlite;
 namespace MLOps.Benchmarks;
 
 /// <summary>
-/// The raw Microsoft.Data.Sqlite side of every comparison: the same tables and indexes as the store (copied from
-/// <c>src/MLOps.Core/Storage/Sqlite/SqliteSchema.cs</c>), the same connection settings (WAL, synchronous=NORMAL,
+/// The raw Microsoft.Data.Sqlite side of every comparison: the same tables and indexes as the store (read from a
+/// database the store created), the same connection settings (WAL, synchronous=NORMAL,
 /// busy timeout, no pooling, private cache) and prepared statements.
 /// </summary>
 internal static partial class RawSqlite
 {
-    /// <summary>The run tables of schema version 1, copied verbatim from SqliteSchema.cs. <see cref="AssertSameSchema"/>
-    /// fails a benchmark when the store's schema has moved on and this copy was not updated.</summary>
-    public static readonly IReadOnlyList<(string Name, string Sql)> RunTables =
+    private static readonly string[] RunTableNames =
     [
-        ("runs", """
-            CREATE TABLE runs(
-                id TEXT PRIMARY KEY,
-                project TEXT NOT NULL,
-                name TEXT NOT NULL,
-                state INTEGER NOT NULL,
-                parent_id TEXT,
-                iteration INTEGER,
-                start_time INTEGER NOT NULL,
-                end_time INTEGER,
-                host TEXT,
-                git_commit TEXT,
-                git_dirty INTEGER,
-                error TEXT,
-                error_stack TEXT)
-            """),
-        ("ix_runs_project_start", "CREATE INDEX ix_runs_project_start ON runs(project, start_time, id)"),
-        ("ix_runs_parent", "CREATE INDEX ix_runs_parent ON runs(parent_id, iteration) WHERE parent_id IS NOT NULL"),
-        ("run_params", """
-            CREATE TABLE run_params(run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, num REAL,
-                PRIMARY KEY(run_id, key)) WITHOUT ROWID
-            """),
-        ("ix_run_params_key", "CREATE INDEX ix_run_params_key ON run_params(key, num)"),
-        ("run_labels", """
-            CREATE TABLE run_labels(run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
-                PRIMARY KEY(run_id, key)) WITHOUT ROWID
-            """),
-        ("run_results", """
-            CREATE TABLE run_results(run_id TEXT NOT NULL, key TEXT NOT NULL, value REAL,
-                PRIMARY KEY(run_id, key)) WITHOUT ROWID
-            """),
-        ("ix_run_results_key", "CREATE INDEX ix_run_results_key ON run_results(key, value)"),
-        ("metrics", "CREATE TABLE metrics(run_id TEXT NOT NULL, key TEXT NOT NULL, step INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL)"),
-        ("ix_metrics_run_key", "CREATE INDEX ix_metrics_run_key ON metrics(run_id, key, step, ts)"),
-        ("latest_metrics", """
-            CREATE TABLE latest_metrics(run_id TEXT NOT NULL, key TEXT NOT NULL, value REAL, step INTEGER NOT NULL, ts INTEGER NOT NULL,
-                PRIMARY KEY(run_id, key)) WITHOUT ROWID
-            """),
-        ("ix_latest_metrics_key", "CREATE INDEX ix_latest_metrics_key ON latest_metrics(key, value)"),
-        ("run_links", """
-            CREATE TABLE run_links(run_id TEXT NOT NULL, direction INTEGER NOT NULL, name TEXT NOT NULL, uri TEXT NOT NULL,
-                PRIMARY KEY(run_id, direction, name)) WITHOUT ROWID
-            """),
+        "runs", "ix_runs_project_start", "ix_runs_parent", "run_params", "ix_run_params_key", "run_labels", "run_results",
+        "ix_run_results_key", "metrics", "ix_metrics_run_key", "latest_metrics", "ix_latest_metrics_key", "run_links",
     ];
+
+    private static readonly Lazy<List<(string Name, string Sql)>> LazyRunTables = new(ReadStoreSchema);
+
+    /// <summary>The <c>CREATE TABLE/INDEX</c> statements of the run tables exactly as the store creates them (read from a
+    /// database the store initialised), so the baseline always runs on the store's current schema.</summary>
+    public static IReadOnlyList<(string Name, string Sql)> RunTables => LazyRunTables.Value;
+
+    private static List<(string Name, string Sql)> ReadStoreSchema()
+    {
+        var dir = BenchFiles.NewDirectory("schema");
+        try
+        {
+            var path = Path.Combine(dir, "store.db");
+            var store = new MLOps.Storage.Sqlite.SqliteMetadataStore(path);
+            store.InitializeAsync().GetAwaiter().GetResult();
+            store.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            using var c = Open(path);
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = $"SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name IN ({string.Join(", ", RunTableNames.Select(n => "'" + n + "'"))}) ORDER BY rowid;";
+            using var r = cmd.ExecuteReader();
+            var list = new List<(string Name, string Sql)>();
+            while (r.Read()) list.Add((r.GetString(0), r.GetString(1)));
+            if (list.Count != RunTableNames.Length)
+                throw new InvalidOperationException($"The store's schema lacks some of the run tables the baselines use: {string.Join(", ", RunTableNames.Except(list.Select(x => x.Name)))}.");
+            return list;
+        }
+        finally
+        {
+            BenchFiles.Delete(dir);
+        }
+    }
 
     /// <summary>Opens a connection the way the store does (SqliteMetadataStore.OpenRaw) and turns WAL on.</summary>
     public static SqliteConnection Open(string path)
@@ -78,11 +66,9 @@ internal static partial class RawSqlite
         return c;
     }
 
-    /// <summary>Creates a baseline database holding the run tables only (plus one run row), and checks the copied
-    /// statements against the schema the store creates.</summary>
-    public static async Task<SqliteConnection> CreateBaselineAsync(string path, string runId)
+    /// <summary>Creates a baseline database holding the run tables only (plus one run row).</summary>
+    public static Task<SqliteConnection> CreateBaselineAsync(string path, string runId)
     {
-        await AssertSameSchemaAsync().ConfigureAwait(false);
         var c = Open(path);
         using (var tx = c.BeginTransaction(deferred: false))
         {
@@ -90,28 +76,11 @@ internal static partial class RawSqlite
             Exec(c, "INSERT INTO runs(id, project, name, state, start_time) VALUES ($id, 'bench', 'raw', 1, $t);", tx, ("$id", runId), ("$t", DateTimeOffset.UtcNow.UtcTicks));
             tx.Commit();
         }
-        return c;
+        return Task.FromResult(c);
     }
 
-    /// <summary>Throws when a copied CREATE statement differs (ignoring white space) from the one the store creates.</summary>
-    public static async Task AssertSameSchemaAsync()
-    {
-        var dir = BenchFiles.NewDirectory("schema");
-        try
-        {
-            var path = Path.Combine(dir, "store.db");
-            await using (var store = new MLOps.Storage.Sqlite.SqliteMetadataStore(path))
-                await store.InitializeAsync().ConfigureAwait(false);
-            using var c = Open(path);
-            AssertSameSchema(c);
-        }
-        finally
-        {
-            BenchFiles.Delete(dir);
-        }
-    }
-
-    /// <summary>Throws when a copied CREATE statement differs (ignoring white space) from the one in <paramref name="storeDb"/>.</summary>
+    /// <summary>Throws when a database (such as the cached run-search database) was created with another schema than the
+    /// store's current one.</summary>
     public static void AssertSameSchema(SqliteConnection storeDb)
     {
         foreach (var (name, sql) in RunTables)
@@ -120,9 +89,9 @@ internal static partial class RawSqlite
             cmd.CommandText = "SELECT sql FROM sqlite_master WHERE name = $n;";
             cmd.Parameters.AddWithValue("$n", name);
             var actual = cmd.ExecuteScalar() as string
-                ?? throw new InvalidOperationException($"The store's schema has no '{name}'; update RawSqlite.RunTables from SqliteSchema.cs.");
+                ?? throw new InvalidOperationException($"The database has no '{name}'; delete it so it is created again.");
             if (Normalize(actual) != Normalize(sql))
-                throw new InvalidOperationException($"The baseline's copy of '{name}' differs from the store's schema; update RawSqlite.RunTables from SqliteSchema.cs.\nstore:    {Normalize(actual)}\nbaseline: {Normalize(sql)}");
+                throw new InvalidOperationException($"'{name}' in the database differs from the store's current schema; delete the database so it is created again.\ndatabase: {Normalize(actual)}\nstore:    {Normalize(sql)}");
         }
     }
 
