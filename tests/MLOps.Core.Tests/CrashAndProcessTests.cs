@@ -121,9 +121,12 @@ public sealed class CrashAndProcessTests
         Assert.That(versions.Count, Is.GreaterThanOrEqualTo(confirmedArtifacts));
         foreach (var v in versions)
             Assert.That(await project.Artifacts.VerifyAsync(v.Uri), Is.True, $"version {v.Version} content is intact");
-        // The store stays writable after the crash.
+        // The store stays writable after the crash, and the orphaned run can be closed.
         await using var next = await project.Runs.StartAsync("after-crash");
         next.LogMetric("m", 1);
+        var aborted = await project.Runs.AbortAsync(runId, "the writer process was killed");
+        Assert.That((aborted.State, aborted.Error), Is.EqualTo((RunState.Aborted, "the writer process was killed")));
+        Assert.ThrowsAsync<InvalidStateException>(() => project.Runs.AbortAsync(runId));
     }
 
     private static async Task<string> ReadErrorIfExited(Process p)

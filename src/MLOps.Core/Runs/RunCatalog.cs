@@ -227,6 +227,25 @@ public sealed partial class RunCatalog
         return _project.Store.Runs.DeleteAsync(Throw.IfNullOrWhitespace(runId), cancellationToken);
     }
 
+    /// <summary>Marks a run that is still running as aborted — typically one left <see cref="RunState.Running"/> by a process
+    /// that was killed before it could end it. A run that is open in this process is aborted through its context, so its
+    /// buffered metrics are written first.</summary>
+    /// <param name="runId">The run id.</param>
+    /// <param name="reason">Why, stored as the run's error.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The aborted run.</returns>
+    /// <exception cref="NotFoundException">No run of this project has that id.</exception>
+    /// <exception cref="InvalidStateException">The run has already ended.</exception>
+    public async Task<RunRecord> AbortAsync(string runId, string? reason = null, CancellationToken cancellationToken = default)
+    {
+        var run = await GetAsync(runId, cancellationToken).ConfigureAwait(false);
+        if (_active.TryGetValue(run.Id, out var open))
+            await open.AbortAsync(reason, cancellationToken).ConfigureAwait(false);
+        else
+            await _project.Store.Runs.EndAsync(run.Id, RunState.Aborted, _project.TimeProvider.GetUtcNow(), reason ?? "Aborted", null, cancellationToken).ConfigureAwait(false);
+        return await GetAsync(run.Id, cancellationToken).ConfigureAwait(false);
+    }
+
     internal void Forget(RunContext run) => _active.TryRemove(run.Id, out _);
 
     internal async Task DisposeActiveRunsAsync()
