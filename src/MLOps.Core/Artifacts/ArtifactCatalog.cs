@@ -79,7 +79,9 @@ public sealed partial class ArtifactCatalog
     /// <returns>The new version.</returns>
     public async Task<ArtifactRecord> LogBytesAsync(string key, ReadOnlyMemory<byte> content, string fileName, ArtifactKind kind = ArtifactKind.File, ArtifactOptions? options = null, CancellationToken cancellationToken = default)
     {
-        await using var stream = new MemoryStream(content.ToArray(), writable: false);
+        await using var stream = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(content, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(content.ToArray(), writable: false);
         return await LogStreamAsync(key, stream, fileName, kind, options, cancellationToken).ConfigureAwait(false);
     }
 

@@ -34,14 +34,14 @@ public sealed partial class ModelRegistry
         Names.Name(name, "model name");
         Throw.IfNull(model);
         Throw.IfNull(inputSchema);
-        ValidateLogOptions(name, options);
-        RunRecord? run = null;
-        if (runId is not null)
+        var errors = MetadataErrors(options.TrainingData, options.FeatureVector, options.Tags.Keys.Concat(options.Metrics.Keys).Concat(options.Parameters.Keys), options.ExtraFiles);
+        foreach (var alias in options.Aliases)
         {
-            run = await _project.Store.Runs.GetAsync(runId, cancellationToken).ConfigureAwait(false);
-            if (run is null || run.Project != _project.Name)
-                throw new NotFoundException("run", runId, $"Run '{runId}' does not exist in project '{_project.Name}', so model '{name}' cannot be linked to it. Pass the id of a run of this project (run.Id), or no run id.");
+            try { ValidateAlias(alias); }
+            catch (ValidationException e) { errors.Add(e.Message); }
         }
+        ThrowIfInvalid(name, errors);
+        var run = runId is null ? null : await GetProducerRunAsync(name, runId, cancellationToken).ConfigureAwait(false);
 
         DataViewSchema outputSchema;
         try
@@ -113,28 +113,6 @@ public sealed partial class ModelRegistry
         }
         file.Position = 0;
         return await _project.Content.PutAsync(file, cancellationToken).ConfigureAwait(false);
-    }
-
-    private static void ValidateLogOptions(string name, ModelLogOptions options)
-    {
-        var errors = new List<string>();
-        foreach (var alias in options.Aliases)
-        {
-            try { ValidateAlias(alias); }
-            catch (ValidationException e) { errors.Add(e.Message); }
-        }
-        foreach (var (field, uri) in new[] { ("TrainingData", options.TrainingData), ("FeatureVector", options.FeatureVector) })
-            if (uri is not null && !StoreUri.TryParse(uri, out _))
-                errors.Add($"{field} '{uri}' is not a store URI. Pass the Uri of a logged artifact, e.g. store://datasets/<project>/<key>:<version>.");
-        foreach (var key in options.Tags.Keys.Concat(options.Metrics.Keys).Concat(options.Parameters.Keys))
-        {
-            try { Names.Key(key, "model metadata key"); }
-            catch (ValidationException e) { errors.Add(e.Message); }
-        }
-        foreach (var (fileName, path) in options.ExtraFiles)
-            if (!File.Exists(path))
-                errors.Add($"The extra file '{fileName}' does not exist at '{path}'.");
-        if (errors.Count > 0) throw new ValidationException($"The new version of model '{name}' is invalid", errors);
     }
 
     private static void AddInputLink(RunRecord run, List<RunLink> links, string linkName, string modelName, string? uri)

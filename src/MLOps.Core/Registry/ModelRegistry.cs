@@ -46,36 +46,62 @@ public sealed partial class ModelRegistry : IAsyncDisposable
     /// <param name="options">Metadata: run, metrics, parameters, schema, training data, extra files.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The new version.</returns>
+    /// <exception cref="ValidationException">A URI, a metadata key or an extra file is invalid; every problem is listed and nothing is stored.</exception>
+    /// <exception cref="NotFoundException"><see cref="ModelFileOptions.RunId"/> is not a run of this project.</exception>
     public async Task<ModelVersionRecord> RegisterFileAsync(string name, string path, string framework, ModelFileOptions? options = null, CancellationToken cancellationToken = default)
     {
         Names.Name(name, "model name");
         Throw.IfNullOrWhitespace(path);
         Names.Name(framework, "framework name");
+        options ??= new ModelFileOptions();
+        ThrowIfInvalid(name, MetadataErrors(options.TrainingData, options.FeatureVector, options.Tags.Keys.Concat(options.Metrics.Keys).Concat(options.Parameters.Keys), options.ExtraFiles));
+        if (options.RunId is not null) await GetProducerRunAsync(name, options.RunId, cancellationToken).ConfigureAwait(false);
         var (hash, size) = await _project.Content.PutFileAsync(path, cancellationToken).ConfigureAwait(false);
-        return await AddVersionAsync(name, framework, hash, size, Path.GetFileName(path), options ?? new ModelFileOptions(), cancellationToken).ConfigureAwait(false);
+        return await AddVersionAsync(name, framework, hash, size, Path.GetFileName(path), options, cancellationToken).ConfigureAwait(false);
     }
 
-    internal async Task<ModelVersionRecord> AddVersionAsync(string name, string framework, string hash, long size, string fileName, ModelFileOptions options, CancellationToken cancellationToken)
+    /// <summary>The run a model version is linked to; it must be a run of this project.</summary>
+    private async Task<RunRecord> GetProducerRunAsync(string modelName, string runId, CancellationToken cancellationToken)
+    {
+        var run = await _project.Store.Runs.GetAsync(runId, cancellationToken).ConfigureAwait(false);
+        return run is not null && run.Project == _project.Name
+            ? run
+            : throw new NotFoundException("run", runId, $"Run '{runId}' does not exist in project '{_project.Name}', so model '{modelName}' cannot be linked to it. Pass the id of a run of this project (run.Id), or no run id.");
+    }
+
+    /// <summary>Every problem of a new version's metadata: lineage URIs, metadata keys and extra files.</summary>
+    private static List<string> MetadataErrors(string? trainingData, string? featureVector, IEnumerable<string> keys, IEnumerable<KeyValuePair<string, string>> extraFiles)
     {
         var errors = new List<string>();
-        if (options.RunId is not null && await _project.Store.Runs.GetAsync(options.RunId, cancellationToken).ConfigureAwait(false) is null)
-            errors.Add($"RunId '{options.RunId}' is not a run of this store.");
-        foreach (var uri in new[] { options.TrainingData, options.FeatureVector })
+        foreach (var (field, uri) in new[] { ("TrainingData", trainingData), ("FeatureVector", featureVector) })
             if (uri is not null && !StoreUri.TryParse(uri, out _))
-                errors.Add($"'{uri}' is not a store URI (store://datasets/<project>/<key>:<tag>).");
-        foreach (var k in options.Tags.Keys.Concat(options.Metrics.Keys).Concat(options.Parameters.Keys))
+                errors.Add($"{field} '{uri}' is not a store URI. Pass the Uri of a logged artifact, e.g. store://datasets/<project>/<key>:<version>.");
+        foreach (var key in keys)
         {
-            try { Names.Key(k, "model metadata key"); }
+            try { Names.Key(key, "model metadata key"); }
             catch (ValidationException e) { errors.Add(e.Message); }
         }
+        foreach (var (fileName, path) in extraFiles)
+        {
+            if (fileName.IndexOfAny(['/', '\\']) >= 0 || fileName is "" or "." or "..")
+                errors.Add($"The extra file name '{fileName}' must be a plain file name such as 'labels.txt'.");
+            else if (!File.Exists(path))
+                errors.Add($"The extra file '{fileName}' does not exist at '{path}'.");
+        }
+        return errors;
+    }
+
+    private static void ThrowIfInvalid(string name, List<string> errors)
+    {
         if (errors.Count > 0) throw new ValidationException($"The new version of model '{name}' is invalid", errors);
+    }
+
+    /// <summary>Stores the extra files and records the version; the metadata and the run are validated by the caller.</summary>
+    private async Task<ModelVersionRecord> AddVersionAsync(string name, string framework, string hash, long size, string fileName, ModelFileOptions options, CancellationToken cancellationToken)
+    {
         var files = new Dictionary<string, string>();
         foreach (var (fileKey, filePath) in options.ExtraFiles)
-        {
-            if (fileKey.IndexOfAny(['/', '\\']) >= 0 || fileKey is "." or "..")
-                throw new ValidationException($"The extra file name '{fileKey}' of model '{name}' must be a plain file name such as 'labels.txt'.");
             files[fileKey] = (await _project.Content.PutFileAsync(filePath, cancellationToken).ConfigureAwait(false)).Hash;
-        }
         return await _project.Store.Models.AddVersionAsync(new NewModelVersion
         {
             Project = _project.Name,

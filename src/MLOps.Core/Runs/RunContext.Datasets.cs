@@ -10,13 +10,8 @@ public sealed partial class RunContext
     /// <param name="options">Description and tags.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The dataset version.</returns>
-    public async Task<ArtifactRecord> LogDatasetAsync(string key, string path, ArtifactOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        EnsureActive();
-        var record = await _project.Artifacts.LogDatasetAsync(key, path, Produced(options), cancellationToken).ConfigureAwait(false);
-        await _project.Store.Runs.AddLinksAsync(Id, [new RunLink(RunLinkDirection.Output, key, record.Uri)], cancellationToken).ConfigureAwait(false);
-        return record;
-    }
+    public Task<ArtifactRecord> LogDatasetAsync(string key, string path, ArtifactOptions? options = null, CancellationToken cancellationToken = default)
+        => LogOutputAsync(key, produced => _project.Artifacts.LogDatasetAsync(key, path, produced, cancellationToken), options, cancellationToken);
 
     /// <summary>Logs Arrow record batches produced by this run as a Parquet dataset and records it as an output.</summary>
     /// <param name="key">The artifact key.</param>
@@ -24,11 +19,6 @@ public sealed partial class RunContext
     /// <param name="options">Description and tags.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The dataset version.</returns>
-    public async Task<ArtifactRecord> LogDatasetAsync(string key, IReadOnlyList<RecordBatch> batches, ArtifactOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        EnsureActive();
-        var record = await _project.Artifacts.LogDatasetAsync(key, batches, Produced(options), cancellationToken).ConfigureAwait(false);
-        await _project.Store.Runs.AddLinksAsync(Id, [new RunLink(RunLinkDirection.Output, key, record.Uri)], cancellationToken).ConfigureAwait(false);
-        return record;
-    }
+    public Task<ArtifactRecord> LogDatasetAsync(string key, IReadOnlyList<RecordBatch> batches, ArtifactOptions? options = null, CancellationToken cancellationToken = default)
+        => LogOutputAsync(key, produced => _project.Artifacts.LogDatasetAsync(key, batches, produced, cancellationToken), options, cancellationToken);
 }

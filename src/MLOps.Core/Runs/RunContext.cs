@@ -249,12 +249,8 @@ public sealed partial class RunContext : IAsyncDisposable
     /// <param name="options">Description and tags.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The artifact version.</returns>
-    public async Task<ArtifactRecord> LogArtifactAsync(string key, string path, ArtifactKind? kind = null, ArtifactOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        var record = await _project.Artifacts.LogFileAsync(key, path, kind, Produced(options), cancellationToken).ConfigureAwait(false);
-        await _project.Store.Runs.AddLinksAsync(Id, [new RunLink(RunLinkDirection.Output, key, record.Uri)], cancellationToken).ConfigureAwait(false);
-        return record;
-    }
+    public Task<ArtifactRecord> LogArtifactAsync(string key, string path, ArtifactKind? kind = null, ArtifactOptions? options = null, CancellationToken cancellationToken = default)
+        => LogOutputAsync(key, produced => _project.Artifacts.LogFileAsync(key, path, kind, produced, cancellationToken), options, cancellationToken);
 
     /// <summary>Logs bytes (a plot, a report, a model file) produced by this run and records it as an output.</summary>
     /// <param name="key">The artifact key.</param>
@@ -264,13 +260,19 @@ public sealed partial class RunContext : IAsyncDisposable
     /// <param name="options">Description and tags.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The artifact version.</returns>
-    public async Task<ArtifactRecord> LogArtifactAsync(string key, ReadOnlyMemory<byte> content, string fileName, ArtifactKind kind = ArtifactKind.File, ArtifactOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<ArtifactRecord> LogArtifactAsync(string key, ReadOnlyMemory<byte> content, string fileName, ArtifactKind kind = ArtifactKind.File, ArtifactOptions? options = null, CancellationToken cancellationToken = default)
+        => LogOutputAsync(key, produced => _project.Artifacts.LogBytesAsync(key, content, fileName, kind, produced, cancellationToken), options, cancellationToken);
+
+    /// <summary>Logs an artifact with this run as its producer and records it as the run's output <paramref name="key"/>.</summary>
+    private async Task<ArtifactRecord> LogOutputAsync(string key, Func<ArtifactOptions, Task<ArtifactRecord>> log, ArtifactOptions? options, CancellationToken cancellationToken)
     {
-        var record = await _project.Artifacts.LogBytesAsync(key, content, fileName, kind, Produced(options), cancellationToken).ConfigureAwait(false);
+        EnsureActive();
+        var record = await log(Produced(options)).ConfigureAwait(false);
         await _project.Store.Runs.AddLinksAsync(Id, [new RunLink(RunLinkDirection.Output, key, record.Uri)], cancellationToken).ConfigureAwait(false);
         return record;
     }
 
+    /// <summary>A copy of <paramref name="options"/> naming this run as the producer.</summary>
     internal ArtifactOptions Produced(ArtifactOptions? options)
     {
         var o = new ArtifactOptions { Description = options?.Description, ProducerRunId = Id };

@@ -338,9 +338,9 @@ internal static class CsvBatchReader
     {
         public static ColumnBuilder Create(IArrowType type, int capacity) => type switch
         {
-            Int64Type => new Int64Column(capacity),
-            DoubleType => new DoubleColumn(capacity),
-            BooleanType => new BooleanColumn(capacity),
+            Int64Type => new ParsedColumn<long, Int64Array, Int64Array.Builder>(capacity, TryParseLong),
+            DoubleType => new ParsedColumn<double, DoubleArray, DoubleArray.Builder>(capacity, TryParseDouble),
+            BooleanType => new ParsedColumn<bool, BooleanArray, BooleanArray.Builder>(capacity, TryParseBool),
             Apache.Arrow.Types.TimestampType t => new TimestampColumn(t, capacity),
             _ => new StringColumn(),
         };
@@ -353,13 +353,21 @@ internal static class CsvBatchReader
         public abstract IArrowArray Build();
     }
 
-    private sealed class Int64Column(int capacity) : ColumnBuilder
+    private delegate bool CellParser<T>(ReadOnlySpan<char> cell, out T value);
+
+    /// <summary>A column of a primitive Arrow type whose cells parse with one function (int64, double, bool).</summary>
+    private sealed class ParsedColumn<T, TArray, TBuilder>(int capacity, CellParser<T> parse) : ColumnBuilder
+        where T : struct
+        where TArray : IArrowArray
+        where TBuilder : IArrowArrayBuilder<T, TArray, TBuilder>, new()
     {
-        private Int64Array.Builder _builder = new Int64Array.Builder().Reserve(Math.Min(capacity, 1 << 16));
+        private TBuilder _builder = NewBuilder(capacity);
+
+        private static TBuilder NewBuilder(int capacity) => new TBuilder().Reserve(Math.Min(capacity, 1 << 16));
 
         public override bool TryAppend(ReadOnlySpan<char> cell)
         {
-            if (!TryParseLong(cell, out var value))
+            if (!parse(cell, out var value))
                 return false;
             _builder.Append(value);
             return true;
@@ -369,52 +377,8 @@ internal static class CsvBatchReader
 
         public override IArrowArray Build()
         {
-            var array = _builder.Build();
-            _builder = new Int64Array.Builder().Reserve(Math.Min(capacity, 1 << 16));
-            return array;
-        }
-    }
-
-    private sealed class DoubleColumn(int capacity) : ColumnBuilder
-    {
-        private DoubleArray.Builder _builder = new DoubleArray.Builder().Reserve(Math.Min(capacity, 1 << 16));
-
-        public override bool TryAppend(ReadOnlySpan<char> cell)
-        {
-            if (!TryParseDouble(cell, out var value))
-                return false;
-            _builder.Append(value);
-            return true;
-        }
-
-        public override void AppendNull() => _builder.AppendNull();
-
-        public override IArrowArray Build()
-        {
-            var array = _builder.Build();
-            _builder = new DoubleArray.Builder().Reserve(Math.Min(capacity, 1 << 16));
-            return array;
-        }
-    }
-
-    private sealed class BooleanColumn(int capacity) : ColumnBuilder
-    {
-        private BooleanArray.Builder _builder = new BooleanArray.Builder().Reserve(Math.Min(capacity, 1 << 16));
-
-        public override bool TryAppend(ReadOnlySpan<char> cell)
-        {
-            if (!TryParseBool(cell, out var value))
-                return false;
-            _builder.Append(value);
-            return true;
-        }
-
-        public override void AppendNull() => _builder.AppendNull();
-
-        public override IArrowArray Build()
-        {
-            var array = _builder.Build();
-            _builder = new BooleanArray.Builder().Reserve(Math.Min(capacity, 1 << 16));
+            var array = _builder.Build(default);
+            _builder = NewBuilder(capacity);
             return array;
         }
     }

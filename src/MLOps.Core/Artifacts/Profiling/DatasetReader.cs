@@ -63,28 +63,12 @@ public static class DatasetReader
     /// <exception cref="ValidationException">There is no batch (at least one, possibly empty, is needed for the schema) or a batch has other columns than the first.</exception>
     public static async Task WriteArrowFileAsync(IEnumerable<RecordBatch> batches, Stream destination, CancellationToken cancellationToken)
     {
-        Throw.IfNull(batches);
-        Throw.IfNull(destination);
-        if (!destination.CanWrite)
-            throw new ArgumentException("The destination stream is not writable.", nameof(destination));
-
-        using var enumerator = batches.GetEnumerator();
-        if (!enumerator.MoveNext())
-            throw NoBatches("an Arrow file");
-        var schema = enumerator.Current.Schema;
+        using var enumerator = Start(batches, destination, "an Arrow file", out var schema);
         using (var writer = new ArrowFileWriter(destination, schema, leaveOpen: true))
         {
             await writer.WriteStartAsync(cancellationToken).ConfigureAwait(false);
-            var index = 0;
-            do
-            {
-                var batch = enumerator.Current ?? throw new ValidationException($"Record batch {index} is null.");
-                CheckSameSchema(schema, batch.Schema, index);
+            foreach (var batch in SameSchema(enumerator, schema))
                 await writer.WriteRecordBatchAsync(batch, cancellationToken).ConfigureAwait(false);
-                index++;
-            }
-            while (enumerator.MoveNext());
-
             await writer.WriteEndAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -105,30 +89,40 @@ public static class DatasetReader
     /// is not supported, or a non-nullable column holds a null.</exception>
     public static async Task WriteParquetAsync(IEnumerable<RecordBatch> batches, Stream destination, CancellationToken cancellationToken)
     {
+        using var enumerator = Start(batches, destination, "a Parquet file", out var schema);
+        await ParquetBatchWriter.WriteAsync(schema, SameSchema(enumerator, schema), destination, cancellationToken).ConfigureAwait(false);
+        await destination.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Checks the arguments of a writer and moves to the first batch, whose schema the file takes.</summary>
+    private static IEnumerator<RecordBatch> Start(IEnumerable<RecordBatch> batches, Stream destination, string what, out Schema schema)
+    {
         Throw.IfNull(batches);
         Throw.IfNull(destination);
         if (!destination.CanWrite)
             throw new ArgumentException("The destination stream is not writable.", nameof(destination));
-
-        using var enumerator = batches.GetEnumerator();
+        var enumerator = batches.GetEnumerator();
         if (!enumerator.MoveNext())
-            throw NoBatches("a Parquet file");
-        var schema = enumerator.Current.Schema;
-        await ParquetBatchWriter.WriteAsync(schema, Enumerate(enumerator, schema), destination, cancellationToken).ConfigureAwait(false);
-        await destination.FlushAsync(cancellationToken).ConfigureAwait(false);
-
-        static IEnumerable<RecordBatch> Enumerate(IEnumerator<RecordBatch> enumerator, Schema schema)
         {
-            var index = 0;
-            do
-            {
-                var batch = enumerator.Current ?? throw new ValidationException($"Record batch {index} is null.");
-                CheckSameSchema(schema, batch.Schema, index);
-                yield return batch;
-                index++;
-            }
-            while (enumerator.MoveNext());
+            enumerator.Dispose();
+            throw NoBatches(what);
         }
+        schema = (enumerator.Current ?? throw new ValidationException("Record batch 0 is null.")).Schema;
+        return enumerator;
+    }
+
+    /// <summary>The batches from the current one on, each checked to have the columns of the first.</summary>
+    private static IEnumerable<RecordBatch> SameSchema(IEnumerator<RecordBatch> enumerator, Schema schema)
+    {
+        var index = 0;
+        do
+        {
+            var batch = enumerator.Current ?? throw new ValidationException($"Record batch {index} is null.");
+            CheckSameSchema(schema, batch.Schema, index);
+            yield return batch;
+            index++;
+        }
+        while (enumerator.MoveNext());
     }
 
     private static ValidationException NoBatches(string what) => new(

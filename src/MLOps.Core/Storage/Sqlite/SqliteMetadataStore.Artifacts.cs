@@ -81,15 +81,14 @@ public sealed partial class SqliteMetadataStore
                 Description = Str(r, 9),
                 MetadataJson = Str(r, 10),
             }, parameters);
+            if (list.Count == 0) return list;
+            // Every listed version is of one project: read their tags in one query, not one per version.
+            var tags = Query(c, null, "SELECT key, version, tag FROM artifact_tags WHERE project = $p AND key IN (SELECT value FROM json_each($keys)) ORDER BY tag;",
+                    r => (Key: r.GetString(0), Version: r.GetInt32(1), Tag: r.GetString(2)),
+                    ("$p", list[0].Project), ("$keys", ToJson(list.Select(a => a.Key).Distinct())))
+                .ToLookup(t => (t.Key, t.Version), t => t.Tag);
             for (var i = 0; i < list.Count; i++)
-            {
-                var a = list[i];
-                list[i] = a with
-                {
-                    Tags = Query(c, null, "SELECT tag FROM artifact_tags WHERE project = $p AND key = $k AND version = $v ORDER BY tag;",
-                        r => r.GetString(0), ("$p", a.Project), ("$k", a.Key), ("$v", a.Version)),
-                };
-            }
+                list[i] = list[i] with { Tags = tags[(list[i].Key, list[i].Version)].ToList() };
             return list;
         }
     }

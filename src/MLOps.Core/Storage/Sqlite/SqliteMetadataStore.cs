@@ -173,9 +173,11 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
         {
             return read(c);
         }
-        catch (SqliteException e) when (!IsBusy(e))
+        catch (SqliteException e)
         {
-            throw new MetadataStoreException($"Reading the metadata store '{Path}' failed: {e.Message}", e);
+            throw new MetadataStoreException(IsBusy(e)
+                ? $"Reading the metadata store '{Path}' waited beyond the busy timeout ({_options.BusyTimeout}) for a lock held by another connection. Raise SqliteStoreOptions.BusyTimeout or retry."
+                : $"Reading the metadata store '{Path}' failed: {e.Message}", e);
         }
         finally
         {
