@@ -89,7 +89,7 @@ internal static class DatasetProfiler
     };
 
     /// <summary>Accumulates a profile batch by batch.</summary>
-    private sealed class ProfileBuilder(string format)
+    internal sealed class ProfileBuilder(string format)
     {
         private readonly List<IReadOnlyDictionary<string, object?>> _preview = [];
         private Schema? _schema;

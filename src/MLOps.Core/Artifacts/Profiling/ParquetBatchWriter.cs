@@ -13,19 +13,46 @@ internal static class ParquetBatchWriter
 {
     public static async Task WriteAsync(ArrowSchema schema, IEnumerable<RecordBatch> batches, Stream destination, CancellationToken cancellationToken)
     {
-        var columns = schema.FieldsList.Select(CreateColumn).ToArray();
-        var parquetSchema = new ParquetSchema(columns.Select(c => (Parquet.Schema.Field)c.Field));
-        var writer = await ParquetWriter.CreateAsync(parquetSchema, destination, null, false, cancellationToken).ConfigureAwait(false);
+        var writer = await ParquetBatchFileWriter.CreateAsync(schema, destination, cancellationToken).ConfigureAwait(false);
         await using (writer.ConfigureAwait(false))
         {
             foreach (var batch in batches)
-            {
-                using var rowGroup = writer.CreateRowGroup();
-                for (var c = 0; c < columns.Length; c++)
-                    await columns[c].WriteAsync(rowGroup, batch.Column(c), cancellationToken).ConfigureAwait(false);
-                rowGroup.CompleteValidate();
-            }
+                await writer.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Writes one row group per batch to an open Parquet file, batch by batch (for writers that append over time).</summary>
+    internal sealed class ParquetBatchFileWriter : IAsyncDisposable
+    {
+        private readonly ColumnWriter[] _columns;
+        private readonly ParquetWriter _writer;
+
+        private ParquetBatchFileWriter(ColumnWriter[] columns, ParquetWriter writer)
+        {
+            _columns = columns;
+            _writer = writer;
+        }
+
+        /// <summary>Starts a file with a schema.</summary>
+        public static async Task<ParquetBatchFileWriter> CreateAsync(ArrowSchema schema, Stream destination, CancellationToken cancellationToken)
+        {
+            var columns = schema.FieldsList.Select(CreateColumn).ToArray();
+            var parquetSchema = new ParquetSchema(columns.Select(c => (Parquet.Schema.Field)c.Field));
+            var writer = await ParquetWriter.CreateAsync(parquetSchema, destination, null, false, cancellationToken).ConfigureAwait(false);
+            return new ParquetBatchFileWriter(columns, writer);
+        }
+
+        /// <summary>Writes a batch (with the file's columns, in order) as one row group.</summary>
+        public async Task WriteAsync(RecordBatch batch, CancellationToken cancellationToken)
+        {
+            using var rowGroup = _writer.CreateRowGroup();
+            for (var c = 0; c < _columns.Length; c++)
+                await _columns[c].WriteAsync(rowGroup, batch.Column(c), cancellationToken).ConfigureAwait(false);
+            rowGroup.CompleteValidate();
+        }
+
+        /// <summary>Finishes the file (writes the footer); the stream stays open.</summary>
+        public ValueTask DisposeAsync() => _writer.DisposeAsync();
     }
 
     private static ColumnWriter CreateColumn(ArrowField field)

@@ -1,0 +1,276 @@
+using System.Globalization;
+using Apache.Arrow.Types;
+using MLOps.FeatureStore.FeatureSets;
+using MLOps.FeatureStore.Internal;
+using MLOps.FeatureStore.Transformations;
+
+namespace MLOps.FeatureStore.Ingestion;
+
+/// <summary>
+/// Converts a source batch to the canonical feature-store types, checks the entity and timestamp columns, and adds the
+/// row-number column. Errors name the column, the (1-based) source row and the rule.
+/// </summary>
+internal static class Normalizer
+{
+    public static RecordBatch Normalize(FeatureSet set, RecordBatch batch, long firstRow, string source)
+    {
+        var problems = new List<string>();
+        foreach (var e in set.Entities)
+            if (batch.Schema.GetFieldIndex(e) < 0)
+                problems.Add($"entity column '{e}' is missing");
+        if (set.TimestampColumn is { } tsColumn && batch.Schema.GetFieldIndex(tsColumn) < 0)
+            problems.Add($"timestamp column '{tsColumn}' is missing");
+        if (problems.Count > 0)
+            throw new ValidationException(
+                $"The source ({source}) does not fit feature set '{set.Name}'. Its columns are: {string.Join(", ", batch.Schema.FieldsList.Select(f => f.Name))}", problems);
+
+        var declared = set.DeclaredFeatures.ToDictionary(d => d.Name, d => d.Type, StringComparer.Ordinal);
+        var fields = new List<Field>(batch.ColumnCount + 1);
+        var arrays = new List<IArrowArray>(batch.ColumnCount + 1);
+        for (var c = 0; c < batch.ColumnCount; c++)
+        {
+            var field = batch.Schema.GetFieldByIndex(c);
+            if (field.Name == FeatureStepContext.RowNumberColumn) continue;
+            FeatureType? target = field.Name == set.TimestampColumn ? FeatureType.Timestamp
+                : declared.TryGetValue(field.Name, out var d) ? d : null;
+            var array = Convert(set, field.Name, batch.Column(c), target, firstRow, source);
+            if (set.Entities.Contains(field.Name, StringComparer.Ordinal) || field.Name == set.TimestampColumn)
+                CheckNoNulls(set, field.Name, array, firstRow);
+            fields.Add(new Field(field.Name, array.Data.DataType, nullable: true));
+            arrays.Add(array);
+        }
+
+        var rows = new long[batch.Length];
+        for (var i = 0; i < rows.Length; i++) rows[i] = firstRow + i + 1;
+        fields.Add(new Field(FeatureStepContext.RowNumberColumn, Int64Type.Default, nullable: false));
+        arrays.Add(Arrays.Int64s(rows, Enumerable.Repeat(true, rows.Length).ToArray()));
+        return new RecordBatch(new Schema(fields, null), arrays, batch.Length);
+    }
+
+    private static void CheckNoNulls(FeatureSet set, string column, IArrowArray array, long firstRow)
+    {
+        if (array.NullCount == 0) return;
+        for (var i = 0; i < array.Length; i++)
+            if (array.IsNull(i))
+                throw new ValidationException(
+                    $"Feature set '{set.Name}': {(column == set.TimestampColumn ? "timestamp" : "entity")} column '{column}' is null in row {firstRow + i + 1}. Every row needs a value there; filter such rows out of the source first.");
+    }
+
+    private static IArrowArray Convert(FeatureSet set, string column, IArrowArray array, FeatureType? target, long firstRow, string source)
+    {
+        if (array is DictionaryArray dict) array = Decode(dict);
+        var natural = Natural(array);
+        var type = target ?? natural.Type;
+        if (natural.Type == type) return natural.Array;
+        var n = array.Length;
+        var valid = new bool[n];
+        ValidationException Bad(int i, string? value) => new(
+            $"Feature set '{set.Name}' ({source}): column '{column}' row {firstRow + i + 1} has the value '{value}', which cannot be read as {type}"
+            + (type == FeatureType.Timestamp ? $"; expected {Timestamps.Expected(set.TimestampFormat)}" + (set.TimestampFormat is null ? ", or give the format with .Timestamp(\"" + column + "\", format: \"...\")" : "") : "")
+            + ".");
+        switch (type)
+        {
+            case FeatureType.Timestamp:
+            {
+                var t = new long[n];
+                for (var i = 0; i < n; i++)
+                {
+                    var v = Arrays.ValueAt(natural.Array, i);
+                    if (v.IsNull) continue;
+                    valid[i] = true;
+                    if (v.Type == FeatureType.String)
+                    {
+                        if (!Timestamps.TryParse(v.Text!, set.TimestampFormat, out t[i])) throw Bad(i, v.Text);
+                    }
+                    else if (v.Type == FeatureType.Int64) t[i] = v.Integer; // already microseconds since the epoch
+                    else throw Bad(i, FeatureRule_Text(v));
+                }
+
+                return Arrays.Timestamps(t, valid);
+            }
+
+            case FeatureType.Double:
+            {
+                var d = new double[n];
+                for (var i = 0; i < n; i++)
+                {
+                    var v = Arrays.ValueAt(natural.Array, i);
+                    d[i] = v.IsNull ? double.NaN
+                        : v.Type == FeatureType.String ? (double.TryParse(v.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ? x : throw Bad(i, v.Text))
+                        : v.AsDouble();
+                }
+
+                return Arrays.Doubles(d, n);
+            }
+
+            case FeatureType.Int64:
+            {
+                var l = new long[n];
+                for (var i = 0; i < n; i++)
+                {
+                    var v = Arrays.ValueAt(natural.Array, i);
+                    if (v.IsNull) continue;
+                    valid[i] = true;
+                    l[i] = v.Type switch
+                    {
+                        FeatureType.String => long.TryParse(v.Text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var x) ? x : throw Bad(i, v.Text),
+                        FeatureType.Double => v.Number == Math.Floor(v.Number) ? (long)v.Number : throw Bad(i, FeatureRule_Text(v)),
+                        _ => v.Integer,
+                    };
+                }
+
+                return Arrays.Int64s(l, valid);
+            }
+
+            case FeatureType.Boolean:
+            {
+                var b = new bool[n];
+                for (var i = 0; i < n; i++)
+                {
+                    var v = Arrays.ValueAt(natural.Array, i);
+                    if (v.IsNull) continue;
+                    valid[i] = true;
+                    b[i] = v.Type == FeatureType.String ? (bool.TryParse(v.Text, out var x) ? x : throw Bad(i, v.Text)) : v.AsDouble() != 0;
+                }
+
+                return Arrays.Booleans(b, valid);
+            }
+
+            default:
+            {
+                var s = new string?[n];
+                for (var i = 0; i < n; i++)
+                {
+                    var v = Arrays.ValueAt(natural.Array, i);
+                    s[i] = v.IsNull ? null : FeatureRule_Text(v);
+                }
+
+                return Arrays.Strings(s);
+            }
+        }
+    }
+
+    private static string FeatureRule_Text(FeatureValue v) => v.Type switch
+    {
+        FeatureType.String => v.Text!,
+        FeatureType.Boolean => v.Integer != 0 ? "true" : "false",
+        FeatureType.Double => v.Number.ToString("R", CultureInfo.InvariantCulture),
+        FeatureType.Timestamp => Timestamps.ToDateTimeOffset(v.Integer).ToString("O", CultureInfo.InvariantCulture),
+        _ => v.Integer.ToString(CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>The canonical form of an array without a target type: integers → int64, floats/decimals → double, dates → timestamp.</summary>
+    private static (IArrowArray Array, FeatureType Type) Natural(IArrowArray array)
+    {
+        var n = array.Length;
+        switch (array)
+        {
+            case DoubleArray: return (array, FeatureType.Double);
+            case Int64Array: return (array, FeatureType.Int64);
+            case BooleanArray: return (array, FeatureType.Boolean);
+            case StringArray: return (array, FeatureType.String);
+            case TimestampArray t when t.Data.DataType is TimestampType { Unit: TimeUnit.Microsecond, Timezone: "UTC" }: return (array, FeatureType.Timestamp);
+            case TimestampArray t:
+            {
+                var unit = ((TimestampType)t.Data.DataType).Unit;
+                var values = new long[n];
+                var valid = new bool[n];
+                for (var i = 0; i < n; i++)
+                {
+                    if (t.IsNull(i)) continue;
+                    valid[i] = true;
+                    var raw = t.Values[i];
+                    values[i] = unit switch
+                    {
+                        TimeUnit.Second => raw * 1_000_000,
+                        TimeUnit.Millisecond => raw * 1000,
+                        TimeUnit.Nanosecond => raw / 1000,
+                        _ => raw,
+                    };
+                }
+
+                return (Arrays.Timestamps(values, valid), FeatureType.Timestamp);
+            }
+
+            case Date32Array or Date64Array:
+            {
+                var values = new long[n];
+                var valid = new bool[n];
+                for (var i = 0; i < n; i++)
+                {
+                    var d = array is Date32Array d32 ? d32.GetDateTime(i) : ((Date64Array)array).GetDateTime(i);
+                    if (d is null) continue;
+                    valid[i] = true;
+                    values[i] = Timestamps.FromDateTime(DateTime.SpecifyKind(d.Value, DateTimeKind.Utc));
+                }
+
+                return (Arrays.Timestamps(values, valid), FeatureType.Timestamp);
+            }
+
+            case FloatArray or Decimal128Array or HalfFloatArray:
+            {
+                var d = new double[n];
+                for (var i = 0; i < n; i++)
+                    d[i] = array switch
+                    {
+                        FloatArray f => f.GetValue(i) ?? double.NaN,
+                        Decimal128Array m => m.GetValue(i) is { } x ? (double)x : double.NaN,
+                        _ => ((HalfFloatArray)array).GetValue(i) is { } h ? (double)h : double.NaN,
+                    };
+                return (Arrays.Doubles(d, n), FeatureType.Double);
+            }
+
+            case Int8Array or Int16Array or Int32Array or UInt8Array or UInt16Array or UInt32Array or UInt64Array:
+            {
+                var l = new long[n];
+                var valid = new bool[n];
+                for (var i = 0; i < n; i++)
+                {
+                    if (array.IsNull(i)) continue;
+                    valid[i] = true;
+                    l[i] = array switch
+                    {
+                        Int8Array a => a.Values[i],
+                        Int16Array a => a.Values[i],
+                        Int32Array a => a.Values[i],
+                        UInt8Array a => a.Values[i],
+                        UInt16Array a => a.Values[i],
+                        UInt32Array a => a.Values[i],
+                        _ => (long)((UInt64Array)array).Values[i],
+                    };
+                }
+
+                return (Arrays.Int64s(l, valid), FeatureType.Int64);
+            }
+
+            case LargeStringArray or StringViewArray:
+            {
+                var s = new string?[n];
+                for (var i = 0; i < n; i++)
+                    s[i] = array.IsNull(i) ? null : array is LargeStringArray ls ? ls.GetString(i) : ((StringViewArray)array).GetString(i);
+                return (Arrays.Strings(s), FeatureType.String);
+            }
+
+            default:
+                throw new ValidationException($"A column of type {array.Data.DataType.Name} cannot be ingested. Convert it to a number, boolean, string or timestamp first.");
+        }
+    }
+
+    private static IArrowArray Decode(DictionaryArray dict)
+    {
+        var values = Natural(dict.Dictionary).Array;
+        var indices = new int[dict.Length];
+        for (var i = 0; i < indices.Length; i++)
+            indices[i] = dict.IsNull(i) ? -1 : dict.Indices switch
+            {
+                Int32Array a => a.Values[i],
+                Int64Array a => (int)a.Values[i],
+                Int16Array a => a.Values[i],
+                Int8Array a => a.Values[i],
+                UInt8Array a => a.Values[i],
+                UInt16Array a => a.Values[i],
+                _ => (int)((UInt32Array)dict.Indices).Values[i],
+            };
+        return Retrieval.ArrowTake.Take(values, indices);
+    }
+}

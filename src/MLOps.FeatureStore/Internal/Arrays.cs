@@ -1,0 +1,203 @@
+using System.Runtime.InteropServices;
+using Apache.Arrow.Types;
+
+namespace MLOps.FeatureStore.Internal;
+
+/// <summary>Builds and reads the canonical Arrow arrays of the feature store (double, int64, bool, string, timestamp[us, UTC]).</summary>
+internal static class Arrays
+{
+    /// <summary>The canonical timestamp type.</summary>
+    public static readonly TimestampType Timestamp = new(TimeUnit.Microsecond, "UTC");
+
+    public static IArrowType ArrowType(FeatureType type) => type switch
+    {
+        FeatureType.Double => DoubleType.Default,
+        FeatureType.Int64 => Int64Type.Default,
+        FeatureType.Boolean => BooleanType.Default,
+        FeatureType.String => StringType.Default,
+        _ => Timestamp,
+    };
+
+    public static FeatureType? FeatureTypeOf(IArrowType type) => type switch
+    {
+        DoubleType => FeatureType.Double,
+        Int64Type => FeatureType.Int64,
+        BooleanType => FeatureType.Boolean,
+        StringType => FeatureType.String,
+        TimestampType => FeatureType.Timestamp,
+        _ => null,
+    };
+
+    public static Field Field(string name, FeatureType type) => new(name, ArrowType(type), nullable: true);
+
+    /// <summary>A validity bitmap from a span of flags (null when every value is valid).</summary>
+    private static (ArrowBuffer Bitmap, int NullCount) Validity(ReadOnlySpan<bool> valid)
+    {
+        var nulls = 0;
+        foreach (var v in valid)
+            if (!v) nulls++;
+        if (nulls == 0) return (ArrowBuffer.Empty, 0);
+        var bytes = new byte[(valid.Length + 7) / 8];
+        for (var i = 0; i < valid.Length; i++)
+            if (valid[i]) bytes[i >> 3] |= (byte)(1 << (i & 7));
+        return (new ArrowBuffer(bytes), nulls);
+    }
+
+    public static DoubleArray Doubles(double[] values, int length, bool nanIsNull = true)
+    {
+        var (bitmap, nulls) = (ArrowBuffer.Empty, 0);
+        if (nanIsNull)
+        {
+            var valid = new bool[length];
+            for (var i = 0; i < length; i++) valid[i] = !double.IsNaN(values[i]);
+            (bitmap, nulls) = Validity(valid);
+        }
+
+        var buffer = new ArrowBuffer(MemoryMarshal.AsBytes(values.AsSpan(0, length)).ToArray());
+        return new DoubleArray(buffer, bitmap, length, nulls, 0);
+    }
+
+    public static Int64Array Int64s(long[] values, ReadOnlySpan<bool> valid)
+    {
+        var (bitmap, nulls) = Validity(valid);
+        var buffer = new ArrowBuffer(MemoryMarshal.AsBytes(values.AsSpan(0, valid.Length)).ToArray());
+        return new Int64Array(buffer, bitmap, valid.Length, nulls, 0);
+    }
+
+    public static TimestampArray Timestamps(long[] micros, ReadOnlySpan<bool> valid)
+    {
+        var (bitmap, nulls) = Validity(valid);
+        var buffer = new ArrowBuffer(MemoryMarshal.AsBytes(micros.AsSpan(0, valid.Length)).ToArray());
+        return new TimestampArray(Timestamp, buffer, bitmap, valid.Length, nulls, 0);
+    }
+
+    public static BooleanArray Booleans(ReadOnlySpan<bool> values, ReadOnlySpan<bool> valid)
+    {
+        var builder = new BooleanArray.Builder().Reserve(values.Length);
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (valid[i]) builder.Append(values[i]);
+            else builder.AppendNull();
+        }
+
+        return builder.Build();
+    }
+
+    public static StringArray Strings(IReadOnlyList<string?> values)
+    {
+        var builder = new StringArray.Builder().Reserve(values.Count);
+        foreach (var v in values)
+        {
+            if (v is null) builder.AppendNull();
+            else builder.Append(v);
+        }
+
+        return builder.Build();
+    }
+
+    /// <summary>An all-null array of a type.</summary>
+    public static IArrowArray Nulls(FeatureType type, int length) => type switch
+    {
+        FeatureType.Double => Doubles(Filled(length, double.NaN), length),
+        FeatureType.Int64 => Int64s(new long[length], new bool[length]),
+        FeatureType.Boolean => Booleans(new bool[length], new bool[length]),
+        FeatureType.String => Strings(new string?[length]),
+        _ => Timestamps(new long[length], new bool[length]),
+    };
+
+    private static double[] Filled(int length, double value)
+    {
+        var a = new double[length];
+        Array.Fill(a, value);
+        return a;
+    }
+
+    /// <summary>Reads a canonical numeric-ish column as doubles (NaN for null; booleans 0/1; timestamps µs).</summary>
+    public static double[] ToDoubles(IArrowArray array)
+    {
+        var result = new double[array.Length];
+        switch (array)
+        {
+            case DoubleArray d:
+                d.Values.CopyTo(result);
+                if (d.NullCount > 0)
+                    for (var i = 0; i < result.Length; i++)
+                        if (d.IsNull(i)) result[i] = double.NaN;
+                break;
+            case Int64Array l:
+                var lv = l.Values;
+                for (var i = 0; i < result.Length; i++) result[i] = l.IsNull(i) ? double.NaN : lv[i];
+                break;
+            case TimestampArray t:
+                var tv = t.Values;
+                for (var i = 0; i < result.Length; i++) result[i] = t.IsNull(i) ? double.NaN : tv[i];
+                break;
+            case BooleanArray b:
+                for (var i = 0; i < result.Length; i++) result[i] = b.GetValue(i) is { } v ? (v ? 1 : 0) : double.NaN;
+                break;
+            default:
+                Array.Fill(result, double.NaN);
+                break;
+        }
+
+        return result;
+    }
+
+    /// <summary>Reads one value of a canonical array.</summary>
+    public static FeatureValue ValueAt(IArrowArray array, int index) => array switch
+    {
+        _ when array.IsNull(index) => FeatureValue.Null(FeatureTypeOf(array.Data.DataType) ?? FeatureType.String),
+        DoubleArray d => FeatureValue.FromDouble(d.Values[index]),
+        Int64Array l => FeatureValue.FromInt64(l.Values[index]),
+        BooleanArray b => FeatureValue.FromBoolean(b.GetValue(index) == true),
+        StringArray s => FeatureValue.FromString(s.GetString(index)),
+        TimestampArray t => FeatureValue.FromTimestamp(t.Values[index]),
+        _ => FeatureValue.Null(FeatureType.String),
+    };
+
+    /// <summary>Replaces or appends a column of a batch.</summary>
+    public static RecordBatch WithColumn(RecordBatch batch, string name, IArrowArray array)
+    {
+        var fields = new List<Field>(batch.Schema.FieldsList);
+        var arrays = new List<IArrowArray>(batch.Arrays);
+        var field = new Field(name, array.Data.DataType, nullable: true);
+        var index = batch.Schema.GetFieldIndex(name);
+        if (index >= 0)
+        {
+            fields[index] = field;
+            arrays[index] = array;
+        }
+        else
+        {
+            fields.Add(field);
+            arrays.Add(array);
+        }
+
+        return new RecordBatch(new Schema(fields, null), arrays, batch.Length);
+    }
+
+    /// <summary>Keeps the columns whose names pass a predicate.</summary>
+    public static RecordBatch SelectColumns(RecordBatch batch, Func<string, bool> keep)
+    {
+        var fields = new List<Field>();
+        var arrays = new List<IArrowArray>();
+        for (var i = 0; i < batch.ColumnCount; i++)
+        {
+            var f = batch.Schema.GetFieldByIndex(i);
+            if (!keep(f.Name)) continue;
+            fields.Add(f);
+            arrays.Add(batch.Column(i));
+        }
+
+        return new RecordBatch(new Schema(fields, null), arrays, batch.Length);
+    }
+
+    /// <summary>Keeps the rows at some indices, in that order.</summary>
+    public static RecordBatch TakeRows(RecordBatch batch, int[] indices)
+    {
+        var arrays = new IArrowArray[batch.ColumnCount];
+        for (var i = 0; i < arrays.Length; i++)
+            arrays[i] = Retrieval.ArrowTake.Take(batch.Column(i), indices);
+        return new RecordBatch(batch.Schema, arrays, indices.Length);
+    }
+}

@@ -1,0 +1,315 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using MLOps.Artifacts;
+using MLOps.FeatureStore.FeatureSets;
+using MLOps.FeatureStore.Internal;
+
+namespace MLOps.FeatureStore.Offline;
+
+/// <summary>
+/// The Parquet offline target: <c>&lt;artifact root&gt;/feature-sets/&lt;project&gt;/&lt;set&gt;/</c>, partitioned by
+/// event time in Hive-style folders (<c>year=2001/month=01/day=31</c>), one file per ingestion and partition named
+/// <c>part-&lt;ingestion number&gt;-&lt;n&gt;.parquet</c>. Files are written under a temporary name and renamed when the
+/// ingestion commits, so a cancelled or killed ingestion leaves no partial file; a retried ingestion (same ingestion id,
+/// same number) replaces its earlier files.
+/// </summary>
+internal static class OfflineStore
+{
+    /// <summary>The column with the ingestion order (ingestion number × 2^32 + row), used to break timestamp ties.</summary>
+    public const string OrderColumn = "_ingest_order";
+
+    public static string Root(string artifactRoot, string project, string set) => Path.Combine(artifactRoot, "feature-sets", project, set);
+
+    public static string PartitionPath(PartitionGranularity granularity, long micros)
+    {
+        if (granularity == PartitionGranularity.None) return "";
+        var d = Timestamps.ToDateTimeOffset(micros);
+        return granularity switch
+        {
+            PartitionGranularity.Month => string.Create(CultureInfo.InvariantCulture, $"year={d.Year:D4}/month={d.Month:D2}"),
+            PartitionGranularity.Day => string.Create(CultureInfo.InvariantCulture, $"year={d.Year:D4}/month={d.Month:D2}/day={d.Day:D2}"),
+            _ => string.Create(CultureInfo.InvariantCulture, $"year={d.Year:D4}/month={d.Month:D2}/day={d.Day:D2}/hour={d.Hour:D2}"),
+        };
+    }
+
+    /// <summary>The time range [start, end) of a partition folder relative to the root, or null when it is not a partition path.</summary>
+    private static (long Start, long End)? PartitionRange(string relativeDirectory)
+    {
+        int year = 0, month = 0, day = 0, hour = -1;
+        foreach (var part in relativeDirectory.Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = part.IndexOf('=', StringComparison.Ordinal);
+            if (eq < 0 || !int.TryParse(part.AsSpan(eq + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var v)) return null;
+            switch (part[..eq])
+            {
+                case "year": year = v; break;
+                case "month": month = v; break;
+                case "day": day = v; break;
+                case "hour": hour = v; break;
+                default: return null;
+            }
+        }
+
+        if (year == 0) return null;
+        var start = new DateTimeOffset(year, Math.Max(month, 1), Math.Max(day, 1), Math.Max(hour, 0), 0, 0, TimeSpan.Zero);
+        var end = month == 0 ? start.AddYears(1) : day == 0 ? start.AddMonths(1) : hour < 0 ? start.AddDays(1) : start.AddHours(1);
+        return (Timestamps.FromDateTimeOffset(start), Timestamps.FromDateTimeOffset(end));
+    }
+
+    /// <summary>The committed files of a set, optionally only the partitions that can hold times in [from, to].</summary>
+    public static IReadOnlyList<string> Files(string root, long? from = null, long? to = null)
+    {
+        if (!Directory.Exists(root)) return [];
+        var files = new List<string>();
+        foreach (var file in Directory.EnumerateFiles(root, "part-*.parquet", SearchOption.AllDirectories))
+        {
+            var dir = Path.GetRelativePath(root, Path.GetDirectoryName(file)!);
+            if (dir != "." && PartitionRange(dir) is { } range && ((from is { } f && range.End <= f) || (to is { } t && range.Start > t)))
+                continue;
+            files.Add(file);
+        }
+
+        files.Sort(StringComparer.Ordinal);
+        return files;
+    }
+
+    /// <summary>Reads the committed rows of a set as batches with exactly the requested columns (missing ones null).</summary>
+    public static async IAsyncEnumerable<RecordBatch> ReadAsync(string root, IReadOnlyList<FeatureColumn> columns, long? from, long? to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var file in Files(root, from, to))
+        {
+            await foreach (var batch in DatasetReader.ReadAsync(file, DatasetFormat.Parquet, DatasetReader.DefaultBatchSize, cancellationToken).ConfigureAwait(false))
+            {
+                if (batch.Length == 0)
+                {
+                    batch.Dispose();
+                    continue;
+                }
+
+                yield return Conform(batch, columns);
+            }
+        }
+    }
+
+    /// <summary>A batch with exactly these columns and types, in order (missing ones all null).</summary>
+    public static RecordBatch Conform(RecordBatch batch, IReadOnlyList<FeatureColumn> columns)
+    {
+        var fields = new Field[columns.Count];
+        var arrays = new IArrowArray[columns.Count];
+        for (var i = 0; i < columns.Count; i++)
+        {
+            var c = columns[i];
+            var index = batch.Schema.GetFieldIndex(c.Name);
+            var array = index >= 0 ? batch.Column(index) : Arrays.Nulls(c.Type, batch.Length);
+            if (Arrays.FeatureTypeOf(array.Data.DataType) != c.Type || (c.Type == FeatureType.Timestamp && array.Data.DataType is Apache.Arrow.Types.TimestampType { Unit: not Apache.Arrow.Types.TimeUnit.Microsecond }))
+                array = Recast(array, c.Type);
+            fields[i] = Arrays.Field(c.Name, c.Type);
+            arrays[i] = array;
+        }
+
+        return new RecordBatch(new Schema(fields, null), arrays, batch.Length);
+    }
+
+    private static IArrowArray Recast(IArrowArray array, FeatureType type)
+    {
+        var n = array.Length;
+        var valid = new bool[n];
+        switch (type)
+        {
+            case FeatureType.Double:
+                return Arrays.Doubles(Arrays.ToDoubles(array), n);
+            case FeatureType.Timestamp when array is TimestampArray t:
+            {
+                var unit = ((Apache.Arrow.Types.TimestampType)t.Data.DataType).Unit;
+                var v = new long[n];
+                for (var i = 0; i < n; i++)
+                {
+                    valid[i] = !t.IsNull(i);
+                    var raw = t.Values[i];
+                    v[i] = unit switch
+                    {
+                        Apache.Arrow.Types.TimeUnit.Second => raw * 1_000_000,
+                        Apache.Arrow.Types.TimeUnit.Millisecond => raw * 1000,
+                        Apache.Arrow.Types.TimeUnit.Nanosecond => raw / 1000,
+                        _ => raw,
+                    };
+                }
+
+                return Arrays.Timestamps(v, valid);
+            }
+
+            case FeatureType.Int64 or FeatureType.Timestamp:
+            {
+                var d = Arrays.ToDoubles(array);
+                var v = new long[n];
+                for (var i = 0; i < n; i++)
+                {
+                    valid[i] = !double.IsNaN(d[i]);
+                    v[i] = valid[i] ? (long)d[i] : 0;
+                }
+
+                return type == FeatureType.Int64 ? Arrays.Int64s(v, valid) : Arrays.Timestamps(v, valid);
+            }
+
+            default:
+                return Arrays.Nulls(type, n);
+        }
+    }
+}
+
+/// <summary>One ingestion's offline writes: a Parquet writer per partition, committed by renaming.</summary>
+internal sealed class OfflineWriteSession : IAsyncDisposable
+{
+    private readonly string _root;
+    private readonly PartitionGranularity _granularity;
+    private readonly string? _timestampColumn;
+    private readonly long _sequence;
+    private readonly Dictionary<string, (string Temp, string Final, FileStream Stream, ParquetBatchWriter.ParquetBatchFileWriter Writer)> _open = new(StringComparer.Ordinal);
+    private bool _committed;
+
+    public OfflineWriteSession(string root, PartitionGranularity granularity, string? timestampColumn, long sequence)
+    {
+        _root = root;
+        _granularity = timestampColumn is null ? PartitionGranularity.None : granularity;
+        _timestampColumn = timestampColumn;
+        _sequence = sequence;
+        Directory.CreateDirectory(root);
+        foreach (var stale in Directory.EnumerateFiles(root, "*.parquet.tmp", SearchOption.AllDirectories))
+            TryDelete(stale); // left by a killed ingestion
+    }
+
+    public long RowsWritten { get; private set; }
+
+    public IReadOnlyCollection<string> Partitions => _open.Keys;
+
+    private string Prefix => string.Create(CultureInfo.InvariantCulture, $"part-{_sequence:D10}-");
+
+    /// <summary>Writes a batch (every batch of a session has the same schema), split by partition.</summary>
+    public async Task WriteAsync(RecordBatch batch, CancellationToken cancellationToken)
+    {
+        if (batch.Length == 0) return;
+        if (_granularity == PartitionGranularity.None)
+        {
+            await WritePartitionAsync("", batch, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var ts = (TimestampArray)batch.Column(_timestampColumn!);
+        var groups = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        string? lastKey = null;
+        List<int>? last = null;
+        long lastStart = long.MinValue, lastEnd = long.MinValue;
+        for (var i = 0; i < batch.Length; i++)
+        {
+            var t = ts.Values[i];
+            if (last is null || t < lastStart || t >= lastEnd)
+            {
+                lastKey = OfflineStore.PartitionPath(_granularity, t);
+                (lastStart, lastEnd) = Bounds(t);
+                if (!groups.TryGetValue(lastKey, out last)) groups[lastKey] = last = [];
+            }
+
+            last.Add(i);
+        }
+
+        foreach (var (key, rows) in groups)
+        {
+            var part = rows.Count == batch.Length ? batch : Arrays.TakeRows(batch, rows.ToArray());
+            await WritePartitionAsync(key, part, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private (long Start, long End) Bounds(long micros)
+    {
+        var d = Timestamps.ToDateTimeOffset(micros);
+        var start = _granularity switch
+        {
+            PartitionGranularity.Month => new DateTimeOffset(d.Year, d.Month, 1, 0, 0, 0, TimeSpan.Zero),
+            PartitionGranularity.Day => new DateTimeOffset(d.Year, d.Month, d.Day, 0, 0, 0, TimeSpan.Zero),
+            _ => new DateTimeOffset(d.Year, d.Month, d.Day, d.Hour, 0, 0, TimeSpan.Zero),
+        };
+        var end = _granularity switch
+        {
+            PartitionGranularity.Month => start.AddMonths(1),
+            PartitionGranularity.Day => start.AddDays(1),
+            _ => start.AddHours(1),
+        };
+        return (Timestamps.FromDateTimeOffset(start), Timestamps.FromDateTimeOffset(end));
+    }
+
+    private async Task WritePartitionAsync(string partition, RecordBatch batch, CancellationToken cancellationToken)
+    {
+        if (!_open.TryGetValue(partition, out var w))
+        {
+            var dir = partition.Length == 0 ? _root : Path.Combine(_root, partition.Replace('/', Path.DirectorySeparatorChar));
+            Directory.CreateDirectory(dir);
+            var final = Path.Combine(dir, Prefix + "0.parquet");
+            var temp = Path.Combine(dir, $".{Prefix}{Guid.NewGuid():N}.parquet.tmp");
+            var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
+            var writer = await ParquetBatchWriter.ParquetBatchFileWriter.CreateAsync(batch.Schema, stream, cancellationToken).ConfigureAwait(false);
+            _open[partition] = w = (temp, final, stream, writer);
+        }
+
+        await w.Writer.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+        RowsWritten += batch.Length;
+    }
+
+    /// <summary>Closes every file, removes the files of an earlier attempt of the same ingestion, and renames the new ones into place.</summary>
+    public async Task<IReadOnlyList<string>> CommitAsync(CancellationToken cancellationToken)
+    {
+        foreach (var w in _open.Values)
+        {
+            await w.Writer.DisposeAsync().ConfigureAwait(false);
+            await w.Stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            w.Stream.Flush(flushToDisk: true);
+            await w.Stream.DisposeAsync().ConfigureAwait(false);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        foreach (var old in Directory.EnumerateFiles(_root, Prefix + "*.parquet", SearchOption.AllDirectories).ToArray())
+            File.Delete(old);
+        var finals = new List<string>();
+        foreach (var w in _open.Values)
+        {
+            File.Move(w.Temp, w.Final, overwrite: true);
+            finals.Add(w.Final);
+        }
+
+        _committed = true;
+        _open.Clear();
+        return finals;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_committed) return;
+        foreach (var w in _open.Values)
+        {
+            try
+            {
+                await w.Writer.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException or Parquet.ParquetException)
+            {
+                // the file is deleted below anyway
+            }
+
+            await w.Stream.DisposeAsync().ConfigureAwait(false);
+            TryDelete(w.Temp);
+        }
+
+        _open.Clear();
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            // another process may hold it; it is removed by the next ingestion
+        }
+    }
+}

@@ -1,0 +1,131 @@
+using System.Runtime.CompilerServices;
+using MLOps.Artifacts;
+
+namespace MLOps.FeatureStore.Sources;
+
+/// <summary>
+/// Where ingestion reads rows from: CSV, JSON (an array or JSON lines), Parquet and Arrow IPC files, Arrow record batches,
+/// or any sequence of objects. Every source is read in chunks of at most <c>IngestOptions.ChunkSize</c> rows, so a large
+/// file never has to fit in memory (Arrow IPC files are read batch by batch as they were written).
+/// </summary>
+public abstract class DataSource
+{
+    /// <summary>A short description for reports, such as <c>json flights.json</c>.</summary>
+    public abstract string Description { get; }
+
+    /// <summary>Reads the rows as record batches of at most <paramref name="chunkRows"/> rows.</summary>
+    /// <param name="chunkRows">The largest chunk (a hint for sources that come already batched).</param>
+    /// <param name="typeHints">Declared column types, which sources that infer types (JSON, objects) use instead of inferring.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The batches; the caller disposes them.</returns>
+    public abstract IAsyncEnumerable<RecordBatch> ReadAsync(int chunkRows, IReadOnlyDictionary<string, FeatureType> typeHints, CancellationToken cancellationToken = default);
+
+    /// <summary>A CSV file with a header row (types inferred; see <see cref="DatasetReader.ReadAsync"/>).</summary>
+    /// <param name="path">The file.</param>
+    /// <returns>The source.</returns>
+    public static DataSource Csv(string path) => new FileSource(path, DatasetFormat.Csv, "csv");
+
+    /// <summary>A Parquet file.</summary>
+    /// <param name="path">The file.</param>
+    /// <returns>The source.</returns>
+    public static DataSource Parquet(string path) => new FileSource(path, DatasetFormat.Parquet, "parquet");
+
+    /// <summary>An Arrow IPC file (Feather v2) or stream.</summary>
+    /// <param name="path">The file.</param>
+    /// <returns>The source.</returns>
+    public static DataSource Arrow(string path) => new FileSource(path, DatasetFormat.Arrow, "arrow");
+
+    /// <summary>
+    /// A JSON file: an array of objects (<c>[{...},{...}]</c>) or JSON lines (one object per line), told apart by the
+    /// first character. Numbers become <c>int64</c> when every value of the first chunk is whole, else <c>double</c>.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <returns>The source.</returns>
+    public static DataSource Json(string path) => new JsonSource(path);
+
+    /// <summary>A file whose format is told by its extension (<c>.csv</c>, <c>.json</c>, <c>.jsonl</c>, <c>.parquet</c>, <c>.arrow</c>, <c>.feather</c>).</summary>
+    /// <param name="path">The file.</param>
+    /// <returns>The source.</returns>
+    public static DataSource File(string path)
+    {
+        Throw.IfNullOrWhitespace(path);
+        return Path.GetExtension(path).ToLowerInvariant() switch
+        {
+            ".json" or ".jsonl" or ".ndjson" => Json(path),
+            ".csv" => Csv(path),
+            ".parquet" => Parquet(path),
+            ".arrow" or ".feather" or ".ipc" => Arrow(path),
+            var e => throw new ValidationException($"The file '{path}' has the extension '{e}', which is not a known data format. Use DataSource.Csv/Json/Parquet/Arrow explicitly."),
+        };
+    }
+
+    /// <summary>Arrow record batches already in memory (they are not disposed).</summary>
+    /// <param name="batches">The batches.</param>
+    /// <returns>The source.</returns>
+    public static DataSource Batches(IEnumerable<RecordBatch> batches) => new BatchSource(batches);
+
+    /// <summary>Arrow record batches produced asynchronously (they are not disposed).</summary>
+    /// <param name="batches">The batches.</param>
+    /// <returns>The source.</returns>
+    public static DataSource Batches(IAsyncEnumerable<RecordBatch> batches) => new AsyncBatchSource(batches);
+
+    /// <summary>
+    /// Objects: one row per item, one column per public readable property (numbers, booleans, strings, enums as text,
+    /// <see cref="DateTime"/>/<see cref="DateTimeOffset"/>/<see cref="DateOnly"/> as timestamps; nullable types allowed).
+    /// </summary>
+    /// <typeparam name="T">The item type.</typeparam>
+    /// <param name="items">The items, enumerated once, chunk by chunk.</param>
+    /// <returns>The source.</returns>
+    public static DataSource Objects<T>(IEnumerable<T> items) => new ObjectSource<T>(items);
+
+    private sealed class FileSource(string path, DatasetFormat format, string name) : DataSource
+    {
+        public override string Description => $"{name} {path}";
+
+        public override IAsyncEnumerable<RecordBatch> ReadAsync(int chunkRows, IReadOnlyDictionary<string, FeatureType> typeHints, CancellationToken cancellationToken = default)
+            => DatasetReader.ReadAsync(path, format, chunkRows, cancellationToken);
+    }
+
+    private sealed class BatchSource(IEnumerable<RecordBatch> batches) : DataSource
+    {
+        public override string Description => "record batches";
+
+        public override async IAsyncEnumerable<RecordBatch> ReadAsync(int chunkRows, IReadOnlyDictionary<string, FeatureType> typeHints, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            ArgumentNullException.ThrowIfNull(batches);
+            foreach (var b in batches)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                foreach (var slice in Slices(b, chunkRows))
+                    yield return slice;
+            }
+
+            await Task.CompletedTask.ConfigureAwait(false);
+        }
+    }
+
+    private sealed class AsyncBatchSource(IAsyncEnumerable<RecordBatch> batches) : DataSource
+    {
+        public override string Description => "record batches";
+
+        public override async IAsyncEnumerable<RecordBatch> ReadAsync(int chunkRows, IReadOnlyDictionary<string, FeatureType> typeHints, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            ArgumentNullException.ThrowIfNull(batches);
+            await foreach (var b in batches.WithCancellation(cancellationToken).ConfigureAwait(false))
+                foreach (var slice in Slices(b, chunkRows))
+                    yield return slice;
+        }
+    }
+
+    /// <summary>Cuts a caller-owned batch into chunk-sized slices (new batch objects over the same memory, never disposing the original).</summary>
+    private static IEnumerable<RecordBatch> Slices(RecordBatch batch, int chunkRows)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        for (var offset = 0; offset < Math.Max(batch.Length, 1); offset += chunkRows)
+        {
+            var length = Math.Min(chunkRows, batch.Length - offset);
+            var arrays = Enumerable.Range(0, batch.ColumnCount).Select(c => ArrowArrayFactory.Slice(batch.Column(c), offset, length)).ToArray();
+            yield return new RecordBatch(batch.Schema, arrays, length);
+        }
+    }
+}
