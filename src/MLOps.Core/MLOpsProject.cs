@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using MLOps.Artifacts.Internal;
 using MLOps.Storage.Sqlite;
@@ -13,6 +14,8 @@ namespace MLOps;
 public sealed class MLOpsProject : IAsyncDisposable
 {
     private readonly bool _ownsStore;
+    private readonly ConcurrentDictionary<Type, Lazy<object>> _extensions = new();
+    private readonly List<object> _extensionsInCreationOrder = [];
     private int _disposed;
 
     private MLOpsProject(MLOpsOptions options, IMetadataStore store, bool ownsStore, ContentStore content)
@@ -147,11 +150,92 @@ public sealed class MLOpsProject : IAsyncDisposable
     public Task<bool> DeleteProjectAsync(string name, CancellationToken cancellationToken = default)
         => Store.Projects.DeleteAsync(Names.Project(name), cancellationToken);
 
-    /// <summary>Completes the project's open runs' buffered writes and releases the metadata store (when the project owns it).</summary>
+    /// <summary>
+    /// Returns this project's one instance of an extension of type <typeparamref name="T"/>, creating it with
+    /// <paramref name="factory"/> on the first call. Extension packages (feature store, serving, monitoring) hang their
+    /// per-project object here: <c>project.GetOrAddExtension(p =&gt; new FeatureStore(p))</c>.
+    /// </summary>
+    /// <remarks>
+    /// Thread-safe: concurrent first calls create one instance and call the factory once; the others wait for it. A
+    /// factory may ask for other extensions (of other types). When the factory throws, nothing is stored and the next call
+    /// tries again. When the project is disposed, every extension that implements <see cref="IAsyncDisposable"/> (else
+    /// <see cref="IDisposable"/>) is disposed, newest first and before the metadata store is released; their errors are
+    /// logged, not thrown.
+    /// </remarks>
+    /// <typeparam name="T">The extension type; the key of the instance.</typeparam>
+    /// <param name="factory">Creates the extension for this project; called at most once per type while it succeeds.</param>
+    /// <returns>The extension.</returns>
+    /// <exception cref="ObjectDisposedException">The project is disposed.</exception>
+    /// <exception cref="InvalidOperationException">The factory returned <see langword="null"/> or asked for its own type.</exception>
+    public T GetOrAddExtension<T>(Func<MLOpsProject, T> factory) where T : class
+    {
+        Throw.IfNull(factory);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var lazy = _extensions.GetOrAdd(typeof(T), static (_, state) => new Lazy<object>(() =>
+        {
+            var (project, create) = state;
+            var created = create(project)
+                ?? throw new InvalidOperationException($"The factory of the project extension '{typeof(T).FullName}' returned null. Return an instance.");
+            lock (project._extensionsInCreationOrder) project._extensionsInCreationOrder.Add(created);
+            return created;
+        }, LazyThreadSafetyMode.ExecutionAndPublication), (this, factory));
+        object value;
+        try
+        {
+            value = lazy.Value;
+        }
+        catch
+        {
+            _extensions.TryRemove(KeyValuePair.Create(typeof(T), lazy)); // let a later call try again
+            throw;
+        }
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            // Created while the project was being disposed: the extension may have missed the disposal sweep.
+            DisposeExtensionsAsync().AsTask().GetAwaiter().GetResult();
+            ObjectDisposedException.ThrowIf(true, this);
+        }
+        return (T)value;
+    }
+
+    private async ValueTask DisposeExtensionsAsync()
+    {
+        List<object> extensions;
+        lock (_extensionsInCreationOrder)
+        {
+            extensions = [.. _extensionsInCreationOrder];
+            _extensionsInCreationOrder.Clear();
+        }
+        for (var i = extensions.Count - 1; i >= 0; i--)
+        {
+            try
+            {
+                switch (extensions[i])
+                {
+                    case IAsyncDisposable asyncDisposable:
+                        await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+                        break;
+                    case IDisposable disposable:
+                        disposable.Dispose();
+                        break;
+                }
+            }
+#pragma warning disable CA1031 // an extension that fails to dispose must not stop the others nor the store from closing
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                Logger.LogError(e, "Disposing the extension {Extension} of project {Project} failed: {Message}", extensions[i].GetType().FullName, Name, e.Message);
+            }
+        }
+    }
+
+    /// <summary>Disposes the project's extensions (see <see cref="GetOrAddExtension{T}"/>), completes the open runs'
+    /// buffered writes and releases the metadata store (when the project owns it).</summary>
     /// <returns>A task that completes when everything is flushed and released.</returns>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        await DisposeExtensionsAsync().ConfigureAwait(false);
         await Runs.DisposeActiveRunsAsync().ConfigureAwait(false);
         await Models.DisposeAsync().ConfigureAwait(false);
         if (_ownsStore) await Store.DisposeAsync().ConfigureAwait(false);

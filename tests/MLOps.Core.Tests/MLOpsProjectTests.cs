@@ -153,6 +153,104 @@ public sealed class MLOpsProjectTests
         await run.CompleteAsync();
     }
 
+    // ---- extensions ----
+
+    private sealed class AsyncExtension(MLOpsProject project, List<string> log) : IAsyncDisposable
+    {
+        public MLOpsProject Project { get; } = project;
+
+        public async ValueTask DisposeAsync()
+        {
+            // The store is still open while extensions are disposed.
+            var info = await Project.GetInfoAsync();
+            log.Add("async:" + info.Name);
+        }
+    }
+
+    private sealed class SyncExtension(List<string> log) : IDisposable
+    {
+        public void Dispose() => log.Add("sync");
+    }
+
+    private sealed class FailingExtension(List<string> log) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            log.Add("failing");
+            throw new InvalidOperationException("boom");
+        }
+    }
+
+    private sealed class PlainExtension
+    {
+        public int Value { get; init; }
+    }
+
+    [Test]
+    public async Task GetOrAddExtension_CalledTwice_ReturnsSameInstanceAndCallsFactoryOnce()
+    {
+        await using var project = await TestProjects.OpenAsync(_folder);
+        var log = new List<string>();
+        var calls = 0;
+        var a = project.GetOrAddExtension(p => { calls++; return new AsyncExtension(p, log); });
+        var b = project.GetOrAddExtension(p => { calls++; return new AsyncExtension(p, log); });
+        var plain = project.GetOrAddExtension(_ => new PlainExtension { Value = 7 });
+        Assert.That(b, Is.SameAs(a));
+        Assert.That(calls, Is.EqualTo(1));
+        Assert.That(a.Project, Is.SameAs(project));
+        Assert.That(project.GetOrAddExtension(_ => new PlainExtension { Value = 8 }).Value, Is.EqualTo(7));
+        Assert.That(plain, Is.Not.SameAs(a));
+    }
+
+    [Test]
+    public async Task GetOrAddExtension_ConcurrentFirstCalls_OneInstance()
+    {
+        await using var project = await TestProjects.OpenAsync(_folder);
+        var calls = 0;
+        using var start = new ManualResetEventSlim();
+        var tasks = Enumerable.Range(0, 16).Select(_ => Task.Run(() =>
+        {
+            start.Wait();
+            return project.GetOrAddExtension(_ => { Interlocked.Increment(ref calls); return new PlainExtension(); });
+        })).ToArray();
+        start.Set();
+        var instances = await Task.WhenAll(tasks);
+        Assert.That(instances.Distinct().Count(), Is.EqualTo(1));
+        Assert.That(calls, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task GetOrAddExtension_FactoryThrows_NextCallCreatesIt()
+    {
+        await using var project = await TestProjects.OpenAsync(_folder);
+        Assert.Throws<InvalidOperationException>(() => project.GetOrAddExtension<PlainExtension>(_ => throw new InvalidOperationException("first")));
+        Assert.That(project.GetOrAddExtension(_ => new PlainExtension { Value = 2 }).Value, Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task DisposeAsync_WithExtensions_DisposesEachNewestFirstBeforeTheStoreAndLogsErrors()
+    {
+        var log = new List<string>();
+        var project = await TestProjects.OpenAsync(_folder, "ext");
+        project.GetOrAddExtension(p => new AsyncExtension(p, log));
+        project.GetOrAddExtension(_ => new FailingExtension(log));
+        project.GetOrAddExtension(_ => new SyncExtension(log));
+        project.GetOrAddExtension(_ => new PlainExtension());
+        await project.DisposeAsync();
+        Assert.That(log, Is.EqualTo(new[] { "sync", "failing", "async:ext" }));
+        await project.DisposeAsync();
+        Assert.That(log, Has.Count.EqualTo(3));
+    }
+
+    [Test]
+    public async Task GetOrAddExtension_AfterDispose_ThrowsObjectDisposed()
+    {
+        var project = await TestProjects.OpenAsync(_folder);
+        project.GetOrAddExtension(_ => new PlainExtension());
+        await project.DisposeAsync();
+        Assert.Throws<ObjectDisposedException>(() => project.GetOrAddExtension(_ => new PlainExtension()));
+    }
+
     private static bool Git(string dir, string args)
     {
         try

@@ -20,6 +20,10 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>Registered models, their versions, tags and aliases.</summary>
     IModelRecords Models { get; }
 
+    /// <summary>Versioned specs of objects that extension packages define (feature sets, feature vectors, serving graphs),
+    /// their tags and status, and per-scope sequence numbers.</summary>
+    ISpecRecords Specs { get; }
+
     /// <summary>Prepares the store for use (creates or migrates the schema). Safe to call from several processes at once.</summary>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes when the store is ready.</returns>
@@ -48,7 +52,7 @@ public interface IProjectRecords
     /// <returns>The projects.</returns>
     Task<IReadOnlyList<ProjectRecord>> ListAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes a project and every run, artifact record and model of it.</summary>
+    /// <summary>Deletes a project and every run, artifact record, model, spec and sequence of it.</summary>
     /// <param name="name">The project name.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns><see langword="true"/> when the project existed.</returns>

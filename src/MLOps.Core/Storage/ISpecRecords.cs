@@ -6,6 +6,9 @@ namespace MLOps.Storage;
 /// <c>latest</c> tag, saving the same body again returns the existing version. Each version also has a mutable status
 /// (JSON: statistics, last ingestion, ...).
 /// </summary>
+/// <remarks>"The latest version" is the version the <c>latest</c> tag points at: the newest one unless the tag was moved
+/// with <see cref="SetTagAsync"/> (a roll-back). New versions are always numbered after the highest existing one.
+/// Sequences (<see cref="ClaimSequenceAsync"/>) are independent of specs; both are deleted with their project.</remarks>
 public interface ISpecRecords
 {
     /// <summary>

@@ -12,7 +12,7 @@ namespace MLOps.Core.Tests.Storage;
 /// </summary>
 [Parallelizable(ParallelScope.All)]
 [FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
-public abstract class MetadataStoreContractTests
+public abstract partial class MetadataStoreContractTests
 {
     private readonly TempFolder _folder = new();
     private IMetadataStore _store = null!;

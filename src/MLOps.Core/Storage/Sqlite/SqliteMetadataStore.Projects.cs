@@ -8,7 +8,7 @@ public sealed partial class SqliteMetadataStore
     {
         private const int ParameterKind = 0;
         private const int LabelKind = 1;
-        private static readonly string[] ProjectTables = ["runs", "artifacts", "artifact_tags", "models", "model_versions", "model_aliases", "model_alias_history", "project_kv"];
+        private static readonly string[] ProjectTables = ["runs", "artifacts", "artifact_tags", "models", "model_versions", "model_aliases", "model_alias_history", "project_kv", "specs", "spec_tags", "sequences"];
 
         public async Task<ProjectRecord> GetOrCreateAsync(string name, string? description, DateTimeOffset now, CancellationToken cancellationToken = default)
         {

@@ -76,6 +76,7 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
         Runs = new RunPart(this);
         Artifacts = new ArtifactPart(this);
         Models = new ModelPart(this);
+        Specs = new SpecPart(this);
     }
 
     /// <summary>The full path of the database file.</summary>
@@ -92,6 +93,9 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
 
     /// <inheritdoc/>
     public IModelRecords Models { get; }
+
+    /// <inheritdoc/>
+    public ISpecRecords Specs { get; }
 
     /// <summary>The schema version this build of the store writes.</summary>
     public static int SchemaVersion => SqliteSchema.Migrations[^1].Version;

@@ -79,5 +79,17 @@ internal static class SqliteSchema
                 version INTEGER, previous INTEGER, at INTEGER NOT NULL);
             CREATE INDEX ix_model_alias_history ON model_alias_history(project, name, alias);
             """),
+        (2, "specs, spec tags, sequences", """
+            CREATE TABLE specs(
+                project TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,
+                body TEXT NOT NULL, description TEXT, labels TEXT NOT NULL,
+                created INTEGER NOT NULL, updated INTEGER NOT NULL, status TEXT,
+                PRIMARY KEY(project, kind, name, version)) WITHOUT ROWID;
+            CREATE TABLE spec_tags(project TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, tag TEXT NOT NULL, version INTEGER NOT NULL,
+                PRIMARY KEY(project, kind, name, tag)) WITHOUT ROWID;
+            CREATE TABLE sequences(project TEXT NOT NULL, scope TEXT NOT NULL, token TEXT NOT NULL, seq INTEGER NOT NULL, created INTEGER NOT NULL,
+                PRIMARY KEY(project, scope, token)) WITHOUT ROWID;
+            CREATE UNIQUE INDEX ix_sequences_scope_seq ON sequences(project, scope, seq);
+            """),
     ];
 }
