@@ -56,6 +56,9 @@ internal static class Normalizer
                     $"Feature set '{set.Name}': {(column == set.TimestampColumn ? "timestamp" : "entity")} column '{column}' is null in row {firstRow + i + 1}. Every row needs a value there; filter such rows out of the source first.");
     }
 
+    /// <summary>Converts a column to a type (or to its natural canonical type), with errors naming the column and row.</summary>
+    internal static IArrowArray ConvertColumn(FeatureSet set, string column, IArrowArray array, FeatureType? target, string source) => Convert(set, column, array, target, 0, source);
+
     private static IArrowArray Convert(FeatureSet set, string column, IArrowArray array, FeatureType? target, long firstRow, string source)
     {
         if (array is DictionaryArray dict) array = Decode(dict);

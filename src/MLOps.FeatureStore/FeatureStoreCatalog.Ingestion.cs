@@ -1,0 +1,372 @@
+using System.Diagnostics;
+using Apache.Arrow.Types;
+using MLOps.Artifacts;
+using MLOps.FeatureStore.FeatureSets;
+using MLOps.FeatureStore.Ingestion;
+using MLOps.FeatureStore.Internal;
+using MLOps.FeatureStore.Offline;
+using MLOps.FeatureStore.Online;
+using MLOps.FeatureStore.Sources;
+using MLOps.FeatureStore.Transformations;
+
+namespace MLOps.FeatureStore;
+
+public sealed partial class FeatureStoreCatalog
+{
+    private const int CompletedKept = 100;
+
+    /// <summary>
+    /// Ingests a source into a feature set: reads it chunk by chunk, runs the graph (steps, then window aggregations),
+    /// writes the offline Parquet files (committed atomically at the end) and upserts the latest row per entity online,
+    /// then stores statistics on the feature set. A definition that changed is saved as a new version first.
+    /// </summary>
+    /// <param name="set">The feature set (a definition from the builder, or one loaded from the store).</param>
+    /// <param name="source">The source.</param>
+    /// <param name="options">Options: ingestion id (for idempotent retries), chunk size, progress, targets.</param>
+    /// <param name="cancellationToken">Cancels the ingestion; no offline file of it is left behind.</param>
+    /// <returns>The report.</returns>
+    /// <exception cref="ValidationException">Bad input: a missing entity or timestamp column, an unparsable timestamp, a type
+    /// change, a row that fails a validator with the fail policy. The message names the column, the row and the rule.</exception>
+    public async Task<IngestReport> IngestAsync(FeatureSet set, DataSource source, IngestOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        ArgumentNullException.ThrowIfNull(source);
+        options ??= new IngestOptions();
+        var problems = new List<string>();
+        if (options.ChunkSize <= 0) problems.Add($"ChunkSize {options.ChunkSize} must be positive (default {IngestOptions.DefaultChunkSize}).");
+        if (options.StatisticsMaxRows < 0) problems.Add($"StatisticsMaxRows {options.StatisticsMaxRows} must not be negative.");
+        if (options.IngestId is { } id && (string.IsNullOrWhiteSpace(id) || id.Length > 200)) problems.Add($"IngestId '{id}' must be 1-200 characters.");
+        if (problems.Count > 0) throw new ValidationException("The ingestion options are invalid", problems);
+
+        var gate = LockOf(set.Name);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await IngestLockedAsync(set, source, options, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task<IngestReport> IngestLockedAsync(FeatureSet set, DataSource source, IngestOptions options, CancellationToken cancellationToken)
+    {
+        var started = Project.TimeProvider.GetUtcNow();
+        var clock = Stopwatch.StartNew();
+        var ingestId = options.IngestId ?? Ids.New();
+        var storedRecord = await Project.Store.Specs.GetAsync(Project.Name, FeatureSetSpec.Kind, set.Name, "latest", cancellationToken).ConfigureAwait(false);
+        var stored = storedRecord is null ? null : FeatureSetSpec.FromJson(storedRecord.Body, Steps, storedRecord.Description, storedRecord.Labels, storedRecord.Version);
+        var status = FeatureSetStatus.FromJson(storedRecord?.Status);
+        if (status.Completed.TryGetValue(ingestId, out var done))
+            return done with { AlreadyIngested = true };
+
+        var sequence = await Project.Store.Specs.ClaimSequenceAsync(Project.Name, $"feature-set/{set.Name}", ingestId, started, cancellationToken).ConfigureAwait(false);
+        var fitted = new Dictionary<string, string>(stored?.Fitted ?? set.Fitted, StringComparer.Ordinal);
+        foreach (var (k, v) in set.Fitted) fitted.TryAdd(k, v);
+        var context = new FeatureStepContext(set.Name, isRealTime: false, Project.TimeProvider, _logger, fitted, canFit: true);
+        var schema = stored?.Schema;
+        if (schema is not null && set.DeclaredFeatures.Count > 0)
+            schema = FeatureSetSpec.Merge(set.Name, schema, set.DeclaredFeatures).Schema;
+        var writeOffline = options.Offline ?? set.Offline;
+        var writeOnline = options.Online ?? set.Online;
+        var stateTable = new OnlineTable(Project.Name, set.Name, [], set.TimestampColumn ?? StaticTimestampColumn, []);
+        var computer = new FeatureComputer(set, context, set.Aggregations.Count > 0 ? OnlineStore : null, stateTable, sequence);
+
+        FeatureSet? current = null;
+        OnlineTable? table = null;
+        IReadOnlyList<FeatureColumn>? offlineColumns = null;
+        var profile = new DatasetProfiler.ProfileBuilder("feature-set");
+        long profiled = 0, rowsRead = 0, rowsWritten = 0, onlineEntities = 0;
+        var chunks = 0;
+        var session = writeOffline ? new OfflineWriteSession(SetRoot(set.Name), set.Partitioning, set.TimestampColumn, sequence) : null;
+        IReadOnlyList<string> files = [];
+        try
+        {
+            await foreach (var raw in source.ReadAsync(options.ChunkSize, TypeHints(set, schema), cancellationToken).ConfigureAwait(false))
+            {
+                RecordBatch output;
+                using (raw)
+                {
+                    if (raw.Length == 0 && rowsRead > 0) continue;
+                    output = await computer.ComputeAsync(raw, rowsRead, source.Description, cancellationToken).ConfigureAwait(false);
+                    rowsRead += raw.Length;
+                }
+
+                var columns = OutputColumns(output);
+                if (current is null)
+                {
+                    var merged = FeatureSetSpec.Merge(set.Name, schema, columns);
+                    current = await StoreAsync(set.WithSchema(merged.Schema, fitted, null), cancellationToken).ConfigureAwait(false);
+                    schema = current.Schema!;
+                    table = OnlineTableOf(current);
+                    if (writeOnline || set.Aggregations.Count > 0)
+                        await OnlineStore.PrepareAsync(table, cancellationToken).ConfigureAwait(false);
+                    offlineColumns = [.. schema, new FeatureColumn(OfflineStore.OrderColumn, FeatureType.Int64)];
+                }
+                else
+                {
+                    var merged = FeatureSetSpec.Merge(set.Name, schema, columns);
+                    if (merged.Changed)
+                        throw new ValidationException(
+                            $"Feature set '{set.Name}': column(s) {string.Join(", ", columns.Select(c => c.Name).Except(schema!.Select(s => s.Name)).Select(n => $"'{n}'"))} first appear in chunk {chunks + 1} (rows up to {rowsRead}), after the schema was fixed by the first chunk. Declare them with .Feature(name, type) so every chunk has them.");
+                }
+
+                chunks++;
+                if (output.Length == 0) continue;
+                rowsWritten += output.Length;
+                var order = IngestOrder(output, sequence);
+                if (session is not null)
+                    await session.WriteAsync(OfflineStore.Conform(Arrays.WithColumn(output, OfflineStore.OrderColumn, order), offlineColumns!), cancellationToken).ConfigureAwait(false);
+                if (writeOnline)
+                    onlineEntities += await WriteLatestOnlineAsync(current, table!, computer, output, null, cancellationToken).ConfigureAwait(false);
+                if (profiled < options.StatisticsMaxRows)
+                {
+                    var take = (int)Math.Min(output.Length, options.StatisticsMaxRows - profiled);
+                    var stats = OfflineStore.Conform(output, schema!);
+                    profile.Add(take == stats.Length ? stats : stats.Slice(0, take));
+                    profiled += take;
+                }
+
+                options.Progress?.Report(new IngestProgress(rowsRead, rowsWritten, context.Dropped.Sum(d => d.Count) + computer.RowsDroppedByFilters, chunks, clock.Elapsed));
+            }
+
+            if (current is null)
+            {
+                if (stored is null)
+                    throw new ValidationException($"The source ({source.Description}) has no rows and feature set '{set.Name}' has no stored schema, so nothing can be ingested. Ingest a non-empty source first.");
+                current = stored;
+                table = OnlineTableOf(current);
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            if (set.Aggregations.Count > 0)
+                await OnlineStore.WriteAsync(table!, EmptyBatch(table!), computer.WindowState(), cancellationToken).ConfigureAwait(false);
+            if (session is not null)
+                files = await session.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (session is not null) await session.DisposeAsync().ConfigureAwait(false);
+        }
+
+        var statistics = profiled > 0 ? profile.Build() : null;
+        var report = new IngestReport
+        {
+            IngestId = ingestId,
+            Sequence = sequence,
+            FeatureSet = set.Name,
+            Version = current.Version ?? 0,
+            Source = source.Description,
+            RowsRead = rowsRead,
+            RowsWritten = rowsWritten,
+            RowsDropped = rowsRead - rowsWritten,
+            DropReasons = context.Dropped.ToArray(),
+            Warnings = context.Warnings.ToArray(),
+            OnlineEntities = onlineEntities,
+            OfflineFiles = files,
+            Started = started,
+            Duration = clock.Elapsed,
+            Statistics = statistics,
+        };
+        await CompleteAsync(current, report, cancellationToken).ConfigureAwait(false);
+        _logger.LogInformation("Ingested {Rows} rows into feature set {Set} v{Version} ({Dropped} dropped) in {Ms} ms", rowsWritten, set.Name, report.Version, report.RowsDropped, (long)clock.Elapsed.TotalMilliseconds);
+        return report;
+    }
+
+    private async Task CompleteAsync(FeatureSet current, IngestReport report, CancellationToken cancellationToken)
+    {
+        // the status of the version used, carrying over the completed ingestions of earlier versions
+        var records = await Project.Store.Specs.ListVersionsAsync(Project.Name, FeatureSetSpec.Kind, current.Name, cancellationToken).ConfigureAwait(false);
+        var mine = records.FirstOrDefault(r => r.Version == current.Version);
+        var previous = records.Where(r => r.Status is not null).OrderByDescending(r => r.Updated).FirstOrDefault();
+        var status = FeatureSetStatus.FromJson(mine?.Status ?? previous?.Status);
+        var completed = status.Completed.OrderByDescending(kv => kv.Value.Started).Take(CompletedKept - 1).ToDictionary(kv => kv.Key, kv => kv.Value);
+        completed[report.IngestId] = report with { Statistics = null };
+        var updated = new FeatureSetStatus
+        {
+            Ingestions = status.Ingestions + 1,
+            RowsIngested = status.RowsIngested + report.RowsWritten,
+            LastIngested = report.Started + report.Duration,
+            Statistics = report.Statistics ?? status.Statistics,
+            Completed = completed,
+        };
+        await Project.Store.Specs.UpdateStatusAsync(Project.Name, FeatureSetSpec.Kind, current.Name, current.Version!.Value, updated.ToJson(), Project.TimeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static Dictionary<string, FeatureType> TypeHints(FeatureSet set, IReadOnlyList<FeatureColumn>? schema)
+    {
+        var hints = new Dictionary<string, FeatureType>(StringComparer.Ordinal);
+        foreach (var c in set.DeclaredFeatures) hints[c.Name] = c.Type;
+        if (set.TimestampColumn is { } ts) hints[ts] = FeatureType.Timestamp;
+        return hints;
+    }
+
+    private static IReadOnlyList<FeatureColumn> OutputColumns(RecordBatch output)
+        => output.Schema.FieldsList.Where(f => f.Name != FeatureStepContext.RowNumberColumn)
+            .Select(f => new FeatureColumn(f.Name, Arrays.FeatureTypeOf(f.DataType) ?? throw new InvalidStateException($"Column '{f.Name}' has the type {f.DataType.Name}, which a step must not produce; use double, int64, bool, string or timestamp[us, UTC].")))
+            .ToArray();
+
+    private static Int64Array IngestOrder(RecordBatch output, long sequence)
+    {
+        var rows = (Int64Array)output.Column(FeatureStepContext.RowNumberColumn);
+        var order = new long[output.Length];
+        for (var i = 0; i < order.Length; i++) order[i] = (sequence << 32) | rows.Values[i];
+        return Arrays.Int64s(order, Enumerable.Repeat(true, order.Length).ToArray());
+    }
+
+    private static RecordBatch EmptyBatch(OnlineTable table)
+    {
+        var columns = table.Entities.Append(new FeatureColumn(table.TimestampColumn, FeatureType.Timestamp)).ToArray();
+        return new RecordBatch(new Schema(columns.Select(c => Arrays.Field(c.Name, c.Type)), null), columns.Select(c => Arrays.Nulls(c.Type, 0)), 0);
+    }
+
+    /// <summary>Upserts the latest row of every entity of a batch (and, for pushes, the window state in the same write).</summary>
+    private async Task<long> WriteLatestOnlineAsync(FeatureSet set, OnlineTable table, FeatureComputer computer, RecordBatch output, IReadOnlyDictionary<string, byte[]>? state, CancellationToken cancellationToken)
+    {
+        var keys = computer.EntityKeys(output);
+        long[] ts;
+        if (set.TimestampColumn is { } tsColumn)
+            ts = ((TimestampArray)output.Column(tsColumn)).Values.ToArray();
+        else
+        {
+            ts = new long[output.Length];
+            Array.Fill(ts, Timestamps.FromDateTimeOffset(Project.TimeProvider.GetUtcNow()));
+            output = Arrays.WithColumn(output, StaticTimestampColumn, Arrays.Timestamps(ts, Enumerable.Repeat(true, ts.Length).ToArray()));
+        }
+
+        var latest = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < keys.Length; i++)
+            if (!latest.TryGetValue(keys[i], out var j) || ts[i] >= ts[j]) latest[keys[i]] = i;
+        var indices = latest.Values.Order().ToArray();
+        var rows = indices.Length == output.Length ? output : Arrays.TakeRows(output, indices);
+        rows = Arrays.SelectColumns(rows, n => n != FeatureStepContext.RowNumberColumn && n != set.LabelColumn);
+        await OnlineStore.WriteAsync(table, rows, state ?? new Dictionary<string, byte[]>(), cancellationToken).ConfigureAwait(false);
+        return indices.Length;
+    }
+
+    /// <summary>
+    /// Runs the graph on the first rows of a source without writing anything, with the stored fitted values when the set
+    /// is stored (else fitted on the sample). Window aggregations start from the stored window state.
+    /// </summary>
+    /// <param name="set">The feature set.</param>
+    /// <param name="source">The source.</param>
+    /// <param name="rows">How many source rows to read (default 100).</param>
+    /// <param name="cancellationToken">Cancels the preview.</param>
+    /// <returns>The preview.</returns>
+    public async Task<FeaturePreview> PreviewAsync(FeatureSet set, DataSource source, int rows = 100, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
+        var stored = await FindAsync(set.Name, "latest", cancellationToken).ConfigureAwait(false);
+        var fitted = new Dictionary<string, string>(stored?.Fitted ?? set.Fitted, StringComparer.Ordinal);
+        var context = new FeatureStepContext(set.Name, isRealTime: false, Project.TimeProvider, _logger, fitted, canFit: true);
+        var table = new OnlineTable(Project.Name, set.Name, [], set.TimestampColumn ?? StaticTimestampColumn, []);
+        var computer = new FeatureComputer(set, context, stored is not null && set.Aggregations.Count > 0 ? OnlineStore : null, table, 0);
+        await foreach (var raw in source.ReadAsync(rows, TypeHints(set, stored?.Schema), cancellationToken).ConfigureAwait(false))
+        {
+            using (raw)
+            {
+                var sample = raw.Length > rows ? raw.Slice(0, rows) : raw;
+                var output = await computer.ComputeAsync(sample, 0, source.Description, cancellationToken).ConfigureAwait(false);
+                output = Arrays.SelectColumns(output, n => n != FeatureStepContext.RowNumberColumn);
+                return new FeaturePreview(output, sample.Length, context.Dropped.ToArray(), context.Warnings.ToArray(), DatasetProfiler.Profile([output], "preview"));
+            }
+        }
+
+        throw new ValidationException($"The source ({source.Description}) has no batch to preview.");
+    }
+
+    /// <summary>
+    /// The real-time path: runs the graph on a few events (with the stored fitted values and window state, so the values
+    /// equal what a batch ingestion would compute) and upserts them online together with the new window state.
+    /// </summary>
+    /// <param name="set">The feature set; it must have been ingested (or saved with a schema) before.</param>
+    /// <param name="rows">The events, as column → value maps.</param>
+    /// <param name="cancellationToken">Cancels the push.</param>
+    /// <returns>The computed rows.</returns>
+    public Task<PushResult> PushAsync(FeatureSet set, IEnumerable<IReadOnlyDictionary<string, object?>> rows, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        return PushAsync(set, new DictionarySource(rows), cancellationToken);
+    }
+
+    /// <summary>The real-time path for typed events (see <see cref="PushAsync(FeatureSet, IEnumerable{IReadOnlyDictionary{string, object}}, CancellationToken)"/>).</summary>
+    /// <typeparam name="T">The event type.</typeparam>
+    /// <param name="set">The feature set.</param>
+    /// <param name="events">The events.</param>
+    /// <param name="cancellationToken">Cancels the push.</param>
+    /// <returns>The computed rows.</returns>
+    public Task<PushResult> PushAsync<T>(FeatureSet set, IEnumerable<T> events, CancellationToken cancellationToken = default)
+        => PushAsync(set, DataSource.Objects(events), cancellationToken);
+
+    private async Task<PushResult> PushAsync(FeatureSet set, DataSource source, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        var gate = LockOf(set.Name);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var stored = await FindAsync(set.Name, "latest", cancellationToken).ConfigureAwait(false);
+            if (stored?.Schema is null)
+                throw new InvalidStateException($"Feature set '{set.Name}' has no stored schema yet. Ingest a batch first (IngestAsync), then push real-time events.");
+            var context = new FeatureStepContext(set.Name, isRealTime: true, Project.TimeProvider, _logger, new Dictionary<string, string>(stored.Fitted, StringComparer.Ordinal), canFit: false);
+            var table = OnlineTableOf(stored);
+            var computer = new FeatureComputer(stored, context, stored.Aggregations.Count > 0 ? OnlineStore : null, table, 0);
+            var outputs = new List<RecordBatch>();
+            long first = 0;
+            await foreach (var raw in source.ReadAsync(IngestOptions.DefaultChunkSize, TypeHints(stored, stored.Schema), cancellationToken).ConfigureAwait(false))
+            {
+                using (raw)
+                {
+                    var output = await computer.ComputeAsync(raw, first, "push", cancellationToken).ConfigureAwait(false);
+                    first += raw.Length;
+                    FeatureSetSpec.Merge(set.Name, stored.Schema, OutputColumns(output));
+                    outputs.Add(OfflineStore.Conform(output, stored.Schema));
+                    await WriteLatestOnlineAsync(stored, table, computer, output, computer.WindowState(), cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            var rows = outputs.Count == 1 ? outputs[0] : Concat(stored.Schema, outputs);
+            return new PushResult(rows, context.Dropped.ToArray());
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private static RecordBatch Concat(IReadOnlyList<FeatureColumn> schema, List<RecordBatch> batches)
+    {
+        var total = batches.Sum(b => b.Length);
+        var indices = Enumerable.Range(0, total).ToArray();
+        var arrays = schema.Select((c, i) => Retrieval.ArrowTake.Take(batches.Select(b => b.Column(i)).ToArray(), indices)).ToArray();
+        return new RecordBatch(new Schema(schema.Select(c => Arrays.Field(c.Name, c.Type)), null), arrays, total);
+    }
+
+    private sealed class DictionarySource(IEnumerable<IReadOnlyDictionary<string, object?>> rows) : DataSource
+    {
+        public override string Description => "pushed events";
+
+        public override async IAsyncEnumerable<RecordBatch> ReadAsync(int chunkRows, IReadOnlyDictionary<string, FeatureType> typeHints, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            var builder = new RowBatchBuilder(typeHints);
+            foreach (var row in rows)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                builder.BeginRow();
+                foreach (var (k, v) in row)
+                    builder.Set(k, v switch
+                    {
+                        int or short or byte or long => Convert.ToInt64(v, System.Globalization.CultureInfo.InvariantCulture),
+                        float or decimal or double => Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture),
+                        _ => v,
+                    });
+            }
+
+            yield return builder.Build("pushed events", 0);
+            await Task.CompletedTask.ConfigureAwait(false);
+        }
+    }
+}
