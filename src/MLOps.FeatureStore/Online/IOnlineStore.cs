@@ -2,7 +2,7 @@ namespace MLOps.FeatureStore.Online;
 
 /// <summary>
 /// An online store: the latest feature values per entity key, plus the sliding-window state of real-time
-/// aggregations. The embedded default is <c>SqliteOnlineStore</c>; other back-ends (Redis, ...) implement this
+/// aggregations. The embedded default is <see cref="SqliteOnlineStore"/>; other back-ends (Redis, ...) implement this
 /// interface in their own packages and are passed to <c>FeatureStoreOptions.OnlineStore</c>.
 /// </summary>
 /// <remarks>Implementations are thread-safe.</remarks>
