@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
 using Apache.Arrow.Types;
 using MLOps.Artifacts;
 using MLOps.FeatureStore.FeatureSets;
@@ -54,7 +55,7 @@ public sealed partial class FeatureStoreCatalog
     {
         var started = Project.TimeProvider.GetUtcNow();
         var clock = Stopwatch.StartNew();
-        var ingestId = options.IngestId ?? Ids.New();
+        var ingestId = options.IngestId ?? Ids.New(Project.TimeProvider);
         var storedRecord = await Project.Store.Specs.GetAsync(Project.Name, FeatureSetSpec.Kind, set.Name, "latest", cancellationToken).ConfigureAwait(false);
         var stored = storedRecord is null ? null : FeatureSetSpec.FromJson(storedRecord.Body, Steps, storedRecord.Description, storedRecord.Labels, storedRecord.Version);
         var status = FeatureSetStatus.FromJson(storedRecord?.Status);
@@ -70,7 +71,7 @@ public sealed partial class FeatureStoreCatalog
             schema = FeatureSetSpec.Merge(set.Name, schema, set.DeclaredFeatures).Schema;
         var writeOffline = options.Offline ?? set.Offline;
         var writeOnline = options.Online ?? set.Online;
-        var stateTable = new OnlineTable(Project.Name, set.Name, [], set.TimestampColumn ?? StaticTimestampColumn, []);
+        var stateTable = StateTable(set, schema);
         var computer = new FeatureComputer(set, context, set.Aggregations.Count > 0 ? OnlineStore : null, stateTable, sequence);
 
         FeatureSet? current = null;
@@ -85,13 +86,10 @@ public sealed partial class FeatureStoreCatalog
         {
             await foreach (var raw in source.ReadAsync(options.ChunkSize, TypeHints(set, schema), cancellationToken).ConfigureAwait(false))
             {
-                RecordBatch output;
-                using (raw)
-                {
-                    if (raw.Length == 0 && rowsRead > 0) continue;
-                    output = await computer.ComputeAsync(raw, rowsRead, source.Description, cancellationToken).ConfigureAwait(false);
-                    rowsRead += raw.Length;
-                }
+                using var chunk = raw; // output columns may share its memory: dispose after the chunk is written
+                if (raw.Length == 0 && rowsRead > 0) continue;
+                var output = await computer.ComputeAsync(raw, rowsRead, source.Description, cancellationToken).ConfigureAwait(false);
+                rowsRead += raw.Length;
 
                 var columns = OutputColumns(output);
                 if (current is null)
@@ -194,6 +192,11 @@ public sealed partial class FeatureStoreCatalog
         await Project.Store.Specs.UpdateStatusAsync(Project.Name, FeatureSetSpec.Kind, current.Name, current.Version!.Value, updated.ToJson(), Project.TimeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The online table of a set as far as window state needs it (the entities), before the schema is known.</summary>
+    private OnlineTable StateTable(FeatureSet set, IReadOnlyList<FeatureColumn>? schema)
+        => new(Project.Name, set.Name, set.Entities.Select(e => schema?.FirstOrDefault(c => c.Name == e) ?? new FeatureColumn(e, FeatureType.String)).ToArray(),
+            set.TimestampColumn ?? StaticTimestampColumn, []);
+
     private static Dictionary<string, FeatureType> TypeHints(FeatureSet set, IReadOnlyList<FeatureColumn>? schema)
     {
         var hints = new Dictionary<string, FeatureType>(StringComparer.Ordinal);
@@ -202,7 +205,7 @@ public sealed partial class FeatureStoreCatalog
         return hints;
     }
 
-    private static IReadOnlyList<FeatureColumn> OutputColumns(RecordBatch output)
+    private static FeatureColumn[] OutputColumns(RecordBatch output)
         => output.Schema.FieldsList.Where(f => f.Name != FeatureStepContext.RowNumberColumn)
             .Select(f => new FeatureColumn(f.Name, Arrays.FeatureTypeOf(f.DataType) ?? throw new InvalidStateException($"Column '{f.Name}' has the type {f.DataType.Name}, which a step must not produce; use double, int64, bool, string or timestamp[us, UTC].")))
             .ToArray();
@@ -262,11 +265,11 @@ public sealed partial class FeatureStoreCatalog
         var stored = await FindAsync(set.Name, "latest", cancellationToken).ConfigureAwait(false);
         var fitted = new Dictionary<string, string>(stored?.Fitted ?? set.Fitted, StringComparer.Ordinal);
         var context = new FeatureStepContext(set.Name, isRealTime: false, Project.TimeProvider, _logger, fitted, canFit: true);
-        var table = new OnlineTable(Project.Name, set.Name, [], set.TimestampColumn ?? StaticTimestampColumn, []);
+        var table = StateTable(set, stored?.Schema);
         var computer = new FeatureComputer(set, context, stored is not null && set.Aggregations.Count > 0 ? OnlineStore : null, table, 0);
         await foreach (var raw in source.ReadAsync(rows, TypeHints(set, stored?.Schema), cancellationToken).ConfigureAwait(false))
         {
-            using (raw)
+            // the preview's rows share the source batch's memory, so the batch is left to the garbage collector
             {
                 var sample = raw.Length > rows ? raw.Slice(0, rows) : raw;
                 var output = await computer.ComputeAsync(sample, 0, source.Description, cancellationToken).ConfigureAwait(false);
@@ -318,7 +321,7 @@ public sealed partial class FeatureStoreCatalog
             long first = 0;
             await foreach (var raw in source.ReadAsync(IngestOptions.DefaultChunkSize, TypeHints(stored, stored.Schema), cancellationToken).ConfigureAwait(false))
             {
-                using (raw)
+                // the result rows share the pushed batch's memory, so it is left to the garbage collector
                 {
                     var output = await computer.ComputeAsync(raw, first, "push", cancellationToken).ConfigureAwait(false);
                     first += raw.Length;

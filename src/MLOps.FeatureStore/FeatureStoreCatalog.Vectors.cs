@@ -92,7 +92,7 @@ public sealed partial class FeatureStoreCatalog
             var chunks = new List<RecordBatch>();
             await foreach (var b in OfflineStore.ReadAsync(SetRoot(primary.Name), columns, from, to, cancellationToken).ConfigureAwait(false))
                 chunks.Add(b);
-            left = Filter(Concat(columns, chunks), primary.TimestampColumn, from, to);
+            left = Filter(ConcatChunks(columns, chunks), primary.TimestampColumn, from, to);
             foreach (var c in plan.Sets[0].Reads.Distinct())
                 joined[(plan.Sets[0], c)] = left.Column(c);
             left = Arrays.SelectColumns(left, n => primary.Entities.Contains(n, StringComparer.Ordinal) || n == primary.TimestampColumn);
@@ -142,7 +142,7 @@ public sealed partial class FeatureStoreCatalog
         return GetOfflineFeaturesAsync(vector, DataSource.Batches([entityRows]), options, cancellationToken);
     }
 
-    private static IReadOnlyList<FeatureColumn> PrimaryColumns(VectorPlan plan)
+    private static FeatureColumn[] PrimaryColumns(VectorPlan plan)
     {
         var set = plan.Sets[0].Set;
         var names = set.Entities.Concat(set.TimestampColumn is null ? [] : [set.TimestampColumn]).Concat(plan.Sets[0].Reads).Distinct(StringComparer.Ordinal);
@@ -159,7 +159,7 @@ public sealed partial class FeatureStoreCatalog
         return keep.Count == batch.Length ? batch : Arrays.TakeRows(batch, keep.ToArray());
     }
 
-    private static RecordBatch Concat(IReadOnlyList<FeatureColumn> columns, List<RecordBatch> chunks)
+    private static RecordBatch ConcatChunks(IReadOnlyList<FeatureColumn> columns, List<RecordBatch> chunks)
     {
         var total = chunks.Sum(c => c.Length);
         var indices = Enumerable.Range(0, total).ToArray();
@@ -167,7 +167,7 @@ public sealed partial class FeatureStoreCatalog
         return new RecordBatch(new Schema(columns.Select(c => Arrays.Field(c.Name, c.Type)), null), arrays, total);
     }
 
-    private async Task<RecordBatch> ReadEntityRowsAsync(VectorPlan plan, DataSource entityRows, string? tsColumn, CancellationToken cancellationToken)
+    private static async Task<RecordBatch> ReadEntityRowsAsync(VectorPlan plan, DataSource entityRows, string? tsColumn, CancellationToken cancellationToken)
     {
         var keys = plan.RequestKeys;
         var pseudo = new FeatureSet("entity-rows", keys.Select(k => k.Name).ToArray(), tsColumn, plan.Sets[0].Set.TimestampFormat, null, keys, [], [],
@@ -178,17 +178,11 @@ public sealed partial class FeatureStoreCatalog
         long rows = 0;
         await foreach (var raw in entityRows.ReadAsync(IngestOptions.DefaultChunkSize, hints, cancellationToken).ConfigureAwait(false))
         {
-            try
-            {
-                if (tsColumn is not null && raw.Schema.GetFieldIndex(tsColumn) < 0)
-                    throw new ValidationException($"The entity rows have no time column '{tsColumn}'. Their columns: {string.Join(", ", raw.Schema.FieldsList.Select(f => f.Name))}. Add it, or name it with OfflineFeaturesOptions.TimestampColumn.");
-                batches.Add(Normalizer.Normalize(pseudo, raw, rows, "entity rows"));
-                rows += raw.Length;
-            }
-            finally
-            {
-                raw.Dispose();
-            }
+            // the normalized batch shares the source batch's memory, so the source is left to the garbage collector
+            if (tsColumn is not null && raw.Schema.GetFieldIndex(tsColumn) < 0)
+                throw new ValidationException($"The entity rows have no time column '{tsColumn}'. Their columns: {string.Join(", ", raw.Schema.FieldsList.Select(f => f.Name))}. Add it, or name it with OfflineFeaturesOptions.TimestampColumn.");
+            batches.Add(Normalizer.Normalize(pseudo, raw, rows, "entity rows"));
+            rows += raw.Length;
         }
 
         if (batches.Count == 1) return batches[0];

@@ -182,7 +182,7 @@ public sealed partial class FeatureStoreCatalog : IAsyncDisposable
         r.Name, r.Version, $"store://feature-sets/{r.Project}/{r.Name}:{r.Version}", r.Description, r.Labels, r.Created, r.Updated, r.Tags,
         FeatureSetStatus.FromJson(r.Status), ReadSchema(r.Body));
 
-    private static IReadOnlyList<FeatureColumn>? ReadSchema(string body)
+    private static FeatureColumn[]? ReadSchema(string body)
         => JsonNode.Parse(body)?["schema"] is JsonArray a ? a.Select(n => new FeatureColumn((string)n!["name"]!, Enum.Parse<FeatureType>((string)n["type"]!))).ToArray() : null;
 
     /// <summary>Deletes a feature set: every version, its offline files and its online table.</summary>

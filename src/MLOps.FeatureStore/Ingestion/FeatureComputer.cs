@@ -159,7 +159,7 @@ internal sealed class FeatureComputer
 
     // Window state is stored as [ingestion number][length of the state before it][state before][state after]. A retried
     // ingestion (same number) starts again from the state before it, so its events are never counted twice.
-    private byte[] Wrap(long sequence, byte[] previous, byte[] current)
+    private static byte[] Wrap(long sequence, byte[] previous, byte[] current)
     {
         var blob = new byte[12 + previous.Length + current.Length];
         BinaryPrimitives.WriteInt64LittleEndian(blob, sequence);

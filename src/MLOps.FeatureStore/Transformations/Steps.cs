@@ -238,7 +238,7 @@ public sealed class MapValuesStep : BuiltInStep
     /// <summary>The output column.</summary>
     public string OutputColumn { get; }
 
-    private static bool IsNumber(object v) => v is double or float or int or long or short or decimal or JsonValue { } jv && jv.TryGetValue<double>(out _);
+    private static bool IsNumber(object v) => v is double or float or int or long or short or decimal || (v is JsonValue jv && jv.TryGetValue<double>(out _));
 
     private static double ToNumber(object v) => v is JsonValue jv ? jv.GetValue<double>() : Convert.ToDouble(v, CultureInfo.InvariantCulture);
 
@@ -764,7 +764,7 @@ public sealed record FeatureRule
     /// <returns>The text.</returns>
     public override string ToString() => RuleKind switch
     {
-        "range" => string.Create(CultureInfo.InvariantCulture, $"range [{Min?.ToString() ?? "-inf"}, {Max?.ToString() ?? "inf"}]"),
+        "range" => string.Create(CultureInfo.InvariantCulture, $"range [{Min?.ToString(CultureInfo.InvariantCulture) ?? "-inf"}, {Max?.ToString(CultureInfo.InvariantCulture) ?? "inf"}]"),
         "not-null" => "not null",
         "allowed" => $"allowed values {{{string.Join(", ", Values!)}}}",
         _ => $"regex /{Pattern}/",

@@ -172,7 +172,6 @@ public sealed class OnlineFeatureService : IAsyncDisposable
         var values = new FeatureValue[_names.Length];
         var found = true;
         var now = Timestamps.FromDateTimeOffset(_time.GetUtcNow());
-        Span<FeatureValue> buffer = stackalloc FeatureValue[0];
         FeatureValue[]? read = null;
         var setValues = new FeatureValue[_sets.Length][];
         for (var s = 0; s < _sets.Length; s++)
