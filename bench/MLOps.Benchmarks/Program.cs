@@ -11,5 +11,10 @@ if (args.Contains("--profile", StringComparer.Ordinal))
     await HotPathProfile.RunAsync(Console.Out).ConfigureAwait(false);
     return;
 }
+if (args.Contains("--profile-ingest", StringComparer.Ordinal))
+{
+    await IngestionBenchmarks.ProfileAsync(Console.Out).ConfigureAwait(false);
+    return;
+}
 var rest = args.Where(a => a is not ("--quick" or "--profile")).ToArray();
 BenchmarkSwitcher.FromAssembly(typeof(BenchConfig).Assembly).Run(rest, BenchConfig.Create(quick));

@@ -78,7 +78,8 @@ public sealed partial class FeatureStoreCatalog
         OnlineTable? table = null;
         IReadOnlyList<FeatureColumn>? offlineColumns = null;
         var profile = new DatasetProfiler.ProfileBuilder("feature-set");
-        long profiled = 0, rowsRead = 0, rowsWritten = 0, onlineEntities = 0;
+        long profiled = 0, rowsRead = 0, rowsWritten = 0;
+        var onlineEntities = new HashSet<string>(StringComparer.Ordinal);
         var chunks = 0;
         var session = writeOffline ? new OfflineWriteSession(SetRoot(set.Name), set.Partitioning, set.TimestampColumn, sequence) : null;
         IReadOnlyList<string> files = [];
@@ -86,7 +87,7 @@ public sealed partial class FeatureStoreCatalog
         {
             await foreach (var raw in source.ReadAsync(options.ChunkSize, TypeHints(set, schema), cancellationToken).ConfigureAwait(false))
             {
-                using var chunk = raw; // output columns may share its memory: dispose after the chunk is written
+                using var chunk = source.OwnsBatches ? raw : null; // output columns may share its memory: dispose after the chunk is written
                 if (raw.Length == 0 && rowsRead > 0) continue;
                 var output = await computer.ComputeAsync(raw, rowsRead, source.Description, cancellationToken).ConfigureAwait(false);
                 rowsRead += raw.Length;
@@ -117,7 +118,7 @@ public sealed partial class FeatureStoreCatalog
                 if (session is not null)
                     await session.WriteAsync(OfflineStore.Conform(Arrays.WithColumn(output, OfflineStore.OrderColumn, order), offlineColumns!), cancellationToken).ConfigureAwait(false);
                 if (writeOnline)
-                    onlineEntities += await WriteLatestOnlineAsync(current, table!, computer, output, null, cancellationToken).ConfigureAwait(false);
+                    await WriteLatestOnlineAsync(current, table!, computer, output, null, onlineEntities, cancellationToken).ConfigureAwait(false);
                 if (profiled < options.StatisticsMaxRows)
                 {
                     var take = (int)Math.Min(output.Length, options.StatisticsMaxRows - profiled);
@@ -161,7 +162,7 @@ public sealed partial class FeatureStoreCatalog
             RowsDropped = rowsRead - rowsWritten,
             DropReasons = context.Dropped.ToArray(),
             Warnings = context.Warnings.ToArray(),
-            OnlineEntities = onlineEntities,
+            OnlineEntities = onlineEntities.Count,
             OfflineFiles = files,
             Started = started,
             Duration = clock.Elapsed,
@@ -225,7 +226,7 @@ public sealed partial class FeatureStoreCatalog
     }
 
     /// <summary>Upserts the latest row of every entity of a batch (and, for pushes, the window state in the same write).</summary>
-    private async Task<long> WriteLatestOnlineAsync(FeatureSet set, OnlineTable table, FeatureComputer computer, RecordBatch output, IReadOnlyDictionary<string, byte[]>? state, CancellationToken cancellationToken)
+    private async Task WriteLatestOnlineAsync(FeatureSet set, OnlineTable table, FeatureComputer computer, RecordBatch output, IReadOnlyDictionary<string, byte[]>? state, HashSet<string>? written, CancellationToken cancellationToken)
     {
         var keys = computer.EntityKeys(output);
         long[] ts;
@@ -245,7 +246,7 @@ public sealed partial class FeatureStoreCatalog
         var rows = indices.Length == output.Length ? output : Arrays.TakeRows(output, indices);
         rows = Arrays.SelectColumns(rows, n => n != FeatureStepContext.RowNumberColumn && n != set.LabelColumn);
         await OnlineStore.WriteAsync(table, rows, state ?? new Dictionary<string, byte[]>(), cancellationToken).ConfigureAwait(false);
-        return indices.Length;
+        written?.UnionWith(latest.Keys);
     }
 
     /// <summary>
@@ -327,7 +328,7 @@ public sealed partial class FeatureStoreCatalog
                     first += raw.Length;
                     FeatureSetSpec.Merge(set.Name, stored.Schema, OutputColumns(output));
                     outputs.Add(OfflineStore.Conform(output, stored.Schema));
-                    await WriteLatestOnlineAsync(stored, table, computer, output, computer.WindowState(), cancellationToken).ConfigureAwait(false);
+                    await WriteLatestOnlineAsync(stored, table, computer, output, computer.WindowState(), null, cancellationToken).ConfigureAwait(false);
                 }
             }
 

@@ -19,6 +19,7 @@ internal sealed class FeatureComputer
     private readonly OnlineTable? _table;
     private readonly long _sequence;
     private readonly Dictionary<string, byte[]> _previousState = new(StringComparer.Ordinal);
+    private readonly Dictionary<int, List<(byte[] Utf8, string Text)>> _keyPool = [];
 
     public FeatureComputer(FeatureSet set, FeatureStepContext context, IOnlineStore? stateStore, OnlineTable? table, long sequence)
     {
@@ -64,25 +65,24 @@ internal sealed class FeatureComputer
         var keys = new string[batch.Length];
         if (columns.Length == 1 && columns[0] is StringArray s)
         {
-            // intern: entity keys repeat a lot (one string per distinct key, not per row)
-            var pool = new Dictionary<int, List<string>>();
+            // intern: entity keys repeat a lot (one string per distinct key, not per row); compare UTF-8 bytes, decode once
             for (var i = 0; i < keys.Length; i++)
             {
                 var bytes = s.GetBytes(i);
                 var hash = HashBytes(bytes);
-                if (!pool.TryGetValue(hash, out var candidates)) pool[hash] = candidates = [];
+                if (!_keyPool.TryGetValue(hash, out var candidates)) _keyPool[hash] = candidates = [];
                 string? found = null;
-                foreach (var c in candidates)
-                    if (System.Text.Encoding.UTF8.GetByteCount(c) == bytes.Length && System.Text.Encoding.UTF8.GetString(bytes) == c)
+                foreach (var (utf8, text) in candidates)
+                    if (bytes.SequenceEqual(utf8))
                     {
-                        found = c;
+                        found = text;
                         break;
                     }
 
                 if (found is null)
                 {
-                    found = s.GetString(i);
-                    candidates.Add(found);
+                    found = s.GetString(i)!;
+                    candidates.Add((bytes.ToArray(), found));
                 }
 
                 keys[i] = found;

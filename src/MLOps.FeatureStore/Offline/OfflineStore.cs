@@ -175,7 +175,8 @@ internal sealed class OfflineWriteSession : IAsyncDisposable
         _sequence = sequence;
         Directory.CreateDirectory(root);
         foreach (var stale in Directory.EnumerateFiles(root, "*.parquet.tmp", SearchOption.AllDirectories))
-            TryDelete(stale); // left by a killed ingestion
+            if (File.GetLastWriteTimeUtc(stale) < DateTime.UtcNow.AddHours(-1))
+                TryDelete(stale); // left by a killed ingestion (a live ingestion writes its files all the time)
     }
 
     public long RowsWritten { get; private set; }
@@ -214,7 +215,8 @@ internal sealed class OfflineWriteSession : IAsyncDisposable
 
         foreach (var (key, rows) in groups)
         {
-            var part = rows.Count == batch.Length ? batch : Arrays.TakeRows(batch, rows.ToArray());
+            var contiguous = rows[^1] - rows[0] + 1 == rows.Count; // time-ordered sources give one range per partition
+            var part = rows.Count == batch.Length ? batch : contiguous ? batch.Slice(rows[0], rows.Count) : Arrays.TakeRows(batch, rows.ToArray());
             await WritePartitionAsync(key, part, cancellationToken).ConfigureAwait(false);
         }
     }

@@ -13,6 +13,10 @@ public abstract class DataSource
     /// <summary>A short description for reports, such as <c>json flights.json</c>.</summary>
     public abstract string Description { get; }
 
+    /// <summary>Whether the batches this source returns belong to the reader (and are disposed once used); batches the
+    /// caller passed in are never disposed.</summary>
+    internal virtual bool OwnsBatches => true;
+
     /// <summary>Reads the rows as record batches of at most <paramref name="chunkRows"/> rows.</summary>
     /// <param name="chunkRows">The largest chunk (a hint for sources that come already batched).</param>
     /// <param name="typeHints">Declared column types, which sources that infer types (JSON, objects) use instead of inferring.</param>
@@ -90,6 +94,8 @@ public abstract class DataSource
     {
         public override string Description => "record batches";
 
+        internal override bool OwnsBatches => false;
+
         public override async IAsyncEnumerable<RecordBatch> ReadAsync(int chunkRows, IReadOnlyDictionary<string, FeatureType> typeHints, [EnumeratorCancellation] CancellationToken cancellationToken = default)
         {
             ArgumentNullException.ThrowIfNull(batches);
@@ -107,6 +113,8 @@ public abstract class DataSource
     private sealed class AsyncBatchSource(IAsyncEnumerable<RecordBatch> batches) : DataSource
     {
         public override string Description => "record batches";
+
+        internal override bool OwnsBatches => false;
 
         public override async IAsyncEnumerable<RecordBatch> ReadAsync(int chunkRows, IReadOnlyDictionary<string, FeatureType> typeHints, [EnumeratorCancellation] CancellationToken cancellationToken = default)
         {

@@ -141,11 +141,15 @@ internal static class ParquetBatchWriter
     }
 
     private sealed class ValueWriter<T>(DataField field, Func<IArrowArray, int, T> get) : ColumnWriter(field)
-        where T : struct
+        where T : struct, IEquatable<T>
     {
         public override Task WriteAsync(ParquetRowGroupWriter rowGroup, IArrowArray array, CancellationToken cancellationToken)
         {
             ThrowIfNullInRequired(array);
+            if (array is PrimitiveArray<T> primitive)
+                return WriteDenseAsync(rowGroup, primitive, cancellationToken);
+            if (array is TimestampArray timestamps && typeof(T) == typeof(DateTime))
+                return WriteDenseAsync(rowGroup, timestamps, cancellationToken);
             if (Field.IsNullable)
             {
                 var values = new T?[array.Length];
@@ -172,6 +176,62 @@ internal static class ParquetBatchWriter
                 return rowGroup.WriteAsync<T>(Field, values, null, null, cancellationToken);
             }
         }
+
+        private Task WriteDenseAsync(ParquetRowGroupWriter rowGroup, PrimitiveArray<T> array, CancellationToken cancellationToken)
+            => WriteDense<T>(rowGroup, Field, array.Values, array, cancellationToken);
+
+        private Task WriteDenseAsync(ParquetRowGroupWriter rowGroup, TimestampArray array, CancellationToken cancellationToken)
+        {
+            var type = (Apache.Arrow.Types.TimestampType)array.Data.DataType;
+            var ticksPerUnit = type.Unit switch
+            {
+                TimeUnit.Second => TimeSpan.TicksPerSecond,
+                TimeUnit.Millisecond => TimeSpan.TicksPerMillisecond,
+                TimeUnit.Microsecond => 10L,
+                _ => 0L,
+            };
+            var raw = array.Values;
+            var dates = new DateTime[raw.Length];
+            var kind = string.IsNullOrEmpty(type.Timezone) ? DateTimeKind.Unspecified : DateTimeKind.Utc;
+            for (var i = 0; i < dates.Length; i++)
+            {
+                var ticks = ticksPerUnit == 0 ? raw[i] / 100 : raw[i] * ticksPerUnit;
+                dates[i] = new DateTime(DateTime.UnixEpoch.Ticks + ticks, kind);
+            }
+
+            return WriteDense<DateTime>(rowGroup, Field, (ReadOnlySpan<DateTime>)dates, array, cancellationToken)!;
+        }
+    }
+
+    /// <summary>
+    /// The fast path for arrays whose storage is the Parquet type (and timestamps): the non-null values copied in bulk,
+    /// with definition levels for nullable columns, instead of one delegate call per value.
+    /// </summary>
+    private static Task WriteDense<T>(ParquetRowGroupWriter rowGroup, DataField field, ReadOnlySpan<T> source, IArrowArray array, CancellationToken cancellationToken)
+        where T : struct
+    {
+        if (!field.IsNullable)
+            return rowGroup.WriteAsync<T>(field, source.ToArray().AsMemory(), null, null, cancellationToken);
+        var definitions = new int[source.Length];
+        T[] values;
+        if (array.NullCount == 0)
+        {
+            values = source.ToArray();
+            System.Array.Fill(definitions, 1);
+        }
+        else
+        {
+            values = new T[source.Length - array.NullCount];
+            var n = 0;
+            for (var i = 0; i < source.Length; i++)
+            {
+                if (array.IsNull(i)) continue;
+                definitions[i] = 1;
+                values[n++] = source[i];
+            }
+        }
+
+        return rowGroup.WriteAllPartsAsync<T>(field, values, definitions, null, cancellationToken);
     }
 
     private sealed class StringWriter(DataField field) : ColumnWriter(field)
