@@ -102,9 +102,6 @@ internal sealed class OnlineRowBatch
     /// <summary>Binds the encoded entity key of a row.</summary>
     public void BindKey(sqlite3_stmt stmt, int parameter, int row) => SqliteRaw.BindText(stmt, parameter, KeyBytes(row));
 
-    /// <summary>The encoded key of a row as a string (for messages and tests).</summary>
-    public string Key(int row) => System.Text.Encoding.UTF8.GetString(KeyBytes(row));
-
     private int[] LatestRowPerKey()
     {
         if (Length <= 1) return Length == 0 ? [] : [0];
