@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Apache.Arrow.Types;
 using SQLitePCL;
 
@@ -16,7 +17,8 @@ internal sealed class OnlineRowBatch
     private readonly long _timeScale;
     private readonly bool _timeIsNanoseconds;
     private readonly Dictionary<string, ColumnBinder> _features;
-    private byte[] _keyBuffer = new byte[64];
+    private byte[] _keyBuffer = [];
+    private int[] _keyOffsets = [];
 
     private OnlineRowBatch(RecordBatch rows, EntityPart[] entities, TimestampArray time, Dictionary<string, ColumnBinder> features)
     {
@@ -26,9 +28,18 @@ internal sealed class OnlineRowBatch
         _time = time;
         (_timeScale, _timeIsNanoseconds) = Scale(((TimestampType)time.Data.DataType).Unit);
         _features = features;
+        if (_singleStringKey is null) EncodeKeys();
+        RowsToWrite = LatestRowPerKey();
     }
 
     public int Length { get; }
+
+    /// <summary>
+    /// The rows that change the table, in batch order: of several rows with one key only the one a sequence of
+    /// upserts would leave (the latest event time; of equal times the later row), so a batch with many events per
+    /// entity costs one upsert per entity.
+    /// </summary>
+    public int[] RowsToWrite { get; }
 
     /// <summary>Checks a batch against a table definition.</summary>
     /// <exception cref="ValidationException">A column is missing, has a type the table cannot store, or an entity or
@@ -84,34 +95,55 @@ internal sealed class OnlineRowBatch
     /// <summary>The event time of a row, in microseconds since the Unix epoch.</summary>
     public long EventTime(int row) => ToMicroseconds(_time.Values[row], _timeScale, _timeIsNanoseconds);
 
-    /// <summary>Binds the encoded entity key of a row (UTF-8, the text <see cref="EntityKey.Encode"/> gives).</summary>
-    public void BindKey(sqlite3_stmt stmt, int parameter, int row)
+    /// <summary>The encoded entity key of a row as UTF-8: the text <see cref="EntityKey.Encode"/> gives.</summary>
+    public ReadOnlySpan<byte> KeyBytes(int row)
+        => _singleStringKey is not null ? _singleStringKey.GetBytes(row) : _keyBuffer.AsSpan(_keyOffsets[row], _keyOffsets[row + 1] - _keyOffsets[row]);
+
+    /// <summary>Binds the encoded entity key of a row.</summary>
+    public void BindKey(sqlite3_stmt stmt, int parameter, int row) => SqliteRaw.BindText(stmt, parameter, KeyBytes(row));
+
+    private int[] LatestRowPerKey()
     {
-        if (_singleStringKey is not null)
+        if (Length <= 1) return Length == 0 ? [] : [0];
+        var latest = new Dictionary<int, int>(Math.Min(Length, 1 << 16), new RowKeyComparer(this));
+        for (var row = 0; row < Length; row++)
         {
-            SqliteRaw.BindText(stmt, parameter, _singleStringKey.GetBytes(row));
-            return;
+            ref var chosen = ref CollectionsMarshal.GetValueRefOrAddDefault(latest, row, out var exists);
+            if (!exists || EventTime(row) >= EventTime(chosen)) chosen = row;
         }
-        var length = 0;
-        for (var e = 0; e < _entities.Length; e++)
-        {
-            if (e > 0) Append((byte)EntityKey.Separator, ref length);
-            _entities[e].Write(row, this, ref length);
-        }
-        SqliteRaw.BindText(stmt, parameter, _keyBuffer.AsSpan(0, length));
+        if (latest.Count == Length) return Enumerable.Range(0, Length).ToArray();
+        var rows = latest.Values.ToArray();
+        System.Array.Sort(rows);
+        return rows;
     }
 
-    /// <summary>The encoded key of a row as a string (for messages and tests).</summary>
-    public string Key(int row)
+    /// <summary>Compares rows by their encoded key.</summary>
+    private sealed class RowKeyComparer(OnlineRowBatch batch) : IEqualityComparer<int>
     {
-        if (_singleStringKey is not null) return _singleStringKey.GetString(row) ?? string.Empty;
-        var length = 0;
-        for (var e = 0; e < _entities.Length; e++)
+        public bool Equals(int x, int y) => batch.KeyBytes(x).SequenceEqual(batch.KeyBytes(y));
+
+        public int GetHashCode(int row)
         {
-            if (e > 0) Append((byte)EntityKey.Separator, ref length);
-            _entities[e].Write(row, this, ref length);
+            var hash = new HashCode();
+            hash.AddBytes(batch.KeyBytes(row));
+            return hash.ToHashCode();
         }
-        return System.Text.Encoding.UTF8.GetString(_keyBuffer, 0, length);
+    }
+
+    /// <summary>Encodes the compound (or non-string) keys of every row once, into one buffer.</summary>
+    private void EncodeKeys()
+    {
+        _keyOffsets = new int[Length + 1];
+        var length = 0;
+        for (var row = 0; row < Length; row++)
+        {
+            for (var e = 0; e < _entities.Length; e++)
+            {
+                if (e > 0) Append((byte)EntityKey.Separator, ref length);
+                _entities[e].Write(row, this, ref length);
+            }
+            _keyOffsets[row + 1] = length;
+        }
     }
 
     private void Append(byte b, ref int length)
@@ -136,7 +168,7 @@ internal sealed class OnlineRowBatch
 
     private void Reserve(int size)
     {
-        if (_keyBuffer.Length < size) System.Array.Resize(ref _keyBuffer, Math.Max(size, _keyBuffer.Length * 2));
+        if (_keyBuffer.Length < size) System.Array.Resize(ref _keyBuffer, Math.Max(Math.Max(size, 256), _keyBuffer.Length * 2));
     }
 
     private static (long Scale, bool Nanoseconds) Scale(TimeUnit unit) => unit switch

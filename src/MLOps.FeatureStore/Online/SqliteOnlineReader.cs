@@ -1,5 +1,4 @@
 using System.Text;
-using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
 namespace MLOps.FeatureStore.Online;
@@ -9,10 +8,13 @@ namespace MLOps.FeatureStore.Online;
 /// <c>SELECT ts, cX, cY, ... FROM t WHERE k = ?1</c>, bound, stepped and reset for every read. The statement is reset
 /// after each read, so no read transaction stays open and later writes (from any connection or process) are seen.
 /// </summary>
-/// <remarks>Not thread-safe. It keeps working after its store is disposed, until it is disposed itself.</remarks>
+/// <remarks>
+/// Not thread-safe. It keeps working after its store is disposed, until it is disposed itself.
+/// The connection is opened through SQLitePCL with <c>SQLITE_OPEN_NOMUTEX</c>: a reader is used by one thread at a
+/// time, so SQLite's per-call connection mutex (taken by every <c>sqlite3_column_*</c> call otherwise) is only cost.
+/// </remarks>
 internal sealed class SqliteOnlineReader : IOnlineReader
 {
-    private readonly SqliteConnection _connection;
     private readonly sqlite3 _db;
     private readonly sqlite3_stmt _select;
     private readonly FeatureType[] _types;
@@ -20,10 +22,9 @@ internal sealed class SqliteOnlineReader : IOnlineReader
     private byte[] _keyBuffer = new byte[128];
     private bool _disposed;
 
-    public SqliteOnlineReader(SqliteConnection connection, OnlineTableInfo info, IReadOnlyList<CatalogColumn> columns)
+    private SqliteOnlineReader(sqlite3 db, OnlineTableInfo info, IReadOnlyList<CatalogColumn> columns)
     {
-        _connection = connection;
-        _db = connection.Handle!;
+        _db = db;
         _types = columns.Select(c => c.Type).ToArray();
         Columns = columns.Select(c => new FeatureColumn(c.Feature, c.Type)).ToArray();
         _description = $"feature set '{info.FeatureSet}' (project '{info.Project}')";
@@ -31,6 +32,23 @@ internal sealed class SqliteOnlineReader : IOnlineReader
         foreach (var c in columns) sql.Append(", ").Append(c.ColumnName);
         sql.Append(" FROM \"").Append(info.TableName).Append("\" WHERE k = ?1;");
         _select = SqliteRaw.Prepare(_db, sql.ToString(), persistent: true);
+    }
+
+    /// <summary>Opens a reader on its own connection.</summary>
+    public static SqliteOnlineReader Open(string path, TimeSpan busyTimeout, OnlineTableInfo info, IReadOnlyList<CatalogColumn> columns)
+    {
+        var rc = raw.sqlite3_open_v2(path, out var db, raw.SQLITE_OPEN_READWRITE | raw.SQLITE_OPEN_NOMUTEX | raw.SQLITE_OPEN_PRIVATECACHE, null);
+        try
+        {
+            if (rc != raw.SQLITE_OK) throw SqliteRaw.Error(db, rc);
+            raw.sqlite3_busy_timeout(db, (int)busyTimeout.TotalMilliseconds);
+            return new SqliteOnlineReader(db, info, columns);
+        }
+        catch
+        {
+            db.Dispose();
+            throw;
+        }
     }
 
     public IReadOnlyList<FeatureColumn> Columns { get; }
@@ -61,21 +79,31 @@ internal sealed class SqliteOnlineReader : IOnlineReader
             var types = _types;
             for (var i = 0; i < types.Length; i++)
             {
+                // Read the value first: NULL reads as 0 (or an empty text), so the type is only asked for those.
                 var column = i + 1;
                 var type = types[i];
-                if (raw.sqlite3_column_type(stmt, column) == raw.SQLITE_NULL)
+                if (type == FeatureType.Double)
                 {
-                    destination[i] = FeatureValue.Null(type);
-                    continue;
+                    var d = raw.sqlite3_column_double(stmt, column);
+                    destination[i] = d == 0 && IsNull(stmt, column) ? FeatureValue.Null(type) : FeatureValue.FromDouble(d);
                 }
-                destination[i] = type switch
+                else if (type == FeatureType.String)
                 {
-                    FeatureType.Double => FeatureValue.FromDouble(raw.sqlite3_column_double(stmt, column)),
-                    FeatureType.Int64 => FeatureValue.FromInt64(raw.sqlite3_column_int64(stmt, column)),
-                    FeatureType.Boolean => FeatureValue.FromBoolean(raw.sqlite3_column_int64(stmt, column) != 0),
-                    FeatureType.String => FeatureValue.FromString(SqliteRaw.ColumnString(stmt, column)),
-                    _ => FeatureValue.FromTimestamp(raw.sqlite3_column_int64(stmt, column)),
-                };
+                    var bytes = raw.sqlite3_column_blob(stmt, column);
+                    destination[i] = bytes.IsEmpty
+                        ? IsNull(stmt, column) ? FeatureValue.Null(type) : FeatureValue.FromString(string.Empty)
+                        : FeatureValue.FromString(Encoding.UTF8.GetString(bytes));
+                }
+                else
+                {
+                    var n = raw.sqlite3_column_int64(stmt, column);
+                    destination[i] = n == 0 && IsNull(stmt, column) ? FeatureValue.Null(type) : type switch
+                    {
+                        FeatureType.Int64 => FeatureValue.FromInt64(n),
+                        FeatureType.Boolean => FeatureValue.FromBoolean(n != 0),
+                        _ => FeatureValue.FromTimestamp(n),
+                    };
+                }
             }
             return true;
         }
@@ -86,11 +114,13 @@ internal sealed class SqliteOnlineReader : IOnlineReader
         }
     }
 
+    private static bool IsNull(sqlite3_stmt stmt, int column) => raw.sqlite3_column_type(stmt, column) == raw.SQLITE_NULL;
+
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
         _select.Dispose();
-        _connection.Dispose();
+        _db.Dispose();
     }
 }

@@ -131,9 +131,11 @@ public sealed class SqliteOnlineStore : IOnlineStore
             for (var i = 0; i < binders.Length; i++)
                 binders[i] = batch.Feature(info.Columns[i].Feature) ?? OnlineRowBatch.NullBinder.Instance;
             var stmt = upsert.Statement;
-            for (var row = 0; row < batch.Length; row++)
+            var rows = batch.RowsToWrite;
+            for (var r = 0; r < rows.Length; r++)
             {
-                if (row % CancellationCheckRows == CancellationCheckRows - 1) cancellationToken.ThrowIfCancellationRequested();
+                if (r % CancellationCheckRows == CancellationCheckRows - 1) cancellationToken.ThrowIfCancellationRequested();
+                var row = rows[r];
                 batch.BindKey(stmt, 1, row);
                 raw.sqlite3_bind_int64(stmt, 2, batch.EventTime(row));
                 for (var i = 0; i < binders.Length; i++) binders[i].Bind(stmt, i + 3, row);
@@ -206,38 +208,31 @@ public sealed class SqliteOnlineStore : IOnlineStore
         Validate(table);
         Throw.IfNull(features);
         EnsureInitialized();
-        var c = Open();
+        var info = Read(c => SqliteOnlineCatalog.Load(c, null, table.Project, table.FeatureSet, 0), "Reading the catalog of")
+            ?? throw new NotFoundException("online table", $"{table.Project}/{table.FeatureSet}",
+                $"Feature set '{table.FeatureSet}' (project '{table.Project}') has no online table in '{Path}'. Ingest it with an online target (or call PrepareAsync) first.");
+        var columns = new CatalogColumn[features.Count];
+        List<string>? unknown = null;
+        for (var i = 0; i < columns.Length; i++)
+        {
+            var name = features[i];
+            if (name is null || !info.TryGetColumn(name, out columns[i]))
+            {
+                (unknown ??= []).Add(name ?? "(null)");
+                continue;
+            }
+            var declared = table.Features.FirstOrDefault(f => f.Name == name);
+            if (declared is not null && declared.Type != columns[i].Type) throw SqliteOnlineCatalog.TypeChanged(table, declared, columns[i].Type);
+        }
+        if (unknown is not null)
+            throw new ValidationException($"Feature set '{table.FeatureSet}' (project '{table.Project}') has no online feature{(unknown.Count == 1 ? "" : "s")} {string.Join(", ", unknown.Select(u => $"'{u}'"))}. Known features: {info.KnownFeatures}.");
         try
         {
-            var info = SqliteOnlineCatalog.Load(c, null, table.Project, table.FeatureSet, 0)
-                ?? throw new NotFoundException("online table", $"{table.Project}/{table.FeatureSet}",
-                    $"Feature set '{table.FeatureSet}' (project '{table.Project}') has no online table in '{Path}'. Ingest it with an online target (or call PrepareAsync) first.");
-            var columns = new CatalogColumn[features.Count];
-            List<string>? unknown = null;
-            for (var i = 0; i < columns.Length; i++)
-            {
-                var name = features[i];
-                if (name is null || !info.TryGetColumn(name, out columns[i]))
-                {
-                    (unknown ??= []).Add(name ?? "(null)");
-                    continue;
-                }
-                var declared = table.Features.FirstOrDefault(f => f.Name == name);
-                if (declared is not null && declared.Type != columns[i].Type) throw SqliteOnlineCatalog.TypeChanged(table, declared, columns[i].Type);
-            }
-            if (unknown is not null)
-                throw new ValidationException($"Feature set '{table.FeatureSet}' (project '{table.Project}') has no online feature{(unknown.Count == 1 ? "" : "s")} {string.Join(", ", unknown.Select(u => $"'{u}'"))}. Known features: {info.KnownFeatures}.");
-            return new SqliteOnlineReader(c, info, columns);
+            return SqliteOnlineReader.Open(Path, _options.BusyTimeout, info, columns);
         }
         catch (SqliteException e)
         {
-            c.Dispose();
             throw new MLOpsException($"Opening a reader of feature set '{table.FeatureSet}' in the online store '{Path}' failed: {e.Message}", e);
-        }
-        catch
-        {
-            c.Dispose();
-            throw;
         }
     }
 
@@ -395,7 +390,7 @@ public sealed class SqliteOnlineStore : IOnlineStore
     }
 
     /// <summary>Runs a read on a pooled connection.</summary>
-    private void Read(Func<SqliteConnection, bool> read, string what)
+    private T Read<T>(Func<SqliteConnection, T> read, string what)
     {
         SqliteConnection c;
         if (_idleReaders.TryTake(out var idle))
@@ -410,7 +405,7 @@ public sealed class SqliteOnlineStore : IOnlineStore
         var keep = true;
         try
         {
-            read(c);
+            return read(c);
         }
         catch (SqliteException e)
         {

@@ -177,6 +177,24 @@ public abstract class OnlineStoreContractTests
     }
 
     [Test]
+    public async Task WriteAsync_ZeroValuesOfEveryType_AreNotNull()
+    {
+        var table = Table();
+        await _store.PrepareAsync(table);
+        await _store.WriteAsync(table, Batch(
+            ("origin", Strings("SFO")), ("ts", Times(DateTimeOffset.UnixEpoch)),
+            ("delay", Doubles(0.0)), ("count", Longs(0)), ("late", Bools(false)), ("destination", Strings("")), ("last_seen", Times(DateTimeOffset.UnixEpoch))), NoState);
+
+        var (found, values, time) = Read(table, "SFO");
+        Assert.That(found, Is.True);
+        Assert.That(time, Is.Zero);
+        Assert.That(values, Is.EqualTo(new[]
+        {
+            FeatureValue.FromDouble(0), FeatureValue.FromInt64(0), FeatureValue.FromBoolean(false), FeatureValue.FromString(""), FeatureValue.FromTimestamp(0),
+        }));
+    }
+
+    [Test]
     public async Task WriteAsync_MissingFeatureColumn_WritesNull()
     {
         var table = Table();
@@ -277,6 +295,20 @@ public abstract class OnlineStoreContractTests
         Assert.That(Read(table, EntityKey.Encode("SFO", -17L, true, 3, day)).Values[0].Number, Is.EqualTo(1));
         Assert.That(Read(table, EntityKey.Encode("SFO", 17L, false, 3, day)).Values[0].Number, Is.EqualTo(2));
         Assert.That(Read(table, "SFO").Found, Is.False);
+    }
+
+    [Test]
+    public async Task WriteAsync_CompoundKeyRepeatedInOneBatch_LatestEventOfEachKeyWins()
+    {
+        var table = new OnlineTable("proj", "routes", [new("origin", FeatureType.String), new("flight", FeatureType.Int64)], "ts", [new FeatureColumn("delay", FeatureType.Double)]);
+        await _store.PrepareAsync(table);
+        await _store.WriteAsync(table, Batch(
+            ("origin", Strings("SFO", "SFO", "SFO", "SFO", "LAX")), ("flight", Ints(1, 2, 1, 1, 1)),
+            ("ts", Times(T0.AddMinutes(1), T0, T0, T0.AddMinutes(1), T0)), ("delay", Doubles(1, 2, 3, 4, 5))), NoState);
+
+        Assert.That(Read(table, EntityKey.Encode("SFO", 1)).Values[0].Number, Is.EqualTo(4));
+        Assert.That(Read(table, EntityKey.Encode("SFO", 2)).Values[0].Number, Is.EqualTo(2));
+        Assert.That(Read(table, EntityKey.Encode("LAX", 1)).Values[0].Number, Is.EqualTo(5));
     }
 
     [Test]
