@@ -165,7 +165,7 @@ internal sealed class EntityKeyIndex
                 }
 
                 var start = offsets[i];
-                ids[i] = _strings.GetOrAdd(bytes.Slice(start, offsets[i + 1] - start), ref count);
+                ids[i] = _strings.GetOrAdd(bytes, start, offsets[i + 1] - start, ref count);
             }
 
             Count = count;
@@ -215,13 +215,45 @@ internal sealed class EntityKeyIndex
         private int[] _starts = new int[32];
         private int[] _lengths = new int[32];
         private int[] _ids = new int[32];
+        private ulong[] _packed = new ulong[32]; // the bytes of a key of up to 8 bytes, little-endian
         private byte[] _arena = new byte[256];
         private int _arenaUsed;
         private int _entries;
 
-        /// <summary>The id of <paramref name="key"/>; a new key takes <paramref name="next"/>, which is then incremented.</summary>
+        /// <summary>
+        /// The id of the key at <paramref name="start"/> in <paramref name="buffer"/>; a new key takes <paramref name="next"/>,
+        /// which is then incremented. A key of up to 8 bytes is compared as one <see cref="ulong"/>.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int GetOrAdd(ReadOnlySpan<byte> key, ref int next)
+        public int GetOrAdd(ReadOnlySpan<byte> buffer, int start, int length, ref int next)
+        {
+            if (length > 8) return GetOrAddLong(buffer.Slice(start, length), ref next);
+
+            ulong packed;
+            if (start + 8 <= buffer.Length)
+            {
+                packed = BinaryPrimitives.ReadUInt64LittleEndian(buffer[start..]) & (length == 8 ? ulong.MaxValue : (1UL << (length << 3)) - 1);
+            }
+            else
+            {
+                packed = 0;
+                for (var k = length - 1; k >= 0; k--) packed = (packed << 8) | buffer[start + k];
+            }
+
+            var hash = Mix(packed + ((ulong)length * 0x9E3779B97F4A7C15UL));
+            var mask = _slots.Length - 1;
+            var slot = (int)hash & mask;
+            while (true)
+            {
+                var entry = _slots[slot] - 1;
+                if (entry < 0) return Add(buffer.Slice(start, length), hash, packed, slot, ref next);
+                if (_hashes[entry] == hash && _lengths[entry] == length && _packed[entry] == packed)
+                    return _ids[entry];
+                slot = (slot + 1) & mask;
+            }
+        }
+
+        private int GetOrAddLong(ReadOnlySpan<byte> key, ref int next)
         {
             var hash = Hash(key);
             var mask = _slots.Length - 1;
@@ -229,14 +261,14 @@ internal sealed class EntityKeyIndex
             while (true)
             {
                 var entry = _slots[slot] - 1;
-                if (entry < 0) return Add(key, hash, slot, ref next);
+                if (entry < 0) return Add(key, hash, 0, slot, ref next);
                 if (_hashes[entry] == hash && key.SequenceEqual(_arena.AsSpan(_starts[entry], _lengths[entry])))
                     return _ids[entry];
                 slot = (slot + 1) & mask;
             }
         }
 
-        private int Add(ReadOnlySpan<byte> key, ulong hash, int slot, ref int next)
+        private int Add(ReadOnlySpan<byte> key, ulong hash, ulong packed, int slot, ref int next)
         {
             var entry = _entries++;
             if (entry == _hashes.Length)
@@ -246,6 +278,7 @@ internal sealed class EntityKeyIndex
                 System.Array.Resize(ref _starts, size);
                 System.Array.Resize(ref _lengths, size);
                 System.Array.Resize(ref _ids, size);
+                System.Array.Resize(ref _packed, size);
             }
 
             if (_arenaUsed + key.Length > _arena.Length)
@@ -255,6 +288,7 @@ internal sealed class EntityKeyIndex
             _starts[entry] = _arenaUsed;
             _lengths[entry] = key.Length;
             _ids[entry] = next++;
+            _packed[entry] = packed;
             _arenaUsed += key.Length;
             _slots[slot] = entry + 1;
             if (_entries * 2 > _slots.Length) Grow();
@@ -290,6 +324,13 @@ internal sealed class EntityKeyIndex
                 h = (h ^ tail) * 0x4CF5AD432745937FUL;
             }
 
+            return Mix(h);
+        }
+
+        /// <summary>MurmurHash3's 64-bit finalizer: every input bit affects every output bit.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static ulong Mix(ulong h)
+        {
             h ^= h >> 33;
             h *= 0xFF51AFD7ED558CCDUL;
             h ^= h >> 33;

@@ -229,6 +229,16 @@ public sealed class AsOfJoinTests
     }
 
     [Test]
+    public void GetIds_KeysDifferingOnlyInLengthOrTrailingNul_AreDifferent()
+    {
+        // short keys are compared as 8 packed bytes: the length must take part
+        var index = new EntityKeyIndex();
+        string[] keys = ["A", "A\0", "A\0\0", "", "\0", "12345678", "123456789", "12345678\0"];
+        Assert.That(index.GetIds(Strings(keys)), Is.EqualTo(Enumerable.Range(0, keys.Length).ToArray()));
+        Assert.That(index.GetIds(Strings(keys.Reverse().ToArray())), Is.EqualTo(Enumerable.Range(0, keys.Length).Reverse().ToArray()));
+    }
+
+    [Test]
     public void GetIds_SlicedStringArray_UsesTheSlice()
     {
         var index = new EntityKeyIndex();
