@@ -112,6 +112,10 @@ internal sealed class EntityKeyIndex
         public void Map(IArrowArray column, Span<int> ids)
         {
             var data = column.Data;
+            if (ids.IsEmpty && !IsSupported(data.DataType.TypeId))
+                throw Unsupported(data.DataType);
+            if (ids.IsEmpty) return; // an empty array's buffers may be empty, even the offsets'
+
             var offset = data.Offset;
             var validity = column.NullCount > 0 ? data.Buffers[0].Span : default;
             switch (data.DataType.TypeId)
@@ -144,10 +148,15 @@ internal sealed class EntityKeyIndex
                     MapBooleans(data.Buffers[1].Span, validity, offset, ids);
                     break;
                 default:
-                    throw new NotSupportedException(
-                        $"An entity key column of Arrow type {data.DataType.Name} cannot be indexed. Supported: string, int8 to int64, uint8 to uint32 and bool.");
+                    throw Unsupported(data.DataType);
             }
         }
+
+        private static bool IsSupported(ArrowTypeId type) => type is ArrowTypeId.String or ArrowTypeId.Int64 or ArrowTypeId.Int32
+            or ArrowTypeId.Int16 or ArrowTypeId.Int8 or ArrowTypeId.UInt32 or ArrowTypeId.UInt16 or ArrowTypeId.UInt8 or ArrowTypeId.Boolean;
+
+        private static NotSupportedException Unsupported(IArrowType type) => new(
+            $"An entity key column of Arrow type {type.Name} cannot be indexed. Supported: string, int8 to int64, uint8 to uint32 and bool.");
 
         private void MapUtf8(ArrayData data, ReadOnlySpan<byte> validity, Span<int> ids)
         {

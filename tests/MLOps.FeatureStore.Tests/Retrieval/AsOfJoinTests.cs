@@ -290,6 +290,14 @@ public sealed class AsOfJoinTests
     }
 
     [Test]
+    public void GetIds_EmptyArrayWithEmptyBuffers_ReturnsNoIds()
+    {
+        var empty = new StringArray(new ArrayData(StringType.Default, 0, 0, 0, [ArrowBuffer.Empty, ArrowBuffer.Empty, ArrowBuffer.Empty]));
+        Assert.That(new EntityKeyIndex().GetIds(empty), Is.Empty);
+        Assert.Throws<NotSupportedException>(() => new EntityKeyIndex().GetIds(new DoubleArray.Builder().Build()));
+    }
+
+    [Test]
     public void GetIds_UnsupportedTypeOrWrongColumnCount_Throws()
     {
         var index = new EntityKeyIndex();
