@@ -8,15 +8,17 @@ namespace MLOps.FeatureStore.Retrieval;
 /// direction="backward")</c> and DuckDB's <c>ASOF JOIN ... ON l.ts &gt;= r.ts</c> do.
 /// </summary>
 /// <remarks>
-/// The right rows are grouped by entity id and sorted by timestamp in linear time (a stable LSD radix sort of the
-/// timestamps, skipped when they are already in order, then a counting sort of the ids); among right rows of equal
-/// entity and timestamp only the latest ingested one is kept. Each left row is then a binary search in its entity's
-/// rows. No comparison sort, no per-row allocation.
+/// The right rows are bucketed by entity id (a counting sort), then each bucket, small enough to stay in cache, is
+/// sorted by timestamp: not at all when already in order (the usual case for ingested data), by insertion when tiny,
+/// else by a least-significant-digit radix sort of <c>ts - bucket minimum</c>. All of these are stable, so rows of
+/// equal entity and timestamp stay in row order; of those only the latest ingested is kept. The left rows are bucketed
+/// and sorted the same way, then each entity's left run walks forward through its right run, galloping (doubling steps,
+/// then a branch-free binary search), so the right run is read once, in order, while it is in cache. Linear in the rows
+/// plus the radix passes; no per-row allocation.
 /// </remarks>
 internal static class AsOfJoin
 {
-    private const int DigitBits = 11;
-    private const int Radix = 1 << DigitBits;
+    private const int InsertionSortMax = 32;
 
     /// <summary>Finds, for each left row, the matching right row.</summary>
     /// <param name="leftIds">The left rows' entity ids (from the <see cref="EntityKeyIndex"/> shared with the right side); -1 matches nothing.</param>
@@ -54,27 +56,55 @@ internal static class AsOfJoin
         var result = new int[leftIds.Length];
         var right = SortedRight.Build(rightIds, rightTs, rightOrder);
         var tolerance = toleranceMicros is { } t ? (ulong)t : ulong.MaxValue;
+
+        // The left rows bucketed by id and sorted by timestamp the same way, then each entity's two sorted runs merged:
+        // one forward walk over the right run (galloping) per left run. Left rows of an id the right side does not have
+        // match nothing.
+        result.AsSpan().Fill(-1);
+        var left = Buckets.Create(leftIds, leftTs, right.Starts.Length - 1);
         var starts = right.Starts;
         var ts = right.Ts.AsSpan();
         var rows = right.Rows;
-        for (var i = 0; i < result.Length; i++)
+        for (var id = 0; id < left.Count; id++)
         {
-            var id = leftIds[i];
-            if ((uint)id >= (uint)(starts.Length - 1))
-            {
-                result[i] = -1;
-                continue;
-            }
-
             var lo = starts[id];
-            var bucket = ts[lo..starts[id + 1]];
-            var at = leftTs[i];
-            var found = bucket.BinarySearch(at); // timestamps are unique within an entity once ties are resolved
-            var pos = found >= 0 ? found : ~found - 1;
-            result[i] = pos >= 0 && unchecked((ulong)(at - bucket[pos])) <= tolerance ? rows[lo + pos] : -1;
+            var run = ts[lo..starts[id + 1]];
+            var j = -1; // the last right row at or before the previous left row
+            for (var k = left.Starts[id]; k < left.Starts[id + 1]; k++)
+            {
+                var at = left.Ts[k];
+                var step = 1;
+                while (j + step < run.Length && run[j + step] <= at)
+                {
+                    j += step;
+                    step <<= 1;
+                }
+
+                var end = Math.Min(j + step, run.Length);
+                var found = LastAtOrBefore(run[(j + 1)..end], at);
+                if (found >= 0) j += 1 + found;
+                if (j >= 0 && unchecked((ulong)(at - run[j])) <= tolerance) result[left.Rows[k]] = rows[lo + j];
+            }
         }
 
         return result;
+    }
+
+    /// <summary>The position of the last timestamp at or before <paramref name="at"/> in sorted <paramref name="ts"/>, or -1: a
+    /// binary search with a fixed number of steps and no data-dependent branch (the JIT emits conditional moves).</summary>
+    private static int LastAtOrBefore(ReadOnlySpan<long> ts, long at)
+    {
+        if (ts.IsEmpty) return -1;
+        var lo = 0;
+        var length = ts.Length;
+        while (length > 1)
+        {
+            var half = length >> 1;
+            lo = ts[lo + half] <= at ? lo + half : lo;
+            length -= half;
+        }
+
+        return ts[lo] <= at ? lo : -1;
     }
 
     /// <summary>The right rows grouped by entity id, each group sorted by timestamp with unique timestamps.</summary>
@@ -96,119 +126,189 @@ internal static class AsOfJoin
 
         public static SortedRight Build(ReadOnlySpan<int> ids, ReadOnlySpan<long> ts, ReadOnlySpan<long> order)
         {
-            // The rows that can match, their timestamp range and whether they are already in timestamp order.
-            var maxId = -1;
-            var valid = 0;
-            var min = long.MaxValue;
-            var max = long.MinValue;
-            var sorted = true;
-            var previous = long.MinValue;
-            for (var r = 0; r < ids.Length; r++)
-            {
-                var id = ids[r];
-                if (id < 0) continue;
-                valid++;
-                if (id > maxId) maxId = id;
-                var t = ts[r];
-                if (t < min) min = t;
-                if (t > max) max = t;
-                if (t < previous) sorted = false;
-                previous = t;
-            }
+            var buckets = Buckets.Create(ids, ts, int.MaxValue);
+            var starts = buckets.Starts;
+            var sortedTs = buckets.Ts;
+            var sortedRows = buckets.Rows;
 
-            var rows = GC.AllocateUninitializedArray<int>(valid);
-            if (valid == 0)
-                return new SortedRight([0], [], rows);
-
-            var n = 0;
-            for (var r = 0; r < ids.Length; r++)
-            {
-                if (ids[r] >= 0) rows[n++] = r;
-            }
-
-            if (!sorted) rows = RadixSortByTimestamp(rows, ts, min, max);
-
-            // A stable counting sort by id keeps each id's rows in timestamp order.
-            var starts = new int[maxId + 2];
-            foreach (var r in rows) starts[ids[r] + 1]++;
-            for (var i = 1; i < starts.Length; i++) starts[i] += starts[i - 1];
-            var next = starts.AsSpan(0, maxId + 1).ToArray();
-            var byId = GC.AllocateUninitializedArray<int>(valid);
-            foreach (var r in rows) byId[next[ids[r]]++] = r;
-
-            // One row per (id, timestamp): the latest ingested; the groups are compacted in place.
-            var sortedTs = GC.AllocateUninitializedArray<long>(valid);
+            // One row per (id, timestamp): the latest ingested; the buckets are compacted in place.
             var write = 0;
-            for (var id = 0; id <= maxId; id++)
+            for (var id = 0; id < buckets.Count; id++)
             {
                 var begin = starts[id];
                 var end = starts[id + 1];
                 starts[id] = write;
                 for (var k = begin; k < end; k++)
                 {
-                    var r = byId[k];
-                    var t = ts[r];
+                    var t = sortedTs[k];
+                    var r = sortedRows[k];
                     if (write > starts[id] && sortedTs[write - 1] == t)
                     {
                         // rows of equal timestamps are in row order (the sorts are stable): a later row wins unless its order is lower
-                        if (order.IsEmpty || order[r] >= order[byId[write - 1]]) byId[write - 1] = r;
+                        if (order.IsEmpty || order[r] >= order[sortedRows[write - 1]]) sortedRows[write - 1] = r;
                         continue;
                     }
 
                     sortedTs[write] = t;
-                    byId[write++] = r;
+                    sortedRows[write++] = r;
                 }
             }
 
-            starts[maxId + 1] = write;
-            return new SortedRight(starts, sortedTs, byId);
+            starts[buckets.Count] = write;
+            return new SortedRight(starts, sortedTs, sortedRows);
+        }
+    }
+
+    /// <summary>Rows bucketed by id, each bucket sorted by timestamp; both stable, so equal timestamps stay in row order.</summary>
+    private sealed class Buckets
+    {
+        private Buckets(int[] starts, long[] ts, int[] rows)
+        {
+            Starts = starts;
+            Ts = ts;
+            Rows = rows;
         }
 
-        /// <summary>Sorts row positions by timestamp, stably: a least-significant-digit radix sort of <c>ts - min</c>, 11 bits a pass.</summary>
-        private static int[] RadixSortByTimestamp(int[] rows, ReadOnlySpan<long> ts, long min, long max)
+        /// <summary>The number of ids: bucket <c>i</c> is <c>[Starts[i], Starts[i + 1])</c>.</summary>
+        public int Count => Starts.Length - 1;
+
+        public int[] Starts { get; }
+
+        public long[] Ts { get; }
+
+        public int[] Rows { get; }
+
+        /// <summary>Buckets the rows whose id is from 0 to <paramref name="idLimit"/> - 1 (a counting sort in row order), then sorts each bucket.</summary>
+        public static Buckets Create(ReadOnlySpan<int> ids, ReadOnlySpan<long> ts, int idLimit)
         {
-            var range = unchecked((ulong)(max - min));
-            var passes = (64 - BitOperations.LeadingZeroCount(range) + DigitBits - 1) / DigitBits;
-            var n = rows.Length;
-            var keys = GC.AllocateUninitializedArray<ulong>(n);
-            var histograms = new int[passes * Radix];
-            for (var i = 0; i < n; i++)
+            var maxId = -1;
+            foreach (var id in ids)
             {
-                var key = unchecked((ulong)(ts[rows[i]] - min));
-                keys[i] = key;
-                for (var p = 0; p < passes; p++)
-                    histograms[(p * Radix) + (int)((key >> (p * DigitBits)) & (Radix - 1))]++;
+                if (id > maxId && id < idLimit) maxId = id;
             }
 
-            var keysOut = GC.AllocateUninitializedArray<ulong>(n);
-            var rowsOut = GC.AllocateUninitializedArray<int>(n);
+            var starts = new int[maxId + 2];
+            foreach (var id in ids)
+            {
+                if ((uint)id < (uint)(maxId + 1)) starts[id + 1]++;
+            }
+
+            for (var i = 1; i < starts.Length; i++) starts[i] += starts[i - 1];
+            var next = starts.AsSpan(0, maxId + 1).ToArray();
+            var sortedTs = GC.AllocateUninitializedArray<long>(starts[^1]);
+            var sortedRows = GC.AllocateUninitializedArray<int>(starts[^1]);
+            for (var r = 0; r < ids.Length; r++)
+            {
+                var id = ids[r];
+                if ((uint)id >= (uint)(maxId + 1)) continue;
+                var to = next[id]++;
+                sortedTs[to] = ts[r];
+                sortedRows[to] = r;
+            }
+
+            var largest = 0;
+            for (var id = 0; id <= maxId; id++) largest = Math.Max(largest, starts[id + 1] - starts[id]);
+            var scratchTs = largest > InsertionSortMax ? GC.AllocateUninitializedArray<long>(largest) : [];
+            var scratchRows = largest > InsertionSortMax ? GC.AllocateUninitializedArray<int>(largest) : [];
+            Span<int> histograms = stackalloc int[8 * 256];
+            for (var id = 0; id <= maxId; id++)
+            {
+                var range = starts[id]..starts[id + 1];
+                SortBucket(sortedTs.AsSpan(range), sortedRows.AsSpan(range), scratchTs, scratchRows, histograms);
+            }
+
+            return new Buckets(starts, sortedTs, sortedRows);
+        }
+
+        /// <summary>Sorts one bucket's timestamps, with their rows, stably.</summary>
+        private static void SortBucket(Span<long> ts, Span<int> rows, long[] scratchTs, int[] scratchRows, Span<int> histograms)
+        {
+            var n = ts.Length;
+            if (n < 2) return;
+            var min = ts[0];
+            var max = ts[0];
+            var sorted = true;
+            for (var i = 1; i < n; i++)
+            {
+                var t = ts[i];
+                if (t < max) sorted = false;
+                else max = t;
+                if (t < min) min = t;
+            }
+
+            if (sorted) return;
+            if (n <= InsertionSortMax)
+            {
+                for (var i = 1; i < n; i++)
+                {
+                    var t = ts[i];
+                    var r = rows[i];
+                    var j = i - 1;
+                    for (; j >= 0 && ts[j] > t; j--)
+                    {
+                        ts[j + 1] = ts[j];
+                        rows[j + 1] = rows[j];
+                    }
+
+                    ts[j + 1] = t;
+                    rows[j + 1] = r;
+                }
+
+                return;
+            }
+
+            // LSD radix sort of ts - min, a byte a pass (the histograms of all passes in one read), a pass skipped where
+            // every key has the same byte.
+            var range = unchecked((ulong)(max - min));
+            var passes = (64 - BitOperations.LeadingZeroCount(range) + 7) / 8;
+            var counts = histograms[..(passes * 256)];
+            counts.Clear();
+            foreach (var t in ts)
+            {
+                var key = unchecked((ulong)(t - min));
+                for (var p = 0; p < passes; p++)
+                    counts[(p << 8) | (int)((key >> (p << 3)) & 0xFF)]++;
+            }
+
+            Span<long> fromTs = ts;
+            Span<int> fromRows = rows;
+            Span<long> toTs = scratchTs.AsSpan(0, n);
+            Span<int> toRows = scratchRows.AsSpan(0, n);
             for (var p = 0; p < passes; p++)
             {
-                var counts = histograms.AsSpan(p * Radix, Radix);
-                var shift = p * DigitBits;
-                if (counts[(int)((keys[0] >> shift) & (Radix - 1))] == n) continue; // every key has the same digit
+                var pass = counts.Slice(p << 8, 256);
+                var shift = p << 3;
+                if (pass[(int)((unchecked((ulong)(fromTs[0] - min)) >> shift) & 0xFF)] == n) continue;
 
                 var sum = 0;
-                for (var d = 0; d < Radix; d++)
+                for (var d = 0; d < 256; d++)
                 {
-                    var c = counts[d];
-                    counts[d] = sum;
+                    var c = pass[d];
+                    pass[d] = sum;
                     sum += c;
                 }
 
                 for (var i = 0; i < n; i++)
                 {
-                    var key = keys[i];
-                    var to = counts[(int)((key >> shift) & (Radix - 1))]++;
-                    keysOut[to] = key;
-                    rowsOut[to] = rows[i];
+                    var t = fromTs[i];
+                    var to = pass[(int)((unchecked((ulong)(t - min)) >> shift) & 0xFF)]++;
+                    toTs[to] = t;
+                    toRows[to] = fromRows[i];
                 }
 
-                (keys, keysOut) = (keysOut, keys);
-                (rows, rowsOut) = (rowsOut, rows);
+                var swapTs = fromTs;
+                fromTs = toTs;
+                toTs = swapTs;
+                var swapRows = fromRows;
+                fromRows = toRows;
+                toRows = swapRows;
             }
 
-            return rows;
+            if (fromTs != ts)
+            {
+                fromTs.CopyTo(ts);
+                fromRows.CopyTo(rows);
+            }
         }
     }
 }

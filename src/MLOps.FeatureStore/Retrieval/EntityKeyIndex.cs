@@ -112,6 +112,10 @@ internal sealed class EntityKeyIndex
         public void Map(IArrowArray column, Span<int> ids)
         {
             var data = column.Data;
+            if (ids.IsEmpty && !IsSupported(data.DataType.TypeId))
+                throw Unsupported(data.DataType);
+            if (ids.IsEmpty) return; // an empty array's buffers may be empty, even the offsets'
+
             var offset = data.Offset;
             var validity = column.NullCount > 0 ? data.Buffers[0].Span : default;
             switch (data.DataType.TypeId)
@@ -144,10 +148,15 @@ internal sealed class EntityKeyIndex
                     MapBooleans(data.Buffers[1].Span, validity, offset, ids);
                     break;
                 default:
-                    throw new NotSupportedException(
-                        $"An entity key column of Arrow type {data.DataType.Name} cannot be indexed. Supported: string, int8 to int64, uint8 to uint32 and bool.");
+                    throw Unsupported(data.DataType);
             }
         }
+
+        private static bool IsSupported(ArrowTypeId type) => type is ArrowTypeId.String or ArrowTypeId.Int64 or ArrowTypeId.Int32
+            or ArrowTypeId.Int16 or ArrowTypeId.Int8 or ArrowTypeId.UInt32 or ArrowTypeId.UInt16 or ArrowTypeId.UInt8 or ArrowTypeId.Boolean;
+
+        private static NotSupportedException Unsupported(IArrowType type) => new(
+            $"An entity key column of Arrow type {type.Name} cannot be indexed. Supported: string, int8 to int64, uint8 to uint32 and bool.");
 
         private void MapUtf8(ArrayData data, ReadOnlySpan<byte> validity, Span<int> ids)
         {
@@ -165,7 +174,7 @@ internal sealed class EntityKeyIndex
                 }
 
                 var start = offsets[i];
-                ids[i] = _strings.GetOrAdd(bytes.Slice(start, offsets[i + 1] - start), ref count);
+                ids[i] = _strings.GetOrAdd(bytes, start, offsets[i + 1] - start, ref count);
             }
 
             Count = count;
@@ -215,13 +224,45 @@ internal sealed class EntityKeyIndex
         private int[] _starts = new int[32];
         private int[] _lengths = new int[32];
         private int[] _ids = new int[32];
+        private ulong[] _packed = new ulong[32]; // the bytes of a key of up to 8 bytes, little-endian
         private byte[] _arena = new byte[256];
         private int _arenaUsed;
         private int _entries;
 
-        /// <summary>The id of <paramref name="key"/>; a new key takes <paramref name="next"/>, which is then incremented.</summary>
+        /// <summary>
+        /// The id of the key at <paramref name="start"/> in <paramref name="buffer"/>; a new key takes <paramref name="next"/>,
+        /// which is then incremented. A key of up to 8 bytes is compared as one <see cref="ulong"/>.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int GetOrAdd(ReadOnlySpan<byte> key, ref int next)
+        public int GetOrAdd(ReadOnlySpan<byte> buffer, int start, int length, ref int next)
+        {
+            if (length > 8) return GetOrAddLong(buffer.Slice(start, length), ref next);
+
+            ulong packed;
+            if (start + 8 <= buffer.Length)
+            {
+                packed = BinaryPrimitives.ReadUInt64LittleEndian(buffer[start..]) & (length == 8 ? ulong.MaxValue : (1UL << (length << 3)) - 1);
+            }
+            else
+            {
+                packed = 0;
+                for (var k = length - 1; k >= 0; k--) packed = (packed << 8) | buffer[start + k];
+            }
+
+            var hash = Mix(packed + ((ulong)length * 0x9E3779B97F4A7C15UL));
+            var mask = _slots.Length - 1;
+            var slot = (int)hash & mask;
+            while (true)
+            {
+                var entry = _slots[slot] - 1;
+                if (entry < 0) return Add(buffer.Slice(start, length), hash, packed, slot, ref next);
+                if (_hashes[entry] == hash && _lengths[entry] == length && _packed[entry] == packed)
+                    return _ids[entry];
+                slot = (slot + 1) & mask;
+            }
+        }
+
+        private int GetOrAddLong(ReadOnlySpan<byte> key, ref int next)
         {
             var hash = Hash(key);
             var mask = _slots.Length - 1;
@@ -229,14 +270,14 @@ internal sealed class EntityKeyIndex
             while (true)
             {
                 var entry = _slots[slot] - 1;
-                if (entry < 0) return Add(key, hash, slot, ref next);
+                if (entry < 0) return Add(key, hash, 0, slot, ref next);
                 if (_hashes[entry] == hash && key.SequenceEqual(_arena.AsSpan(_starts[entry], _lengths[entry])))
                     return _ids[entry];
                 slot = (slot + 1) & mask;
             }
         }
 
-        private int Add(ReadOnlySpan<byte> key, ulong hash, int slot, ref int next)
+        private int Add(ReadOnlySpan<byte> key, ulong hash, ulong packed, int slot, ref int next)
         {
             var entry = _entries++;
             if (entry == _hashes.Length)
@@ -246,6 +287,7 @@ internal sealed class EntityKeyIndex
                 System.Array.Resize(ref _starts, size);
                 System.Array.Resize(ref _lengths, size);
                 System.Array.Resize(ref _ids, size);
+                System.Array.Resize(ref _packed, size);
             }
 
             if (_arenaUsed + key.Length > _arena.Length)
@@ -255,6 +297,7 @@ internal sealed class EntityKeyIndex
             _starts[entry] = _arenaUsed;
             _lengths[entry] = key.Length;
             _ids[entry] = next++;
+            _packed[entry] = packed;
             _arenaUsed += key.Length;
             _slots[slot] = entry + 1;
             if (_entries * 2 > _slots.Length) Grow();
@@ -290,6 +333,13 @@ internal sealed class EntityKeyIndex
                 h = (h ^ tail) * 0x4CF5AD432745937FUL;
             }
 
+            return Mix(h);
+        }
+
+        /// <summary>MurmurHash3's 64-bit finalizer: every input bit affects every output bit.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static ulong Mix(ulong h)
+        {
             h ^= h >> 33;
             h *= 0xFF51AFD7ED558CCDUL;
             h ^= h >> 33;

@@ -148,14 +148,16 @@ public sealed class AsOfJoinTests
     [Test]
     public void Match_RandomUnsortedData_EqualsBruteForce([Values(1, 2, 3)] int seed)
     {
+        // seed 1: 40 entities (radix-sorted buckets); 2: 3 entities (large buckets, long gallops); 3: 400 entities (insertion-sorted buckets)
         var random = new Random(seed);
+        var entities = seed switch { 1 => 40, 2 => 3, _ => 400 };
         var n = 3000;
         var rightIds = new int[n];
         var rightTs = new long[n];
         var order = new long[n];
         for (var i = 0; i < n; i++)
         {
-            rightIds[i] = random.Next(-1, 40);
+            rightIds[i] = random.Next(-1, entities);
             rightTs[i] = (seed == 3 ? random.NextInt64(-1L << 50, 1L << 50) : random.Next(0, 2000)) * (seed == 2 ? 1_000_000L : 1);
             order[i] = random.Next(0, 100); // many equal orders: the later row must win among them
         }
@@ -165,7 +167,7 @@ public sealed class AsOfJoinTests
         var leftTs = new long[m];
         for (var i = 0; i < m; i++)
         {
-            leftIds[i] = random.Next(-1, 45);
+            leftIds[i] = random.Next(-1, entities + 5);
             leftTs[i] = i % 3 == 0 ? rightTs[random.Next(n)] : rightTs[random.Next(n)] + random.Next(-5, 5);
         }
 
@@ -229,6 +231,16 @@ public sealed class AsOfJoinTests
     }
 
     [Test]
+    public void GetIds_KeysDifferingOnlyInLengthOrTrailingNul_AreDifferent()
+    {
+        // short keys are compared as 8 packed bytes: the length must take part
+        var index = new EntityKeyIndex();
+        string[] keys = ["A", "A\0", "A\0\0", "", "\0", "12345678", "123456789", "12345678\0"];
+        Assert.That(index.GetIds(Strings(keys)), Is.EqualTo(Enumerable.Range(0, keys.Length).ToArray()));
+        Assert.That(index.GetIds(Strings(keys.Reverse().ToArray())), Is.EqualTo(Enumerable.Range(0, keys.Length).Reverse().ToArray()));
+    }
+
+    [Test]
     public void GetIds_SlicedStringArray_UsesTheSlice()
     {
         var index = new EntityKeyIndex();
@@ -275,6 +287,14 @@ public sealed class AsOfJoinTests
         var index = new EntityKeyIndex();
         Assert.That(index.GetIds(Strings(["7"])), Is.EqualTo(new[] { 0 }));
         Assert.That(index.GetIds(new Int64Array.Builder().Append(7).Build()), Is.EqualTo(new[] { 1 }));
+    }
+
+    [Test]
+    public void GetIds_EmptyArrayWithEmptyBuffers_ReturnsNoIds()
+    {
+        var empty = new StringArray(new ArrayData(StringType.Default, 0, 0, 0, [ArrowBuffer.Empty, ArrowBuffer.Empty, ArrowBuffer.Empty]));
+        Assert.That(new EntityKeyIndex().GetIds(empty), Is.Empty);
+        Assert.Throws<NotSupportedException>(() => new EntityKeyIndex().GetIds(new DoubleArray.Builder().Build()));
     }
 
     [Test]
