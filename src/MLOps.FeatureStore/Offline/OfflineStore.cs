@@ -241,6 +241,18 @@ internal sealed class OfflineWriteSession : IAsyncDisposable
 
     private async Task WritePartitionAsync(string partition, RecordBatch batch, CancellationToken cancellationToken)
     {
+        try
+        {
+            await WritePartitionCoreAsync(partition, batch, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new FeatureStoreException($"Writing the offline Parquet files under '{_root}' failed: {e.Message} Check the disk space and the folder's permissions; the ingestion left no partial file.", e);
+        }
+    }
+
+    private async Task WritePartitionCoreAsync(string partition, RecordBatch batch, CancellationToken cancellationToken)
+    {
         if (!_open.TryGetValue(partition, out var w))
         {
             var dir = partition.Length == 0 ? _root : Path.Combine(_root, partition.Replace('/', Path.DirectorySeparatorChar));
