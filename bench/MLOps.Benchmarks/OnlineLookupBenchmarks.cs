@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Apache.Arrow;
 using Apache.Arrow.Types;
@@ -13,7 +12,8 @@ namespace MLOps.Benchmarks;
 /// PERFORMANCE.md "online feature lookup" and "batched online lookup": 10,000 entities x 50 double features in the
 /// SQLite online store; read 1 entity (and 100 entities, one point read each) through
 /// <see cref="IOnlineReader.TryRead"/> into a reused <c>FeatureValue[50]</c>, against a raw Microsoft.Data.Sqlite
-/// <c>SqliteCommand</c> prepared once with a reused parameter, reading the same row's 50 columns into a <c>double[]</c>.
+/// <c>SqliteCommand</c> prepared once with a reused parameter, reading the same row's 50 columns into a <c>double[]</c>;
+/// and all of them in one <see cref="IOnlineReader.TryReadMany"/> call.
 /// Targets: &lt;= 1.5x the baseline; 1 entity p99 &lt;= 50 us; 100 entities &lt;= 1 ms.
 /// </summary>
 /// <remarks>Both sides read the store's own table in the same file, on their own connection opened with the store's
@@ -37,6 +37,9 @@ public class OnlineLookupBenchmarks
     private readonly FeatureValue[] _values = new FeatureValue[Features];
     private readonly double[] _doubles = new double[Features];
     private string[] _keys = [];
+    private readonly FeatureValue[] _batchValues = new FeatureValue[100 * Features];
+    private readonly long[] _batchTimes = new long[100];
+    private readonly bool[] _batchFound = new bool[100];
     private static readonly HashSet<int> Printed = [];
 
     /// <summary>How many entities one operation reads (one point read each).</summary>
@@ -161,6 +164,16 @@ public class OnlineLookupBenchmarks
         return sum;
     }
 
+    /// <summary>Ours, batched: one <see cref="IOnlineReader.TryReadMany"/> call (one read transaction) for all keys.</summary>
+    [Benchmark]
+    public double MLOps_TryReadMany()
+    {
+        _reader!.TryReadMany(_keys.AsSpan(0, Lookups), _batchValues.AsSpan(0, Lookups * Features), _batchTimes, _batchFound);
+        var sum = 0.0;
+        for (var i = 0; i < Lookups; i++) sum += _batchValues[i * Features + Features - 1].Number;
+        return sum;
+    }
+
     private void PrintPercentiles()
     {
         // BenchmarkDotNet runs the global setup once per method and parameter value: print once per parameter value.
@@ -168,59 +181,7 @@ public class OnlineLookupBenchmarks
         {
             if (!Printed.Add(Lookups)) return;
         }
-        var calls = Lookups == 1 ? 20_000 : 1_000;
-        for (var warm = 0; warm < calls / 10; warm++)
-        {
-            Raw_PreparedPointRead();
-            MLOps_TryRead();
-        }
-        var cpu0 = ThreadCpu.Microseconds();
-        var raw = Time(calls, Raw_PreparedPointRead);
-        var cpu1 = ThreadCpu.Microseconds();
-        var ours = Time(calls, MLOps_TryRead);
-        var cpu2 = ThreadCpu.Microseconds();
-        Console.WriteLine($"// OnlineLookup percentiles, {Lookups} entit{(Lookups == 1 ? "y" : "ies")} x {Features} features per call, {calls} timed calls each:");
-        Console.WriteLine($"//   Raw_PreparedPointRead  p50 {Us(raw, 0.50)} us  p99 {Us(raw, 0.99)} us  p99.9 {Us(raw, 0.999)} us");
-        Console.WriteLine($"//   MLOps_TryRead          p50 {Us(ours, 0.50)} us  p99 {Us(ours, 0.99)} us  p99.9 {Us(ours, 0.999)} us");
-        if (cpu0 >= 0)
-        {
-            // On a shared machine wall-clock percentiles include waiting for a core; thread CPU time does not.
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"//   thread CPU time per call: Raw_PreparedPointRead {(cpu1 - cpu0) / calls:F2} us, MLOps_TryRead {(cpu2 - cpu1) / calls:F2} us"));
-        }
-    }
-
-    private static double[] Time(int calls, Func<double> call)
-    {
-        var us = new double[calls];
-        for (var i = 0; i < calls; i++)
-        {
-            var start = Stopwatch.GetTimestamp();
-            call();
-            us[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-        }
-        System.Array.Sort(us);
-        return us;
-    }
-
-    private static string Us(double[] sorted, double q) => sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))].ToString("F2", CultureInfo.InvariantCulture);
-
-    /// <summary>The calling thread's CPU time (Linux <c>CLOCK_THREAD_CPUTIME_ID</c>), or -1 elsewhere.</summary>
-    private static class ThreadCpu
-    {
-        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "clock_gettime")]
-        private static extern int ClockGetTime(int clock, out TimeSpec value);
-
-        private struct TimeSpec
-        {
-            public long Seconds;
-            public long Nanoseconds;
-        }
-
-        public static double Microseconds()
-        {
-            if (!OperatingSystem.IsLinux()) return -1;
-            return ClockGetTime(3, out var t) == 0 ? t.Seconds * 1e6 + t.Nanoseconds / 1e3 : -1;
-        }
+        OnlineBenchTiming.Print($"OnlineLookup percentiles, {Lookups} entit{(Lookups == 1 ? "y" : "ies")} x {Features} features per call",
+            Lookups == 1 ? 20_000 : 1_000, ("Raw_PreparedPointRead", Raw_PreparedPointRead), ("MLOps_TryRead", MLOps_TryRead), ("MLOps_TryReadMany", MLOps_TryReadMany));
     }
 }

@@ -61,6 +61,53 @@ public interface IOnlineReader : IDisposable
     /// <param name="eventTime">The row's event time in microseconds since the Unix epoch (UTC).</param>
     /// <returns><see langword="false"/> when the entity has no row (then <paramref name="destination"/> is untouched).</returns>
     bool TryRead(string entityKey, Span<FeatureValue> destination, out long eventTime);
+
+    /// <summary>
+    /// Reads the rows of many entities in one call. Implementations read the whole batch from one snapshot where they
+    /// can (the SQLite store shares one read transaction across the batch); the default implementation calls
+    /// <see cref="TryRead"/> per key.
+    /// </summary>
+    /// <param name="entityKeys">The encoded entity keys (see <see cref="EntityKey"/>); a <see langword="null"/> key is a
+    /// miss without a read. Keys may repeat.</param>
+    /// <param name="destination">Receives the rows one after the other: the row of key <c>i</c> is the
+    /// <c>Columns.Count</c> values starting at <c>i * Columns.Count</c>. The slice of a key without a row is untouched.</param>
+    /// <param name="eventTimes">Receives each found row's event time in microseconds since the Unix epoch (UTC); 0 for a miss.</param>
+    /// <param name="found">Receives whether each key has a row.</param>
+    /// <returns>How many keys have a row.</returns>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> holds fewer than
+    /// <c>entityKeys.Length * Columns.Count</c> values, or <paramref name="eventTimes"/> or <paramref name="found"/> fewer
+    /// than <c>entityKeys.Length</c>.</exception>
+    int TryReadMany(ReadOnlySpan<string?> entityKeys, Span<FeatureValue> destination, Span<long> eventTimes, Span<bool> found)
+    {
+        var width = OnlineReads.CheckMany(entityKeys.Length, Columns.Count, destination.Length, eventTimes.Length, found.Length);
+        var hits = 0;
+        for (var i = 0; i < entityKeys.Length; i++)
+        {
+            long time = 0;
+            var hit = entityKeys[i] is { } key && TryRead(key, destination.Slice(i * width, width), out time);
+            eventTimes[i] = hit ? time : 0;
+            found[i] = hit;
+            if (hit) hits++;
+        }
+
+        return hits;
+    }
+}
+
+/// <summary>Argument checks shared by <see cref="IOnlineReader.TryReadMany"/> implementations.</summary>
+internal static class OnlineReads
+{
+    /// <summary>Checks the buffer lengths of a batched read and returns the row width.</summary>
+    public static int CheckMany(int keys, int width, int destination, int eventTimes, int found)
+    {
+        if ((long)keys * width > destination)
+            throw new ArgumentException($"The destination has {destination} values; {keys} keys x {width} columns need {(long)keys * width}.", nameof(destination));
+        if (eventTimes < keys)
+            throw new ArgumentException($"The event times have {eventTimes} slots for {keys} keys.", nameof(eventTimes));
+        if (found < keys)
+            throw new ArgumentException($"The found flags have {found} slots for {keys} keys.", nameof(found));
+        return width;
+    }
 }
 
 /// <summary>The definition of a feature set's online table.</summary>

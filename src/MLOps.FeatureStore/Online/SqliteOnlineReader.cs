@@ -7,6 +7,7 @@ namespace MLOps.FeatureStore.Online;
 /// A point reader of one online table: its own connection and one persistent prepared statement
 /// <c>SELECT ts, cX, cY, ... FROM t WHERE k = ?1</c>, bound, stepped and reset for every read. The statement is reset
 /// after each read, so no read transaction stays open and later writes (from any connection or process) are seen.
+/// A batch (<see cref="TryReadMany"/>) runs in one explicit read transaction that is committed before it returns.
 /// </summary>
 /// <remarks>
 /// Not thread-safe. It keeps working after its store is disposed, until it is disposed itself.
@@ -20,6 +21,8 @@ internal sealed class SqliteOnlineReader : IOnlineReader
     private readonly FeatureType[] _types;
     private readonly string _description;
     private byte[] _keyBuffer = new byte[128];
+    private sqlite3_stmt? _begin;
+    private sqlite3_stmt? _commit;
     private bool _disposed;
 
     private SqliteOnlineReader(sqlite3 db, OnlineTableInfo info, IReadOnlyList<CatalogColumn> columns)
@@ -59,7 +62,67 @@ internal sealed class SqliteOnlineReader : IOnlineReader
         ArgumentNullException.ThrowIfNull(entityKey);
         if (destination.Length < _types.Length)
             throw new ArgumentException($"The destination has {destination.Length} values; the reader returns {_types.Length} (one per column of Columns).", nameof(destination));
+        return ReadOne(entityKey, destination, out eventTime);
+    }
 
+    /// <summary>
+    /// Reads a batch inside one explicit read transaction (<c>BEGIN</c> ... <c>COMMIT</c>): one WAL snapshot and one
+    /// read lock for the whole batch instead of one per key, and every row comes from the same commit.
+    /// </summary>
+    public int TryReadMany(ReadOnlySpan<string?> entityKeys, Span<FeatureValue> destination, Span<long> eventTimes, Span<bool> found)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var width = OnlineReads.CheckMany(entityKeys.Length, _types.Length, destination.Length, eventTimes.Length, found.Length);
+        if (entityKeys.Length == 0) return 0;
+
+        // A single key gains nothing from the explicit transaction (two more statements); its implicit one is the same.
+        var began = entityKeys.Length > 1 && Begin();
+        var hits = 0;
+        try
+        {
+            for (var i = 0; i < entityKeys.Length; i++)
+            {
+                long time = 0;
+                var hit = entityKeys[i] is { } key && ReadOne(key, destination.Slice(i * width, width), out time);
+                eventTimes[i] = time;
+                found[i] = hit;
+                if (hit) hits++;
+            }
+        }
+        finally
+        {
+            if (began) End();
+        }
+
+        return hits;
+    }
+
+    private bool Begin()
+    {
+        // Never nest: a reader holds no transaction between calls, but be safe if one is open (autocommit off).
+        if (raw.sqlite3_get_autocommit(_db) == 0) return false;
+        _begin ??= SqliteRaw.Prepare(_db, "BEGIN;", persistent: true);
+        _commit ??= SqliteRaw.Prepare(_db, "COMMIT;", persistent: true);
+        SqliteRaw.Execute(_db, _begin);
+        return true;
+    }
+
+    private void End()
+    {
+        // A failed step can end the transaction by itself; commit only what is still open. A read-only COMMIT does not
+        // fail in practice, but if it does, roll back so the reader never keeps an old snapshot.
+        if (raw.sqlite3_get_autocommit(_db) != 0) return;
+        if (raw.sqlite3_step(_commit) == raw.SQLITE_DONE)
+        {
+            raw.sqlite3_reset(_commit);
+            return;
+        }
+        raw.sqlite3_reset(_commit);
+        if (raw.sqlite3_get_autocommit(_db) == 0) raw.sqlite3_exec(_db, "ROLLBACK;");
+    }
+
+    private bool ReadOne(string entityKey, Span<FeatureValue> destination, out long eventTime)
+    {
         var stmt = _select;
         SqliteRaw.BindText(stmt, 1, entityKey, ref _keyBuffer);
         var rc = raw.sqlite3_step(stmt);
@@ -109,7 +172,8 @@ internal sealed class SqliteOnlineReader : IOnlineReader
         }
         finally
         {
-            // Ends the statement's implicit read transaction, so the next read sees the latest commit.
+            // Outside TryReadMany's transaction this ends the statement's implicit read transaction, so the next read
+            // sees the latest commit.
             raw.sqlite3_reset(stmt);
         }
     }
@@ -121,6 +185,8 @@ internal sealed class SqliteOnlineReader : IOnlineReader
         if (_disposed) return;
         _disposed = true;
         _select.Dispose();
+        _begin?.Dispose();
+        _commit?.Dispose();
         _db.Dispose();
     }
 }

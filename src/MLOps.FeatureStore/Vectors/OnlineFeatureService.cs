@@ -40,10 +40,14 @@ public sealed record OnlineServiceOptions
 /// <summary>
 /// Serves a feature vector online: the latest values of every selected feature for an entity key, joined across sets
 /// (shared entities and relations), with TTLs honoured and missing values imputed by policy. Thread-safe; each lookup
-/// reuses pooled readers with prepared statements (no command or connection is created per call).
+/// reuses a pooled session (one reader with prepared statements per set, plus scratch buffers), so no command,
+/// connection or scratch array is created per call: a lookup allocates its result row only.
 /// </summary>
 public sealed class OnlineFeatureService : IAsyncDisposable
 {
+    /// <summary>The most rows <see cref="GetManyAsync"/> reads per set in one batch (bounds the pooled scratch).</summary>
+    private const int ChunkRows = 256;
+
     private readonly VectorPlan _plan;
     private readonly IOnlineStore _store;
     private readonly TimeProvider _time;
@@ -51,6 +55,11 @@ public sealed class OnlineFeatureService : IAsyncDisposable
     private readonly FeatureValue?[] _fallback;
     private readonly string[] _names;
     private readonly Dictionary<string, int> _index;
+    private readonly IReadOnlyList<string> _entityColumns;
+    private readonly ConcurrentBag<Session> _pool = [];
+    private readonly int _maxPooled = Environment.ProcessorCount * 4;
+    private Session? _spare;
+    private int _pooled;
     private int _disposed;
 
     internal OnlineFeatureService(VectorPlan plan, IOnlineStore store, TimeProvider time, IReadOnlyDictionary<string, Artifacts.DatasetProfile?> statistics, OnlineServiceOptions options, Func<Online.OnlineTable, Online.OnlineTable> tableOf)
@@ -63,13 +72,27 @@ public sealed class OnlineFeatureService : IAsyncDisposable
         _names = Columns.Select(c => c.Name).ToArray();
         _index = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < _names.Length; i++) _index.TryAdd(_names[i], i);
-        _sets = plan.Sets.Select(p =>
+        _entityColumns = Array.AsReadOnly(plan.RequestKeys.Select(k => k.Name).ToArray());
+        var sets = new SetReader[plan.Sets.Count];
+        for (var s = 0; s < sets.Length; s++)
         {
+            var p = plan.Sets[s];
             var table = tableOf(new Online.OnlineTable("", p.Set.Name, [], "", []));
             var reads = p.Reads.Distinct(StringComparer.Ordinal).Where(r => table.Features.Any(f => f.Name == r)).ToArray();
             var outputs = features.Select((o, i) => (o, i)).Where(x => x.o.Set == p).Select(x => (Output: x.i, Read: Array.IndexOf(reads, x.o.Column))).ToArray();
-            return new SetReader(p, table, reads, outputs);
-        }).ToArray();
+            var nulls = reads.Select(r => FeatureValue.Null(table.Features.First(f => f.Name == r).Type)).ToArray();
+            var keys = p.Keys.Select(k =>
+            {
+                if (k.Set is null) return new KeyPart(k.Column, -1, -1);
+                var from = Array.FindIndex(sets, 0, s, x => x.Plan == k.Set);
+                var column = from < 0 ? -1 : Array.IndexOf(sets[from].Reads, k.Column);
+                if (column < 0) throw new InvalidOperationException($"The key '{k.Column}' of feature set '{p.Set.Name}' comes from a set that is not read before it.");
+                return new KeyPart(null, from, column);
+            }).ToArray();
+            sets[s] = new SetReader(p, table, reads, outputs, nulls, keys, p.Set.OnlineTtl is { } ttl ? ttl.Ticks / 10 : -1);
+        }
+
+        _sets = sets;
         _fallback = features.Select(o =>
         {
             var policy = options.MissingByFeature.TryGetValue(o.Name, out var p) ? p : options.Missing;
@@ -94,7 +117,7 @@ public sealed class OnlineFeatureService : IAsyncDisposable
     public IReadOnlyList<FeatureColumn> Columns { get; }
 
     /// <summary>The entity columns a lookup needs.</summary>
-    public IReadOnlyList<string> EntityColumns => _plan.RequestKeys.Select(k => k.Name).ToArray();
+    public IReadOnlyList<string> EntityColumns => _entityColumns;
 
     /// <summary>Looks up one entity.</summary>
     /// <param name="keys">The entity columns and their values, e.g. <c>{ ["origin"] = "SFO" }</c>.</param>
@@ -107,26 +130,41 @@ public sealed class OnlineFeatureService : IAsyncDisposable
         return ValueTask.FromResult(Get(keys));
     }
 
-    /// <summary>Looks up many entities (in one pass over pooled readers).</summary>
+    /// <summary>
+    /// Looks up many entities: set by set (in join order, since a related set's keys come from an earlier set's values),
+    /// each set's rows are read in one batch (<see cref="IOnlineReader.TryReadMany"/>; with the SQLite store, one read
+    /// transaction per set and batch of up to 256 keys). The rows are the same as <see cref="GetAsync"/> per key.
+    /// </summary>
     /// <param name="keys">The entity keys.</param>
     /// <param name="cancellationToken">Cancels the lookup.</param>
     /// <returns>One row per key, in order.</returns>
+    /// <exception cref="ValidationException">A key column is missing.</exception>
     public ValueTask<IReadOnlyList<FeatureRow>> GetManyAsync(IReadOnlyList<IReadOnlyDictionary<string, object>> keys, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(keys);
-        var rows = new FeatureRow[keys.Count];
-        var readers = Rent();
+        cancellationToken.ThrowIfCancellationRequested();
+        var count = keys.Count;
+        if (count == 0) return ValueTask.FromResult<IReadOnlyList<FeatureRow>>([]);
+        var rows = new FeatureRow[count];
+        Session? session = Rent();
         try
         {
-            for (var i = 0; i < rows.Length; i++)
+            var now = Timestamps.FromDateTimeOffset(_time.GetUtcNow());
+            var batch = session!.Batch ??= new BatchScratch(_sets);
+            for (var start = 0; start < count; start += ChunkRows)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                rows[i] = Lookup(keys[i], readers);
+                if (start > 0) cancellationToken.ThrowIfCancellationRequested();
+                LookupChunk(keys, start, Math.Min(ChunkRows, count - start), rows, session, batch, now);
             }
+        }
+        catch (Exception e) when (IsReaderFailure(e))
+        {
+            Discard(ref session);
+            throw;
         }
         finally
         {
-            Return(readers);
+            if (session is not null) Return(session);
         }
 
         return ValueTask.FromResult<IReadOnlyList<FeatureRow>>(rows);
@@ -135,100 +173,214 @@ public sealed class OnlineFeatureService : IAsyncDisposable
     /// <summary>Looks up one entity synchronously (the store is in-process; this never blocks on I/O other than the local read).</summary>
     /// <param name="keys">The entity columns and their values.</param>
     /// <returns>The row.</returns>
+    /// <exception cref="ValidationException">A key column is missing.</exception>
     public FeatureRow Get(IReadOnlyDictionary<string, object> keys)
     {
         ArgumentNullException.ThrowIfNull(keys);
-        var readers = Rent();
+        Session? session = Rent();
         try
         {
-            return Lookup(keys, readers);
+            return Lookup(keys, session!, Timestamps.FromDateTimeOffset(_time.GetUtcNow()));
+        }
+        catch (Exception e) when (IsReaderFailure(e))
+        {
+            Discard(ref session);
+            throw;
         }
         finally
         {
-            Return(readers);
+            if (session is not null) Return(session);
         }
     }
 
-    private IOnlineReader[] Rent()
+    /// <summary>A failure that may have left a reader unusable (a dropped table, a closed file): its session is not pooled again.</summary>
+    private static bool IsReaderFailure(Exception e) => e is not (ValidationException or OperationCanceledException or ArgumentException);
+
+    private static void Discard(ref Session? session)
+    {
+        session?.Dispose();
+        session = null;
+    }
+
+    private Session Rent()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var readers = new IOnlineReader[_sets.Length];
-        for (var s = 0; s < _sets.Length; s++)
-            readers[s] = _sets[s].Pool.TryTake(out var r) ? r : _store.OpenReader(_sets[s].Table, _sets[s].Reads);
-        return readers;
+        if (Interlocked.Exchange(ref _spare, null) is { } spare) return spare;
+        if (!_pool.TryTake(out var pooled)) return new Session(this);
+        Interlocked.Decrement(ref _pooled);
+        return pooled;
     }
 
-    private void Return(IOnlineReader[] readers)
+    private void Return(Session session)
     {
-        for (var s = 0; s < readers.Length; s++)
+        if (Interlocked.CompareExchange(ref _spare, session, null) is not null)
         {
-            if (Volatile.Read(ref _disposed) != 0 || _sets[s].Pool.Count >= Environment.ProcessorCount * 4) readers[s].Dispose();
-            else _sets[s].Pool.Add(readers[s]);
+            // ConcurrentBag.Count takes every thread's lock: count the pooled sessions here instead.
+            if (Interlocked.Increment(ref _pooled) > _maxPooled)
+            {
+                Interlocked.Decrement(ref _pooled);
+                session.Dispose();
+                return;
+            }
+
+            _pool.Add(session);
+        }
+
+        // Disposed meanwhile: whatever is pooled now would never be taken again.
+        if (Volatile.Read(ref _disposed) != 0) Drain();
+    }
+
+    private void Drain()
+    {
+        Interlocked.Exchange(ref _spare, null)?.Dispose();
+        while (_pool.TryTake(out var s))
+        {
+            Interlocked.Decrement(ref _pooled);
+            s.Dispose();
         }
     }
 
-    private FeatureRow Lookup(IReadOnlyDictionary<string, object> keys, IOnlineReader[] readers)
+    private FeatureRow Lookup(IReadOnlyDictionary<string, object> keys, Session session, long now)
     {
         var values = new FeatureValue[_names.Length];
         var found = true;
-        var now = Timestamps.FromDateTimeOffset(_time.GetUtcNow());
-        FeatureValue[]? read = null;
-        var setValues = new FeatureValue[_sets.Length][];
         for (var s = 0; s < _sets.Length; s++)
         {
             var set = _sets[s];
-            var key = KeyOf(set, keys, setValues);
-            read = new FeatureValue[set.Reads.Length];
-            var ok = key is not null && readers[s].TryRead(key, read, out var eventTime)
-                && (set.Plan.Set.OnlineTtl is not { } ttl || now - eventTime <= ttl.Ticks / 10);
-            if (!ok)
+            var read = session.Row[s];
+            var key = KeyOf(set, keys, session.Row, session.Live, 0, -1, session.KeyParts);
+            var ok = key is not null && session.Readers[s].TryRead(key, read, out var eventTime) && set.IsLive(eventTime, now);
+            session.Live[s][0] = ok;
+            if (ok)
             {
-                found = false;
-                for (var r = 0; r < read.Length; r++) read[r] = FeatureValue.Null(set.Table.Features.First(f => f.Name == set.Reads[r]).Type);
-            }
-
-            setValues[s] = read;
-            foreach (var (output, column) in set.Outputs)
-                values[output] = ok ? read[column] : _fallback[output] ?? read[column];
-        }
-
-        return new FeatureRow(_names, _index, values, found);
-    }
-
-    private string? KeyOf(SetReader set, IReadOnlyDictionary<string, object> keys, FeatureValue[][] setValues)
-    {
-        var parts = new object[set.Plan.Keys.Count];
-        for (var k = 0; k < parts.Length; k++)
-        {
-            var source = set.Plan.Keys[k];
-            if (source.Set is null)
-            {
-                if (!keys.TryGetValue(source.Column, out var v) || v is null)
-                    throw new ValidationException($"The lookup has no value for the entity column '{source.Column}'. Pass every entity column: {string.Join(", ", EntityColumns)}.");
-                parts[k] = v;
+                foreach (var (output, column) in set.Outputs) values[output] = read[column];
             }
             else
             {
-                var from = Array.FindIndex(_sets, x => x.Plan == source.Set);
-                var value = setValues[from][Array.IndexOf(_sets[from].Reads, source.Column)];
-                if (value.IsNull) return null;
-                parts[k] = value.ToObject()!;
+                found = false;
+                foreach (var (output, column) in set.Outputs) values[output] = _fallback[output] ?? set.Nulls[column];
             }
         }
 
-        return EntityKey.Encode(parts);
+        session.ClearRowStrings(_sets);
+        return new FeatureRow(_names, _index, values, found);
     }
+
+    private void LookupChunk(IReadOnlyList<IReadOnlyDictionary<string, object>> keys, int start, int count, FeatureRow[] rows, Session session, BatchScratch batch, long now)
+    {
+        var results = batch.Results;
+        var rowFound = batch.RowFound;
+        for (var i = 0; i < count; i++)
+        {
+            results[i] = new FeatureValue[_names.Length];
+            rowFound[i] = true;
+        }
+
+        var entityKeys = batch.Keys;
+        try
+        {
+            for (var s = 0; s < _sets.Length; s++)
+            {
+                var set = _sets[s];
+                var width = set.Reads.Length;
+                var values = batch.Values[s];
+                var live = batch.Live[s];
+                var times = batch.Times;
+                for (var i = 0; i < count; i++)
+                {
+                    var request = keys[start + i] ?? throw new ArgumentException($"The keys hold null at index {start + i}.", nameof(keys));
+                    entityKeys[i] = KeyOf(set, request, batch.Values, batch.Live, i, start + i, session.KeyParts);
+                }
+
+                session.Readers[s].TryReadMany(entityKeys.AsSpan(0, count), values.AsSpan(0, count * width), times.AsSpan(0, count), live.AsSpan(0, count));
+                for (var i = 0; i < count; i++)
+                {
+                    var row = results[i]!;
+                    if (live[i] && set.IsLive(times[i], now))
+                    {
+                        var at = i * width;
+                        foreach (var (output, column) in set.Outputs) row[output] = values[at + column];
+                    }
+                    else
+                    {
+                        live[i] = false;
+                        rowFound[i] = false;
+                        foreach (var (output, column) in set.Outputs) row[output] = _fallback[output] ?? set.Nulls[column];
+                    }
+                }
+            }
+
+            for (var i = 0; i < count; i++) rows[start + i] = new FeatureRow(_names, _index, results[i]!, rowFound[i]);
+        }
+        finally
+        {
+            batch.Clear(_sets, count);
+        }
+    }
+
+    /// <summary>The encoded key of a set for one row: request values, or values of an earlier set's (live) row.</summary>
+    /// <param name="set">The set.</param>
+    /// <param name="request">The request keys of the row.</param>
+    /// <param name="setValues">The values read per set (rows of <c>Reads.Length</c> values one after the other).</param>
+    /// <param name="live">Per set, whether the row was found and live.</param>
+    /// <param name="row">The row within <paramref name="setValues"/> and <paramref name="live"/>.</param>
+    /// <param name="index">The row's index in the request (for messages), or -1 for a single lookup.</param>
+    /// <param name="scratch">Room for the encoded parts of a compound key (the session's, cleared before returning).</param>
+    private string? KeyOf(SetReader set, IReadOnlyDictionary<string, object> request, FeatureValue[][] setValues, bool[][] live, int row, int index, string?[] scratch)
+    {
+        var parts = set.Keys;
+        if (parts.Length == 1) return KeyPartOf(parts[0], request, setValues, live, row, index);
+        try
+        {
+            for (var k = 0; k < parts.Length; k++)
+            {
+                // Like EntityKey.Encode: the parts' text forms joined with the separator.
+                if ((scratch[k] = KeyPartOf(parts[k], request, setValues, live, row, index)) is null) return null;
+            }
+
+            return string.Join(EntityKey.Separator, scratch.AsSpan(0, parts.Length));
+        }
+        finally
+        {
+            Array.Clear(scratch, 0, parts.Length);
+        }
+    }
+
+    private string? KeyPartOf(KeyPart part, IReadOnlyDictionary<string, object> request, FeatureValue[][] setValues, bool[][] live, int row, int index)
+    {
+        if (part.Request is { } column)
+        {
+            if (!request.TryGetValue(column, out var v) || v is null)
+                throw new ValidationException($"The lookup{(index < 0 ? "" : $" at index {index}")} has no value for the entity column '{column}'. Pass every entity column: {string.Join(", ", _entityColumns)}.");
+            return EntityKey.EncodeValue(v);
+        }
+
+        if (!live[part.FromSet][row]) return null;
+        var value = setValues[part.FromSet][row * _sets[part.FromSet].Reads.Length + part.FromColumn];
+        return value.IsNull ? null : Encode(value);
+    }
+
+    /// <summary>A feature value encoded as <see cref="EntityKey.EncodeValue"/> encodes its boxed form, without boxing.</summary>
+    private static string Encode(in FeatureValue value) => value.Type switch
+    {
+        FeatureType.String => value.Text ?? string.Empty,
+        FeatureType.Double => value.Number.ToString(CultureInfo.InvariantCulture),
+        FeatureType.Boolean => value.Integer != 0 ? "true" : "false",
+        _ => value.Integer.ToString(CultureInfo.InvariantCulture), // Int64, and Timestamp as microseconds
+    };
 
     /// <inheritdoc/>
     public ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return ValueTask.CompletedTask;
-        foreach (var s in _sets)
-            while (s.Pool.TryTake(out var r)) r.Dispose();
+        Drain();
         return ValueTask.CompletedTask;
     }
 
-    private sealed class SetReader(SetPlan plan, OnlineTable table, string[] reads, (int Output, int Read)[] outputs)
+    /// <summary>Where one part of a set's key comes from: a request column, or a column of an earlier set's row.</summary>
+    private readonly record struct KeyPart(string? Request, int FromSet, int FromColumn);
+
+    private sealed class SetReader(SetPlan plan, OnlineTable table, string[] reads, (int Output, int Read)[] outputs, FeatureValue[] nulls, KeyPart[] keys, long ttlMicroseconds)
     {
         public SetPlan Plan { get; } = plan;
 
@@ -238,7 +390,101 @@ public sealed class OnlineFeatureService : IAsyncDisposable
 
         public (int Output, int Column)[] Outputs { get; } = outputs;
 
-        public ConcurrentBag<IOnlineReader> Pool { get; } = [];
+        /// <summary>A null of each read column's type.</summary>
+        public FeatureValue[] Nulls { get; } = nulls;
+
+        public KeyPart[] Keys { get; } = keys;
+
+        /// <summary>Whether read values can hold strings (then pooled scratch is cleared after use).</summary>
+        public bool HasStrings { get; } = nulls.Any(n => n.Type == FeatureType.String);
+
+        /// <summary>Whether a row with this event time is within the set's online TTL at <paramref name="now"/>.</summary>
+        public bool IsLive(long eventTime, long now) => ttlMicroseconds < 0 || now - eventTime <= ttlMicroseconds;
+    }
+
+    /// <summary>What one lookup at a time uses: a reader per set and scratch. Pooled; never used by two threads at once.</summary>
+    private sealed class Session : IDisposable
+    {
+        public Session(OnlineFeatureService service)
+        {
+            var sets = service._sets;
+            Readers = new IOnlineReader[sets.Length];
+            Row = new FeatureValue[sets.Length][];
+            Live = new bool[sets.Length][];
+            KeyParts = new string?[sets.Max(s => s.Keys.Length)];
+            try
+            {
+                for (var s = 0; s < sets.Length; s++)
+                {
+                    Readers[s] = service._store.OpenReader(sets[s].Table, sets[s].Reads);
+                    Row[s] = new FeatureValue[sets[s].Reads.Length];
+                    Live[s] = new bool[1];
+                }
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
+
+        public IOnlineReader[] Readers { get; }
+
+        /// <summary>Per set, the values of the single-row lookup.</summary>
+        public FeatureValue[][] Row { get; }
+
+        /// <summary>Per set, whether the single-row lookup found a live row.</summary>
+        public bool[][] Live { get; }
+
+        /// <summary>The encoded parts of a compound key, while it is joined.</summary>
+        public string?[] KeyParts { get; }
+
+        /// <summary>Scratch of <see cref="GetManyAsync"/>, created on its first use.</summary>
+        public BatchScratch? Batch { get; set; }
+
+        public void ClearRowStrings(SetReader[] sets)
+        {
+            for (var s = 0; s < sets.Length; s++)
+                if (sets[s].HasStrings) Array.Clear(Row[s]);
+        }
+
+        public void Dispose()
+        {
+            foreach (var r in Readers) r?.Dispose();
+        }
+    }
+
+    /// <summary>Scratch of one chunk of a batched lookup.</summary>
+    private sealed class BatchScratch
+    {
+        public BatchScratch(SetReader[] sets)
+        {
+            Values = sets.Select(s => new FeatureValue[ChunkRows * s.Reads.Length]).ToArray();
+            Live = sets.Select(_ => new bool[ChunkRows]).ToArray();
+        }
+
+        /// <summary>Per set, the rows read (<c>Reads.Length</c> values each, one after the other).</summary>
+        public FeatureValue[][] Values { get; }
+
+        /// <summary>Per set, whether each row was found and live.</summary>
+        public bool[][] Live { get; }
+
+        public long[] Times { get; } = new long[ChunkRows];
+
+        public string?[] Keys { get; } = new string?[ChunkRows];
+
+        public FeatureValue[]?[] Results { get; } = new FeatureValue[]?[ChunkRows];
+
+        public bool[] RowFound { get; } = new bool[ChunkRows];
+
+        /// <summary>Drops the references a chunk left (keys, strings, result rows), so the pool keeps none alive.</summary>
+        public void Clear(SetReader[] sets, int count)
+        {
+            Array.Clear(Keys, 0, count);
+            Array.Clear(Results, 0, count);
+            for (var s = 0; s < sets.Length; s++)
+                if (sets[s].HasStrings) Array.Clear(Values[s], 0, count * sets[s].Reads.Length);
+        }
     }
 }
 

@@ -500,6 +500,127 @@ public abstract class OnlineStoreContractTests
         Assert.Throws<ArgumentException>(() => reader.TryRead("SFO", new FeatureValue[1], out _));
     }
 
+    // ---- batched reads ----
+
+    [Test]
+    public async Task TryReadMany_HitsMissesAndNullKeys_FillsTheFoundRowsOnly()
+    {
+        var table = Table();
+        await _store.PrepareAsync(table);
+        await _store.WriteAsync(table, Batch(("origin", Strings("SFO", "LAX")), ("ts", Times(T0, T0.AddMinutes(5))),
+            ("delay", Doubles(1.5, null)), ("destination", Strings("JFK", "ORD"))), NoState);
+        using var reader = _store.OpenReader(table, ["destination", "delay"]);
+        var sentinel = FeatureValue.FromString("untouched");
+        var values = Enumerable.Repeat(sentinel, 8).ToArray();
+        var times = new long[] { -1, -1, -1, -1 };
+        var found = new bool[] { true, true, false, true };
+
+        var hits = reader.TryReadMany(["LAX", "nowhere", "SFO", null], values, times, found);
+
+        Assert.That(hits, Is.EqualTo(2));
+        Assert.That(found, Is.EqualTo(new[] { true, false, true, false }));
+        Assert.That(times, Is.EqualTo(new[] { Micros(T0.AddMinutes(5)), 0, Micros(T0), 0 }));
+        Assert.That(values, Is.EqualTo(new[]
+        {
+            FeatureValue.FromString("ORD"), FeatureValue.Null(FeatureType.Double),
+            sentinel, sentinel,
+            FeatureValue.FromString("JFK"), FeatureValue.FromDouble(1.5),
+            sentinel, sentinel,
+        }));
+    }
+
+    [Test]
+    public async Task TryReadMany_RepeatedKeys_ReadsEveryOccurrence()
+    {
+        var table = Table();
+        await _store.PrepareAsync(table);
+        await _store.WriteAsync(table, Rows(T0, 4, "SFO", "LAX"), NoState);
+        using var reader = _store.OpenReader(table, ["delay"]);
+        var values = new FeatureValue[3];
+
+        var hits = reader.TryReadMany(["SFO", "SFO", "LAX"], values, new long[3], new bool[3]);
+
+        Assert.That(hits, Is.EqualTo(3));
+        Assert.That(values, Is.All.EqualTo(FeatureValue.FromDouble(4)));
+    }
+
+    [Test]
+    public async Task TryReadMany_NoKeys_ReturnsZeroAndTouchesNothing()
+    {
+        var table = Table();
+        await _store.PrepareAsync(table);
+        using var reader = _store.OpenReader(table, ["delay"]);
+
+        Assert.That(reader.TryReadMany([], [], [], []), Is.Zero);
+    }
+
+    [Test]
+    public async Task TryReadMany_ShortBuffers_ThrowArgumentNamingTheBuffer()
+    {
+        var table = Table();
+        await _store.PrepareAsync(table);
+        using var reader = _store.OpenReader(table, ["delay", "count"]);
+        string?[] keys = ["SFO", "LAX"];
+
+        var destination = Assert.Throws<ArgumentException>(() => reader.TryReadMany(keys, new FeatureValue[3], new long[2], new bool[2]));
+        var times = Assert.Throws<ArgumentException>(() => reader.TryReadMany(keys, new FeatureValue[4], new long[1], new bool[2]));
+        var found = Assert.Throws<ArgumentException>(() => reader.TryReadMany(keys, new FeatureValue[4], new long[2], new bool[1]));
+
+        Assert.That(destination!.ParamName, Is.EqualTo("destination"));
+        Assert.That(times!.ParamName, Is.EqualTo("eventTimes"));
+        Assert.That(found!.ParamName, Is.EqualTo("found"));
+    }
+
+    [Test]
+    public async Task TryReadMany_RowsWrittenBetweenBatches_AreSeen()
+    {
+        var table = Table();
+        await _store.PrepareAsync(table);
+        using var reader = _store.OpenReader(table, ["delay"]);
+        var values = new FeatureValue[2];
+        var found = new bool[2];
+        Assert.That(reader.TryReadMany(["SFO", "LAX"], values, new long[2], found), Is.Zero);
+
+        await _store.WriteAsync(table, Rows(T0, 1, "SFO", "LAX"), NoState);
+        Assert.That(reader.TryReadMany(["SFO", "LAX"], values, new long[2], found), Is.EqualTo(2), "a batch leaves no old snapshot behind");
+
+        await _store.WriteAsync(table, Rows(T0.AddMinutes(1), 2, "LAX"), NoState);
+        Assert.That(reader.TryReadMany(["SFO", "LAX"], values, new long[2], found), Is.EqualTo(2));
+        Assert.That(values.Select(v => v.Number), Is.EqualTo(new[] { 1.0, 2.0 }));
+        Assert.That(Read(reader, "LAX").Values[0].Number, Is.EqualTo(2), "single reads still see the latest commit");
+    }
+
+    [Test]
+    public async Task TryReadMany_Flights_MatchesTryReadPerKey()
+    {
+        var table = new OnlineTable("proj", "flights", [new("origin", FeatureType.String)], "date",
+            [new("delay", FeatureType.Double), new("distance", FeatureType.Int64), new("destination", FeatureType.String)]);
+        await _store.PrepareAsync(table);
+        var flights = ReadFlights();
+        await _store.WriteAsync(table, Batch(
+            ("origin", Strings(flights.Select(f => f.Origin).ToArray())),
+            ("date", Times(flights.Select(f => (DateTimeOffset?)f.Date).ToArray())),
+            ("delay", Doubles(flights.Select(f => (double?)f.Delay).ToArray())),
+            ("distance", Longs(flights.Select(f => (long?)f.Distance).ToArray())),
+            ("destination", Strings(flights.Select(f => f.Destination).ToArray()))), NoState);
+        string?[] keys = [.. flights.Select(f => f.Origin).Distinct().Order(StringComparer.Ordinal), "XXX", null, "SFO"];
+        using var reader = _store.OpenReader(table, ["destination", "distance", "delay"]);
+        var values = new FeatureValue[keys.Length * 3];
+        var times = new long[keys.Length];
+        var found = new bool[keys.Length];
+
+        var hits = reader.TryReadMany(keys, values, times, found);
+
+        Assert.That(hits, Is.EqualTo(keys.Length - 2));
+        for (var i = 0; i < keys.Length; i++)
+        {
+            var expected = keys[i] is { } key ? Read(reader, key) : (Found: false, Values: new FeatureValue[3], EventTime: 0L);
+            Assert.That(found[i], Is.EqualTo(expected.Found), keys[i]);
+            Assert.That(times[i], Is.EqualTo(expected.EventTime), keys[i]);
+            if (expected.Found) Assert.That(values.AsSpan(i * 3, 3).ToArray(), Is.EqualTo(expected.Values), keys[i]);
+        }
+    }
+
     // ---- drop ----
 
     [Test]

@@ -144,6 +144,51 @@ public sealed class SqliteOnlineStoreTests : OnlineStoreContractTests
     }
 
     [Test]
+    public async Task TryReadMany_Batch_LeavesNoReadTransactionOpen()
+    {
+        var table = Table();
+        await Store.PrepareAsync(table);
+        await Store.WriteAsync(table, Rows(T0, 1, "SFO", "LAX"), NoState);
+        using var reader = Store.OpenReader(table, ["delay"]);
+
+        Assert.That(reader.TryReadMany(["SFO", "LAX", "JFK"], new FeatureValue[3], new long[3], new bool[3]), Is.EqualTo(2));
+
+        Assert.That(TruncateWal(), Is.Zero, "a reader holding a snapshot would keep the WAL from being truncated");
+    }
+
+    [Test]
+    public async Task TryReadMany_TableDroppedWhileOpen_ThrowsAndLeavesNoReadTransactionOpen()
+    {
+        var table = Table();
+        await Store.PrepareAsync(table);
+        await Store.WriteAsync(table, Rows(T0, 1, "SFO"), NoState);
+        using var reader = Store.OpenReader(table, ["delay"]);
+
+        await Store.DropAsync(table);
+
+        var e = Assert.Throws<MLOpsException>(() => reader.TryReadMany(["SFO", "LAX"], new FeatureValue[2], new long[2], new bool[2]));
+        Assert.That(e!.Message, Does.Contain("new reader"));
+        Assert.That(TruncateWal(), Is.Zero);
+    }
+
+    /// <summary>Runs <c>PRAGMA wal_checkpoint(TRUNCATE)</c> on a connection of its own; 1 when a reader blocked it.</summary>
+    private long TruncateWal()
+    {
+        using var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DbPath, Pooling = false, DefaultTimeout = 1 }.ToString());
+        c.Open();
+        using (var timeout = c.CreateCommand())
+        {
+            timeout.CommandText = "PRAGMA busy_timeout = 200;";
+            timeout.ExecuteNonQuery();
+        }
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
+        using var r = cmd.ExecuteReader();
+        Assert.That(r.Read(), Is.True);
+        return r.GetInt64(0);
+    }
+
+    [Test]
     public async Task OpenReader_StoreDisposed_ReaderKeepsWorkingUntilDisposed()
     {
         var store = new SqliteOnlineStore(System.IO.Path.Combine(Folder, "other.db"));
