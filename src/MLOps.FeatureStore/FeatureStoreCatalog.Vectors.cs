@@ -66,7 +66,11 @@ public sealed partial class FeatureStoreCatalog
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The training set.</returns>
     /// <exception cref="ValidationException">An unknown feature, or entity rows without the key or time columns.</exception>
-    public async Task<OfflineFeatures> GetOfflineFeaturesAsync(FeatureVector vector, DataSource? entityRows = null, OfflineFeaturesOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<OfflineFeatures> GetOfflineFeaturesAsync(FeatureVector vector, DataSource? entityRows = null, OfflineFeaturesOptions? options = null, CancellationToken cancellationToken = default)
+        => GetOfflineFeaturesAsync(vector, entityRows, IngestOptions.DefaultChunkSize, options, cancellationToken);
+
+    /// <summary>The training set, the entity rows read in chunks of at most <paramref name="entityChunkRows"/> rows.</summary>
+    private async Task<OfflineFeatures> GetOfflineFeaturesAsync(FeatureVector vector, DataSource? entityRows, int entityChunkRows, OfflineFeaturesOptions? options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(vector);
         options ??= new OfflineFeaturesOptions();
@@ -81,7 +85,7 @@ public sealed partial class FeatureStoreCatalog
         RecordBatch left;
         if (entityRows is not null)
         {
-            left = await ReadEntityRowsAsync(plan, entityRows, tsColumn, cancellationToken).ConfigureAwait(false);
+            left = await ReadEntityRowsAsync(plan, entityRows, entityChunkRows, tsColumn, cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -139,7 +143,9 @@ public sealed partial class FeatureStoreCatalog
     public Task<OfflineFeatures> GetOfflineFeaturesAsync(FeatureVector vector, RecordBatch entityRows, OfflineFeaturesOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entityRows);
-        return GetOfflineFeaturesAsync(vector, DataSource.Batches([entityRows]), options, cancellationToken);
+
+        // one chunk: the batch is normalized as a whole (its columns shared where no conversion is needed), not cut and put together again
+        return GetOfflineFeaturesAsync(vector, DataSource.Batches([entityRows]), Math.Max(entityRows.Length, 1), options, cancellationToken);
     }
 
     private static FeatureColumn[] PrimaryColumns(VectorPlan plan)
@@ -167,7 +173,7 @@ public sealed partial class FeatureStoreCatalog
         return new RecordBatch(new Schema(columns.Select(c => Arrays.Field(c.Name, c.Type)), null), arrays, total);
     }
 
-    private static async Task<RecordBatch> ReadEntityRowsAsync(VectorPlan plan, DataSource entityRows, string? tsColumn, CancellationToken cancellationToken)
+    private static async Task<RecordBatch> ReadEntityRowsAsync(VectorPlan plan, DataSource entityRows, int chunkRows, string? tsColumn, CancellationToken cancellationToken)
     {
         var keys = plan.RequestKeys;
         var pseudo = new FeatureSet("entity-rows", keys.Select(k => k.Name).ToArray(), tsColumn, plan.Sets[0].Set.TimestampFormat, null, keys, [], [],
@@ -176,7 +182,7 @@ public sealed partial class FeatureStoreCatalog
         if (tsColumn is not null) hints[tsColumn] = FeatureType.Timestamp;
         var batches = new List<RecordBatch>();
         long rows = 0;
-        await foreach (var raw in entityRows.ReadAsync(IngestOptions.DefaultChunkSize, hints, cancellationToken).ConfigureAwait(false))
+        await foreach (var raw in entityRows.ReadAsync(chunkRows, hints, cancellationToken).ConfigureAwait(false))
         {
             // the normalized batch shares the source batch's memory, so the source is left to the garbage collector
             if (tsColumn is not null && raw.Schema.GetFieldIndex(tsColumn) < 0)
