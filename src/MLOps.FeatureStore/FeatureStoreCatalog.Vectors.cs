@@ -184,14 +184,17 @@ public sealed partial class FeatureStoreCatalog
         long rows = 0;
         await foreach (var raw in entityRows.ReadAsync(chunkRows, hints, cancellationToken).ConfigureAwait(false))
         {
-            // the normalized batch shares the source batch's memory, so the source is left to the garbage collector
+            // the normalized batch shares the source batch's memory, so the source is left to the garbage collector (or its owner)
             if (tsColumn is not null && raw.Schema.GetFieldIndex(tsColumn) < 0)
                 throw new ValidationException($"The entity rows have no time column '{tsColumn}'. Their columns: {string.Join(", ", raw.Schema.FieldsList.Select(f => f.Name))}. Add it, or name it with OfflineFeaturesOptions.TimestampColumn.");
             batches.Add(Normalizer.Normalize(pseudo, raw, rows, "entity rows"));
             rows += raw.Length;
         }
 
-        if (batches.Count == 1) return batches[0];
+        // The result owns its columns (disposing it disposes them), so a caller's batches, whose columns a normalized
+        // batch shares where no conversion was needed, are copied; several batches are copied when put together anyway.
+        if (batches.Count == 1)
+            return entityRows.OwnsBatches ? batches[0] : Arrays.TakeRows(batches[0], Enumerable.Range(0, batches[0].Length).ToArray());
         var schema = batches.Count == 0 ? null : batches[0].Schema;
         if (schema is null) throw new ValidationException("The entity rows are empty: there is no batch at all.");
         var total = batches.Sum(b => b.Length);

@@ -85,6 +85,7 @@ internal static class OfflineStore
         var window = Math.Clamp(Environment.ProcessorCount, 1, 8);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var pending = new Queue<Task<List<RecordBatch>>>();
+        List<RecordBatch>? current = null;
         var next = 0;
         try
         {
@@ -96,12 +97,12 @@ internal static class OfflineStore
                     pending.Enqueue(Task.Run(() => ReadFileAsync(file, names, columns, stop.Token), stop.Token));
                 }
 
-                var batches = await pending.Peek().ConfigureAwait(false);
+                current = await pending.Peek().ConfigureAwait(false);
                 _ = pending.Dequeue();
-                for (var b = 0; b < batches.Count; b++)
+                for (var b = 0; b < current.Count; b++)
                 {
-                    var batch = batches[b];
-                    batches[b] = null!; // from here on the caller owns it
+                    var batch = current[b];
+                    current[b] = null!; // from here on the caller owns it
                     yield return batch;
                 }
             }
@@ -110,6 +111,7 @@ internal static class OfflineStore
         {
             // the caller stopped early or a read failed: the reads still running are stopped and their batches dropped
             await stop.CancelAsync().ConfigureAwait(false);
+            foreach (var batch in current ?? []) batch?.Dispose();
             foreach (var task in pending)
             {
                 try
