@@ -27,7 +27,7 @@ namespace MLOps.Benchmarks;
 /// <para><c>DuckDb_AsofLeftJoin_ToTable</c> leaves the fetch into .NET out: DuckDB materializes the join into a
 /// temporary table of its own (engine work only). It is reported for reference; the target is against the baseline.</para>
 /// <para>The feature rows are ingested in time order (a backfill), so each day partition holds one file of about 2,700
-/// rows (367 files). 10% of the entity rows use keys with no feature row ("X0".."X29"), and the instants span a week
+/// rows (366 files). 10% of the entity rows use keys with no feature row ("X0".."X29"), and the instants span a week
 /// more than the features on each side, so some rows match nothing. Timestamps are random microseconds, so no key has
 /// two feature rows at one instant and DuckDB and ours must pick the same rows; setup checks they do.</para>
 /// </remarks>
