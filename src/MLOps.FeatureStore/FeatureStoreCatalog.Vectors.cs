@@ -66,7 +66,11 @@ public sealed partial class FeatureStoreCatalog
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The training set.</returns>
     /// <exception cref="ValidationException">An unknown feature, or entity rows without the key or time columns.</exception>
-    public async Task<OfflineFeatures> GetOfflineFeaturesAsync(FeatureVector vector, DataSource? entityRows = null, OfflineFeaturesOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<OfflineFeatures> GetOfflineFeaturesAsync(FeatureVector vector, DataSource? entityRows = null, OfflineFeaturesOptions? options = null, CancellationToken cancellationToken = default)
+        => GetOfflineFeaturesAsync(vector, entityRows, IngestOptions.DefaultChunkSize, options, cancellationToken);
+
+    /// <summary>The training set, the entity rows read in chunks of at most <paramref name="entityChunkRows"/> rows.</summary>
+    private async Task<OfflineFeatures> GetOfflineFeaturesAsync(FeatureVector vector, DataSource? entityRows, int entityChunkRows, OfflineFeaturesOptions? options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(vector);
         options ??= new OfflineFeaturesOptions();
@@ -81,7 +85,7 @@ public sealed partial class FeatureStoreCatalog
         RecordBatch left;
         if (entityRows is not null)
         {
-            left = await ReadEntityRowsAsync(plan, entityRows, tsColumn, cancellationToken).ConfigureAwait(false);
+            left = await ReadEntityRowsAsync(plan, entityRows, entityChunkRows, tsColumn, cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -139,7 +143,9 @@ public sealed partial class FeatureStoreCatalog
     public Task<OfflineFeatures> GetOfflineFeaturesAsync(FeatureVector vector, RecordBatch entityRows, OfflineFeaturesOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entityRows);
-        return GetOfflineFeaturesAsync(vector, DataSource.Batches([entityRows]), options, cancellationToken);
+
+        // one chunk: the batch is normalized as a whole (its columns shared where no conversion is needed), not cut and put together again
+        return GetOfflineFeaturesAsync(vector, DataSource.Batches([entityRows]), Math.Max(entityRows.Length, 1), options, cancellationToken);
     }
 
     private static FeatureColumn[] PrimaryColumns(VectorPlan plan)
@@ -167,7 +173,7 @@ public sealed partial class FeatureStoreCatalog
         return new RecordBatch(new Schema(columns.Select(c => Arrays.Field(c.Name, c.Type)), null), arrays, total);
     }
 
-    private static async Task<RecordBatch> ReadEntityRowsAsync(VectorPlan plan, DataSource entityRows, string? tsColumn, CancellationToken cancellationToken)
+    private static async Task<RecordBatch> ReadEntityRowsAsync(VectorPlan plan, DataSource entityRows, int chunkRows, string? tsColumn, CancellationToken cancellationToken)
     {
         var keys = plan.RequestKeys;
         var pseudo = new FeatureSet("entity-rows", keys.Select(k => k.Name).ToArray(), tsColumn, plan.Sets[0].Set.TimestampFormat, null, keys, [], [],
@@ -176,16 +182,19 @@ public sealed partial class FeatureStoreCatalog
         if (tsColumn is not null) hints[tsColumn] = FeatureType.Timestamp;
         var batches = new List<RecordBatch>();
         long rows = 0;
-        await foreach (var raw in entityRows.ReadAsync(IngestOptions.DefaultChunkSize, hints, cancellationToken).ConfigureAwait(false))
+        await foreach (var raw in entityRows.ReadAsync(chunkRows, hints, cancellationToken).ConfigureAwait(false))
         {
-            // the normalized batch shares the source batch's memory, so the source is left to the garbage collector
+            // the normalized batch shares the source batch's memory, so the source is left to the garbage collector (or its owner)
             if (tsColumn is not null && raw.Schema.GetFieldIndex(tsColumn) < 0)
                 throw new ValidationException($"The entity rows have no time column '{tsColumn}'. Their columns: {string.Join(", ", raw.Schema.FieldsList.Select(f => f.Name))}. Add it, or name it with OfflineFeaturesOptions.TimestampColumn.");
             batches.Add(Normalizer.Normalize(pseudo, raw, rows, "entity rows"));
             rows += raw.Length;
         }
 
-        if (batches.Count == 1) return batches[0];
+        // The result owns its columns (disposing it disposes them), so a caller's batches, whose columns a normalized
+        // batch shares where no conversion was needed, are copied; several batches are copied when put together anyway.
+        if (batches.Count == 1)
+            return entityRows.OwnsBatches ? batches[0] : Arrays.TakeRows(batches[0], Enumerable.Range(0, batches[0].Length).ToArray());
         var schema = batches.Count == 0 ? null : batches[0].Schema;
         if (schema is null) throw new ValidationException("The entity rows are empty: there is no batch at all.");
         var total = batches.Sum(b => b.Length);

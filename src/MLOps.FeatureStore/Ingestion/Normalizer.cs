@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Apache.Arrow.Types;
 using MLOps.FeatureStore.FeatureSets;
 using MLOps.FeatureStore.Internal;
@@ -40,10 +41,11 @@ internal static class Normalizer
             arrays.Add(array);
         }
 
-        var rows = new long[batch.Length];
-        for (var i = 0; i < rows.Length; i++) rows[i] = firstRow + i + 1;
+        var rows = new byte[batch.Length * sizeof(long)];
+        var numbers = MemoryMarshal.Cast<byte, long>(rows.AsSpan());
+        for (var i = 0; i < numbers.Length; i++) numbers[i] = firstRow + i + 1;
         fields.Add(new Field(FeatureStepContext.RowNumberColumn, Int64Type.Default, nullable: false));
-        arrays.Add(Arrays.Int64s(rows, Enumerable.Repeat(true, rows.Length).ToArray()));
+        arrays.Add(new Int64Array(new ArrowBuffer(rows), ArrowBuffer.Empty, batch.Length, 0, 0));
         return new RecordBatch(new Schema(fields, null), arrays, batch.Length);
     }
 
@@ -65,6 +67,7 @@ internal static class Normalizer
         var natural = Natural(array);
         var type = target ?? natural.Type;
         if (natural.Type == type) return natural.Array;
+        if (ConvertNumbers(natural.Array, type) is { } converted) return converted;
         var n = array.Length;
         var valid = new bool[n];
         ValidationException Bad(int i, string? value) => new(
@@ -150,6 +153,67 @@ internal static class Normalizer
 
                 return Arrays.Strings(s);
             }
+        }
+    }
+
+    /// <summary>
+    /// The conversions between canonical numbers that cannot fail, column-wise (the general path reads value by value):
+    /// int64, timestamp or bool to double (bool as 0/1, a timestamp as its microseconds), int64 to timestamp
+    /// (microseconds since the epoch), bool or timestamp to int64. Null for any other.
+    /// </summary>
+    private static IArrowArray? ConvertNumbers(IArrowArray array, FeatureType type)
+    {
+        var n = array.Length;
+        var hasNulls = array.NullCount > 0;
+        switch (type, array)
+        {
+            case (FeatureType.Double, Int64Array or TimestampArray or BooleanArray):
+            {
+                var d = new double[n];
+                if (array is BooleanArray b)
+                {
+                    for (var i = 0; i < n; i++) d[i] = hasNulls && b.IsNull(i) ? double.NaN : b.GetValue(i) == true ? 1 : 0;
+                }
+                else
+                {
+                    var values = array is Int64Array l ? l.Values : ((TimestampArray)array).Values;
+                    for (var i = 0; i < n; i++) d[i] = hasNulls && array.IsNull(i) ? double.NaN : values[i];
+                }
+
+                return Arrays.Doubles(d, n);
+            }
+
+            case (FeatureType.Timestamp, Int64Array l):
+            {
+                var valid = new bool[n];
+                var values = l.Values;
+                var t = new long[n];
+                for (var i = 0; i < n; i++)
+                {
+                    if (hasNulls && l.IsNull(i)) continue;
+                    valid[i] = true;
+                    t[i] = values[i];
+                }
+
+                return Arrays.Timestamps(t, valid);
+            }
+
+            case (FeatureType.Int64, TimestampArray or BooleanArray):
+            {
+                var valid = new bool[n];
+                var v = new long[n];
+                for (var i = 0; i < n; i++)
+                {
+                    if (hasNulls && array.IsNull(i)) continue;
+                    valid[i] = true;
+                    v[i] = array is TimestampArray t ? t.Values[i] : ((BooleanArray)array).GetValue(i) == true ? 1 : 0;
+                }
+
+                return Arrays.Int64s(v, valid);
+            }
+
+            default:
+                return null;
         }
     }
 

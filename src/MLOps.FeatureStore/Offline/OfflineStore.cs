@@ -73,12 +73,66 @@ internal static class OfflineStore
         return files;
     }
 
-    /// <summary>Reads the committed rows of a set as batches with exactly the requested columns (missing ones null).</summary>
+    /// <summary>
+    /// Reads the committed rows of a set as batches with exactly the requested columns (missing ones null), in file
+    /// order. Only the requested columns are decoded, and several files are read at once (up to one per processor):
+    /// a set is usually many small partition files.
+    /// </summary>
     public static async IAsyncEnumerable<RecordBatch> ReadAsync(string root, IReadOnlyList<FeatureColumn> columns, long? from, long? to, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        foreach (var file in Files(root, from, to))
+        var names = columns.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        var files = Files(root, from, to);
+        var window = Math.Clamp(Environment.ProcessorCount, 1, 8);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var pending = new Queue<Task<List<RecordBatch>>>();
+        List<RecordBatch>? current = null;
+        var next = 0;
+        try
         {
-            await foreach (var batch in DatasetReader.ReadAsync(file, DatasetFormat.Parquet, DatasetReader.DefaultBatchSize, cancellationToken).ConfigureAwait(false))
+            while (next < files.Count || pending.Count > 0)
+            {
+                while (next < files.Count && pending.Count < window)
+                {
+                    var file = files[next++];
+                    pending.Enqueue(Task.Run(() => ReadFileAsync(file, names, columns, stop.Token), stop.Token));
+                }
+
+                current = await pending.Peek().ConfigureAwait(false);
+                _ = pending.Dequeue();
+                for (var b = 0; b < current.Count; b++)
+                {
+                    var batch = current[b];
+                    current[b] = null!; // from here on the caller owns it
+                    yield return batch;
+                }
+            }
+        }
+        finally
+        {
+            // the caller stopped early or a read failed: the reads still running are stopped and their batches dropped
+            await stop.CancelAsync().ConfigureAwait(false);
+            foreach (var batch in current ?? []) batch?.Dispose();
+            foreach (var task in pending)
+            {
+                try
+                {
+                    foreach (var batch in await task.ConfigureAwait(false)) batch?.Dispose();
+                }
+                catch (Exception)
+                {
+                    // cancelled, or the failure already on its way to the caller (or one after it, which nobody waits for)
+                }
+            }
+        }
+    }
+
+    /// <summary>Reads one file's non-empty batches, conformed to the columns.</summary>
+    private static async Task<List<RecordBatch>> ReadFileAsync(string file, IReadOnlyCollection<string> names, IReadOnlyList<FeatureColumn> columns, CancellationToken cancellationToken)
+    {
+        var batches = new List<RecordBatch>();
+        try
+        {
+            await foreach (var batch in DatasetReader.ReadParquetAsync(file, names, DatasetReader.DefaultBatchSize, cancellationToken).ConfigureAwait(false))
             {
                 if (batch.Length == 0)
                 {
@@ -86,9 +140,16 @@ internal static class OfflineStore
                     continue;
                 }
 
-                yield return Conform(batch, columns);
+                batches.Add(Conform(batch, columns));
             }
         }
+        catch
+        {
+            foreach (var batch in batches) batch.Dispose();
+            throw;
+        }
+
+        return batches;
     }
 
     /// <summary>A batch with exactly these columns and types, in order (missing ones all null).</summary>

@@ -55,6 +55,25 @@ public static class DatasetReader
         };
     }
 
+    /// <summary>
+    /// Reads only some columns of a Parquet file (see <see cref="ReadAsync"/>): the others are neither read nor decoded.
+    /// The batches hold the named columns the file has, in file order; names it lacks are ignored.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="columns">The names of the top-level columns to read.</param>
+    /// <param name="batchSize">The largest number of rows in a batch.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The batches, in file order (one empty batch for a file without rows).</returns>
+    internal static IAsyncEnumerable<RecordBatch> ReadParquetAsync(string path, IReadOnlyCollection<string> columns, int batchSize = DefaultBatchSize, CancellationToken cancellationToken = default)
+    {
+        Throw.IfNullOrWhitespace(path);
+        Throw.IfNull(columns);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        if (!File.Exists(path))
+            throw new NotFoundException("dataset file", path, $"The dataset file '{path}' does not exist. Check the path.");
+        return ParquetBatchReader.ReadAsync(path, batchSize, columns, cancellationToken);
+    }
+
     /// <summary>Writes record batches as an Arrow IPC file (the Feather v2 layout).</summary>
     /// <param name="batches">The batches; they must all have the schema of the first one. They are not disposed.</param>
     /// <param name="destination">A writable stream; it is left open.</param>

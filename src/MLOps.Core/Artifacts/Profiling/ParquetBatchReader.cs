@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
 using Apache.Arrow;
 using Apache.Arrow.Types;
 using Parquet;
@@ -12,6 +15,11 @@ namespace MLOps.Artifacts;
 /// <summary>
 /// Reads a Parquet file as Arrow record batches: one row group at a time, each cut into batches of at most the batch size.
 /// </summary>
+/// <remarks>
+/// Each column is read in bulk (Parquet.Net's raw read: the non-null values packed, with the definition levels), and
+/// the Arrow buffers are built from those arrays directly: one copy per column and batch for fixed-width values, one
+/// UTF-8 encoding pass for strings, no array builder or per-value delegate on the common types.
+/// </remarks>
 internal static class ParquetBatchReader
 {
     private static ParquetOptions Options => new()
@@ -21,33 +29,53 @@ internal static class ParquetBatchReader
 
     private delegate IArrowArray BuildArray<T>(ReadOnlySpan<T> values);
 
-    public static async IAsyncEnumerable<RecordBatch> ReadAsync(string path, int batchSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public static IAsyncEnumerable<RecordBatch> ReadAsync(string path, int batchSize, CancellationToken cancellationToken)
+        => ReadAsync(path, batchSize, columns: null, cancellationToken);
+
+    /// <summary>Reads the file, only the named columns when <paramref name="columns"/> is given.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="batchSize">The largest number of rows in a batch.</param>
+    /// <param name="columns">The top-level columns to read (in file order; names the file lacks are ignored, the others
+    /// are neither read nor decoded); null reads every column.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The batches.</returns>
+    public static async IAsyncEnumerable<RecordBatch> ReadAsync(string path, int batchSize, IReadOnlyCollection<string>? columns, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var reader = await CallAsync(path, () => ParquetReader.CreateAsync(path, Options, cancellationToken)).ConfigureAwait(false);
+        var readers = System.Array.Empty<ColumnReader>();
         await using (reader.ConfigureAwait(false))
+        try
         {
-            var columns = reader.Schema.Fields.Select(f => CreateColumn(f, path)).ToArray();
-            var schema = new ArrowSchema(columns.Select(c => c.ArrowField), metadata: null);
+            readers = reader.Schema.Fields
+                .Where(f => columns is null || columns.Contains(f.Name, StringComparer.Ordinal))
+                .Select(f => CreateColumn(f, path)).ToArray();
+            var schema = new ArrowSchema(readers.Select(c => c.ArrowField), metadata: null);
             var yielded = false;
             for (var g = 0; g < reader.RowGroupCount; g++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var rowGroup = reader.OpenRowGroupReader(g);
                 var rows = checked((int)rowGroup.RowCount);
-                foreach (var column in columns)
+                foreach (var column in readers)
                     await CallAsync(path, async () => { await column.ReadAsync(rowGroup, rows, cancellationToken).ConfigureAwait(false); return true; }).ConfigureAwait(false);
 
                 for (var offset = 0; offset < rows; offset += batchSize)
                 {
                     var length = Math.Min(batchSize, rows - offset);
-                    yield return new RecordBatch(schema, columns.Select(c => c.Build(offset, length)).ToArray(), length);
+                    var arrays = new IArrowArray[readers.Length];
+                    for (var c = 0; c < arrays.Length; c++) arrays[c] = readers[c].Build(offset, length);
+                    yield return new RecordBatch(schema, arrays, length);
                     yielded = true;
                 }
             }
 
             if (!yielded)
-                yield return new RecordBatch(schema, columns.Select(c => c.Build(0, 0)).ToArray(), 0);
+                yield return new RecordBatch(schema, readers.Select(c => c.Build(0, 0)).ToArray(), 0);
+        }
+        finally
+        {
+            foreach (var column in readers) column.Release();
         }
     }
 
@@ -74,27 +102,27 @@ internal static class ParquetBatchReader
         var type = data.ClrType;
         var nullable = data.IsNullable;
         if (type == typeof(bool))
-            return new ValueColumn<bool>(data, new(data.Name, BooleanType.Default, nullable), v => Booleans(v));
+            return new BooleanColumn(data, new(data.Name, BooleanType.Default, nullable));
         if (type == typeof(sbyte))
-            return Primitive<sbyte, Int8Array, Int8Array.Builder>(data, Int8Type.Default, () => new());
+            return new FixedColumn<sbyte>(data, new(data.Name, Int8Type.Default, nullable));
         if (type == typeof(short))
-            return Primitive<short, Int16Array, Int16Array.Builder>(data, Int16Type.Default, () => new());
+            return new FixedColumn<short>(data, new(data.Name, Int16Type.Default, nullable));
         if (type == typeof(int))
-            return Primitive<int, Int32Array, Int32Array.Builder>(data, Int32Type.Default, () => new());
+            return new FixedColumn<int>(data, new(data.Name, Int32Type.Default, nullable));
         if (type == typeof(long))
-            return Primitive<long, Int64Array, Int64Array.Builder>(data, Int64Type.Default, () => new());
+            return new FixedColumn<long>(data, new(data.Name, Int64Type.Default, nullable));
         if (type == typeof(byte))
-            return Primitive<byte, UInt8Array, UInt8Array.Builder>(data, UInt8Type.Default, () => new());
+            return new FixedColumn<byte>(data, new(data.Name, UInt8Type.Default, nullable));
         if (type == typeof(ushort))
-            return Primitive<ushort, UInt16Array, UInt16Array.Builder>(data, UInt16Type.Default, () => new());
+            return new FixedColumn<ushort>(data, new(data.Name, UInt16Type.Default, nullable));
         if (type == typeof(uint))
-            return Primitive<uint, UInt32Array, UInt32Array.Builder>(data, UInt32Type.Default, () => new());
+            return new FixedColumn<uint>(data, new(data.Name, UInt32Type.Default, nullable));
         if (type == typeof(ulong))
-            return Primitive<ulong, UInt64Array, UInt64Array.Builder>(data, UInt64Type.Default, () => new());
+            return new FixedColumn<ulong>(data, new(data.Name, UInt64Type.Default, nullable));
         if (type == typeof(float))
-            return Primitive<float, FloatArray, FloatArray.Builder>(data, FloatType.Default, () => new());
+            return new FixedColumn<float>(data, new(data.Name, FloatType.Default, nullable));
         if (type == typeof(double))
-            return Primitive<double, DoubleArray, DoubleArray.Builder>(data, DoubleType.Default, () => new());
+            return new FixedColumn<double>(data, new(data.Name, DoubleType.Default, nullable));
         if (type == typeof(decimal))
         {
             var (precision, scale) = data is DecimalDataField d ? (Math.Clamp(d.Precision, 1, 38), Math.Clamp(d.Scale, 0, 38)) : (38, 18);
@@ -115,22 +143,7 @@ internal static class ParquetBatchReader
         }
 
         if (type == typeof(DateTime))
-        {
-            var timestampType = TimestampTypeOf(data);
-            return new ValueColumn<DateTime>(data, new(data.Name, timestampType, nullable), v =>
-            {
-                var builder = new TimestampArray.Builder(timestampType).Reserve(v.Length);
-                foreach (var item in v)
-                {
-                    if (item.HasValue)
-                        builder.Append(new DateTimeOffset(item.Value.Kind == DateTimeKind.Local ? item.Value.ToUniversalTime() : DateTime.SpecifyKind(item.Value, DateTimeKind.Utc)));
-                    else
-                        builder.AppendNull();
-                }
-
-                return builder.Build();
-            });
-        }
+            return new TimestampColumn(data, new(data.Name, TimestampTypeOf(data), nullable));
 
         if (type == typeof(DateOnly))
         {
@@ -170,8 +183,10 @@ internal static class ParquetBatchReader
             });
         }
 
-        if (type == typeof(string) || type == typeof(ReadOnlyMemory<char>))
+        if (type == typeof(ReadOnlyMemory<char>))
             return new StringColumn(data, new(data.Name, StringType.Default, nullable));
+        if (type == typeof(string))
+            return new TextColumn(data, new(data.Name, StringType.Default, nullable));
         if (type == typeof(byte[]) || type == typeof(ReadOnlyMemory<byte>))
             return new BinaryColumn(data, new(data.Name, BinaryType.Default, nullable));
 
@@ -196,38 +211,6 @@ internal static class ParquetBatchReader
         };
         var adjusted = dateTime.DateTimeFormat != DateTimeFormat.Timestamp || dateTime.IsAdjustedToUTC;
         return new(unit, adjusted ? "UTC" : null);
-    }
-
-    private static ValueColumn<T> Primitive<T, TArray, TBuilder>(DataField field, IArrowType type, Func<TBuilder> create)
-        where T : struct
-        where TArray : IArrowArray
-        where TBuilder : PrimitiveArrayBuilder<T, TArray, TBuilder>
-        => new(field, new(field.Name, type, field.IsNullable), values =>
-        {
-            var builder = create().Reserve(values.Length);
-            foreach (var item in values)
-            {
-                if (item.HasValue)
-                    builder.Append(item.Value);
-                else
-                    builder.AppendNull();
-            }
-
-            return builder.Build(allocator: null);
-        });
-
-    private static BooleanArray Booleans(ReadOnlySpan<bool?> values)
-    {
-        var builder = new BooleanArray.Builder().Reserve(values.Length);
-        foreach (var item in values)
-        {
-            if (item.HasValue)
-                builder.Append(item.Value);
-            else
-                builder.AppendNull();
-        }
-
-        return builder.Build();
     }
 
     private static Time64Array Times<T>(ReadOnlySpan<T?> values, Func<T, long> microseconds)
@@ -255,37 +238,196 @@ internal static class ParquetBatchReader
         public abstract Task ReadAsync(ParquetRowGroupReader rowGroup, int rows, CancellationToken cancellationToken);
 
         public abstract IArrowArray Build(int offset, int length);
+
+        /// <summary>Gives back the buffers of the last row group (after the last <see cref="Build"/>).</summary>
+        public virtual void Release()
+        {
+        }
     }
 
-    private sealed class ValueColumn<T>(DataField field, ArrowField arrowField, BuildArray<T?> build) : ColumnReader(field, arrowField)
+    /// <summary>
+    /// A column read raw: the values of a row group (the packed non-null values spread out in place to their rows, so
+    /// a null row holds <c>default</c>) and, for a nullable column, its definition levels.
+    /// </summary>
+    /// <remarks>The buffers are rented from the shared array pools (each batch copies its slice out of them) and
+    /// returned by <see cref="ColumnReader.Release"/>.</remarks>
+    private abstract class RawColumn<T>(DataField field, ArrowField arrowField) : ColumnReader(field, arrowField)
         where T : struct
     {
-        private T?[] _values = [];
-        private T[] _required = [];
+        private int[] _definitions = [];
+        private int _nulls;
+
+        /// <summary>The values by row; a null row holds <c>default</c>.</summary>
+        protected T[] Values { get; private set; } = [];
 
         public override async Task ReadAsync(ParquetRowGroupReader rowGroup, int rows, CancellationToken cancellationToken)
         {
-            if (_values.Length != rows)
-                _values = new T?[rows];
-            if (Field.IsNullable)
+            if (Values.Length < rows)
             {
-                await rowGroup.ReadAsync<T>(Field, _values.AsMemory(), null, cancellationToken).ConfigureAwait(false);
+                Return(Values);
+                Values = ArrayPool<T>.Shared.Rent(rows);
+            }
+
+            _nulls = 0;
+            if (!Field.IsNullable)
+            {
+                await rowGroup.ReadRawAsync<T>(Field, Values.AsMemory(0, rows), null, null, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
-            // Parquet.Net 6.1 can misplace the values of a required column read into nullable memory after an optional
-            // column was read from the same row group, so required columns are read into plain values.
-            if (_required.Length != rows)
-                _required = new T[rows];
-            await rowGroup.ReadAsync<T>(Field, _required.AsMemory(), null, cancellationToken).ConfigureAwait(false);
-            for (var i = 0; i < rows; i++)
-                _values[i] = _required[i];
+            if (_definitions.Length < rows)
+            {
+                if (_definitions.Length > 0) ArrayPool<int>.Shared.Return(_definitions);
+                _definitions = ArrayPool<int>.Shared.Rent(rows);
+            }
+
+            var values = Values.AsMemory(0, rows);
+            var definitions = _definitions.AsMemory(0, rows);
+            await rowGroup.ReadRawAsync<T>(Field, values, definitions, null, cancellationToken).ConfigureAwait(false);
+            Spread(values.Span, definitions.Span);
         }
 
-        public override IArrowArray Build(int offset, int length) => build(_values.AsSpan(offset, length));
+        public override void Release()
+        {
+            Return(Values);
+            Values = [];
+            if (_definitions.Length > 0) ArrayPool<int>.Shared.Return(_definitions);
+            _definitions = [];
+            _nulls = 0;
+        }
+
+        private static void Return(T[] values)
+        {
+            if (values.Length > 0) ArrayPool<T>.Shared.Return(values, clearArray: RuntimeHelpers.IsReferenceOrContainsReferences<T>());
+        }
+
+        /// <summary>Moves the packed values to their rows (from the end, so that nothing is overwritten before it moved).</summary>
+        private void Spread(Span<T> values, ReadOnlySpan<int> definitions)
+        {
+            var max = Field.MaxDefinitionLevel;
+            var present = 0;
+            foreach (var d in definitions)
+                if (d == max) present++;
+            _nulls = definitions.Length - present;
+            if (_nulls == 0) return;
+            var next = present - 1;
+            for (var i = definitions.Length - 1; i >= 0; i--)
+                values[i] = definitions[i] == max ? values[next--] : default;
+        }
+
+        /// <summary>Whether a row (of the current row group) is null.</summary>
+        protected bool IsNull(int row) => _nulls > 0 && _definitions[row] != Field.MaxDefinitionLevel;
+
+        /// <summary>The validity bitmap of rows [offset, offset + length): empty when none is null.</summary>
+        protected (ArrowBuffer Bitmap, int NullCount) Validity(int offset, int length)
+        {
+            if (_nulls == 0 || length == 0) return (ArrowBuffer.Empty, 0);
+            var max = Field.MaxDefinitionLevel;
+            var definitions = _definitions.AsSpan(offset, length);
+            var bits = new byte[(length + 7) / 8];
+            var nulls = 0;
+            for (var i = 0; i < definitions.Length; i++)
+            {
+                if (definitions[i] == max) bits[i >> 3] |= (byte)(1 << (i & 7));
+                else nulls++;
+            }
+
+            return nulls == 0 ? (ArrowBuffer.Empty, 0) : (new ArrowBuffer(bits), nulls);
+        }
     }
 
-    private sealed class StringColumn(DataField field, ArrowField arrowField) : ColumnReader(field, arrowField)
+    /// <summary>A fixed-width column whose Arrow storage is the Parquet value type: the values copied as they are.</summary>
+    private sealed class FixedColumn<T>(DataField field, ArrowField arrowField) : RawColumn<T>(field, arrowField)
+        where T : unmanaged
+    {
+        public override IArrowArray Build(int offset, int length)
+        {
+            var (bitmap, nulls) = Validity(offset, length);
+            var values = new ArrowBuffer(MemoryMarshal.AsBytes(Values.AsSpan(offset, length)).ToArray());
+            return ArrowArrayFactory.BuildArray(new ArrayData(ArrowField.DataType, length, nulls, 0, [bitmap, values]));
+        }
+    }
+
+    private sealed class BooleanColumn(DataField field, ArrowField arrowField) : RawColumn<bool>(field, arrowField)
+    {
+        public override IArrowArray Build(int offset, int length)
+        {
+            var (bitmap, nulls) = Validity(offset, length);
+            var bits = new byte[(length + 7) / 8];
+            var values = Values.AsSpan(offset, length);
+            for (var i = 0; i < values.Length; i++)
+                if (values[i]) bits[i >> 3] |= (byte)(1 << (i & 7));
+            return new BooleanArray(new ArrowBuffer(bits), bitmap, length, nulls, 0);
+        }
+    }
+
+    /// <summary>Timestamps: Parquet.Net's <see cref="DateTime"/> values as counts of the column's unit since the epoch (UTC).</summary>
+    private sealed class TimestampColumn(DataField field, ArrowField arrowField) : RawColumn<DateTime>(field, arrowField)
+    {
+        public override IArrowArray Build(int offset, int length)
+        {
+            var type = (Apache.Arrow.Types.TimestampType)ArrowField.DataType;
+            var (bitmap, nulls) = Validity(offset, length);
+            var values = Values.AsSpan(offset, length);
+            var buffer = new byte[length * sizeof(long)];
+            var raw = MemoryMarshal.Cast<byte, long>(buffer.AsSpan());
+            for (var i = 0; i < raw.Length; i++)
+            {
+                if (nulls > 0 && IsNull(offset + i)) continue;
+                var value = values[i];
+                // as TimestampArray.Builder.Append(DateTimeOffset) would: a local time converted, any other taken as UTC
+                var ticks = (value.Kind == DateTimeKind.Local ? value.ToUniversalTime().Ticks : value.Ticks) - DateTime.UnixEpoch.Ticks;
+                raw[i] = type.Unit switch
+                {
+                    TimeUnit.Nanosecond => ticks * 100,
+                    TimeUnit.Microsecond => ticks / 10,
+                    TimeUnit.Millisecond => ticks / TimeSpan.TicksPerMillisecond,
+                    _ => ticks / TimeSpan.TicksPerSecond,
+                };
+            }
+
+            return new TimestampArray(type, new ArrowBuffer(buffer), bitmap, length, nulls, 0);
+        }
+    }
+
+    /// <summary>Strings read as Parquet.Net's character slices (no string per value) and encoded once into the Arrow UTF-8 buffer.</summary>
+    private sealed class StringColumn(DataField field, ArrowField arrowField) : RawColumn<ReadOnlyMemory<char>>(field, arrowField)
+    {
+        public override IArrowArray Build(int offset, int length)
+        {
+            var (bitmap, nulls) = Validity(offset, length);
+            var values = Values.AsSpan(offset, length);
+            var size = 0;
+            foreach (var v in values) size += Encoding.UTF8.GetByteCount(v.Span);
+            var bytes = new byte[size];
+            var offsetBuffer = new byte[(length + 1) * sizeof(int)];
+            var offsets = MemoryMarshal.Cast<byte, int>(offsetBuffer.AsSpan());
+            var at = 0;
+            for (var i = 0; i < values.Length; i++)
+            {
+                at += Encoding.UTF8.GetBytes(values[i].Span, bytes.AsSpan(at));
+                offsets[i + 1] = at;
+            }
+
+            return new StringArray(length, new ArrowBuffer(offsetBuffer), new ArrowBuffer(bytes), bitmap, nulls, 0);
+        }
+    }
+
+    /// <summary>The less common value types: the values of a slice as nullable values, built by a delegate.</summary>
+    private sealed class ValueColumn<T>(DataField field, ArrowField arrowField, BuildArray<T?> build) : RawColumn<T>(field, arrowField)
+        where T : struct
+    {
+        public override IArrowArray Build(int offset, int length)
+        {
+            var values = new T?[length];
+            for (var i = 0; i < length; i++)
+                if (!IsNull(offset + i)) values[i] = Values[offset + i];
+            return build(values);
+        }
+    }
+
+    /// <summary>A string column that Parquet.Net types as <see cref="string"/>: read as strings.</summary>
+    private sealed class TextColumn(DataField field, ArrowField arrowField) : ColumnReader(field, arrowField)
     {
         private string?[] _values = [];
 
