@@ -11,6 +11,11 @@ if (args.Contains("--profile", StringComparer.Ordinal))
     await HotPathProfile.RunAsync(Console.Out).ConfigureAwait(false);
     return;
 }
+if (args.Contains("--profile-retrieval", StringComparer.Ordinal))
+{
+    await OfflineRetrievalBenchmarks.ProfileAsync(Console.Out).ConfigureAwait(false);
+    return;
+}
 if (args.Contains("--profile-ingest", StringComparer.Ordinal))
 {
     await IngestionBenchmarks.ProfileAsync(Console.Out).ConfigureAwait(false);
