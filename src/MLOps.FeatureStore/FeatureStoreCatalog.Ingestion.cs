@@ -72,7 +72,8 @@ public sealed partial class FeatureStoreCatalog
         var writeOffline = options.Offline ?? set.Offline;
         var writeOnline = options.Online ?? set.Online;
         var stateTable = StateTable(set, schema);
-        var computer = new FeatureComputer(set, context, set.Aggregations.Count > 0 ? OnlineStore : null, stateTable, sequence);
+        // the stored schema types the columns of a chunk that has no value in them
+        var computer = new FeatureComputer(schema is null ? set : set.WithSchema(schema, set.Fitted, set.Version), context, set.Aggregations.Count > 0 ? OnlineStore : null, stateTable, sequence);
 
         FeatureSet? current = null;
         OnlineTable? table = null;
@@ -292,7 +293,7 @@ public sealed partial class FeatureStoreCatalog
     public Task<PushResult> PushAsync(FeatureSet set, IEnumerable<IReadOnlyDictionary<string, object?>> rows, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        return PushAsync(set, new DictionarySource(rows), cancellationToken);
+        return PushAsync(set, new DictionarySource(rows, "pushed events"), cancellationToken);
     }
 
     /// <summary>The real-time path for typed events (see <see cref="PushAsync(FeatureSet, IEnumerable{IReadOnlyDictionary{string, object}}, CancellationToken)"/>).</summary>
@@ -302,7 +303,7 @@ public sealed partial class FeatureStoreCatalog
     /// <param name="cancellationToken">Cancels the push.</param>
     /// <returns>The computed rows.</returns>
     public Task<PushResult> PushAsync<T>(FeatureSet set, IEnumerable<T> events, CancellationToken cancellationToken = default)
-        => PushAsync(set, DataSource.Objects(events), cancellationToken);
+        => PushAsync(set, DataSource.Objects(events), cancellationToken); // dictionaries (a List<Dictionary<,>> binds here) are read as maps
 
     private async Task<PushResult> PushAsync(FeatureSet set, DataSource source, CancellationToken cancellationToken)
     {
@@ -346,30 +347,5 @@ public sealed partial class FeatureStoreCatalog
         var indices = Enumerable.Range(0, total).ToArray();
         var arrays = schema.Select((c, i) => Retrieval.ArrowTake.Take(batches.Select(b => b.Column(i)).ToArray(), indices)).ToArray();
         return new RecordBatch(new Schema(schema.Select(c => Arrays.Field(c.Name, c.Type)), null), arrays, total);
-    }
-
-    private sealed class DictionarySource(IEnumerable<IReadOnlyDictionary<string, object?>> rows) : DataSource
-    {
-        public override string Description => "pushed events";
-
-        public override async IAsyncEnumerable<RecordBatch> ReadAsync(int chunkRows, IReadOnlyDictionary<string, FeatureType> typeHints, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
-        {
-            var builder = new RowBatchBuilder(typeHints);
-            foreach (var row in rows)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                builder.BeginRow();
-                foreach (var (k, v) in row)
-                    builder.Set(k, v switch
-                    {
-                        int or short or byte or long => Convert.ToInt64(v, System.Globalization.CultureInfo.InvariantCulture),
-                        float or decimal or double => Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture),
-                        _ => v,
-                    });
-            }
-
-            yield return builder.Build("pushed events", 0);
-            await Task.CompletedTask.ConfigureAwait(false);
-        }
     }
 }

@@ -73,10 +73,12 @@ public abstract class DataSource
     /// Objects: one row per item, one column per public readable property (numbers, booleans, strings, enums as text,
     /// <see cref="DateTime"/>/<see cref="DateTimeOffset"/>/<see cref="DateOnly"/> as timestamps; nullable types allowed).
     /// </summary>
+    /// <remarks>Dictionaries (<see cref="IReadOnlyDictionary{TKey, TValue}"/> of string to object) are read as column → value maps.</remarks>
     /// <typeparam name="T">The item type.</typeparam>
     /// <param name="items">The items, enumerated once, chunk by chunk.</param>
     /// <returns>The source.</returns>
-    public static DataSource Objects<T>(IEnumerable<T> items) => new ObjectSource<T>(items);
+    public static DataSource Objects<T>(IEnumerable<T> items)
+        => items is IEnumerable<IReadOnlyDictionary<string, object?>> maps ? new DictionarySource(maps, $"objects of {typeof(T).Name}") : new ObjectSource<T>(items);
 
     private sealed class FileSource(string path, DatasetFormat format, string name) : DataSource
     {
