@@ -119,15 +119,14 @@ public abstract class DataSource
         }
     }
 
-    /// <summary>Cuts a caller-owned batch into chunk-sized slices (new batch objects over the same memory, never disposing the original).</summary>
+    /// <summary>
+    /// Cuts a caller-owned batch into chunk-sized slices: new batch objects over the same memory, which hold their own
+    /// reference to it, so the ingestion disposing a slice never frees the caller's batch.
+    /// </summary>
     private static IEnumerable<RecordBatch> Slices(RecordBatch batch, int chunkRows)
     {
         ArgumentNullException.ThrowIfNull(batch);
         for (var offset = 0; offset < Math.Max(batch.Length, 1); offset += chunkRows)
-        {
-            var length = Math.Min(chunkRows, batch.Length - offset);
-            var arrays = Enumerable.Range(0, batch.ColumnCount).Select(c => ArrowArrayFactory.Slice(batch.Column(c), offset, length)).ToArray();
-            yield return new RecordBatch(batch.Schema, arrays, length);
-        }
+            yield return batch.SliceShared(offset, Math.Min(chunkRows, batch.Length - offset));
     }
 }
