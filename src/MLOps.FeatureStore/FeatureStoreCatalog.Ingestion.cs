@@ -200,9 +200,10 @@ public sealed partial class FeatureStoreCatalog
 
     private static Dictionary<string, FeatureType> TypeHints(FeatureSet set, IReadOnlyList<FeatureColumn>? schema)
     {
+        // The timestamp column is not hinted: a source would parse its text without the set's format (and with a
+        // message that does not say which formats are expected); the normalizer converts it with the format.
         var hints = new Dictionary<string, FeatureType>(StringComparer.Ordinal);
         foreach (var c in set.DeclaredFeatures) hints[c.Name] = c.Type;
-        if (set.TimestampColumn is { } ts) hints[ts] = FeatureType.Timestamp;
         return hints;
     }
 
