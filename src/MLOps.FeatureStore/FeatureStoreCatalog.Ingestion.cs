@@ -79,7 +79,8 @@ public sealed partial class FeatureStoreCatalog
         OnlineTable? table = null;
         IReadOnlyList<FeatureColumn>? offlineColumns = null;
         var profile = new DatasetProfiler.ProfileBuilder("feature-set");
-        long profiled = 0, rowsRead = 0, rowsWritten = 0, onlineEntities = 0;
+        long profiled = 0, rowsRead = 0, rowsWritten = 0;
+        var onlineEntities = new HashSet<string>(StringComparer.Ordinal); // an entity in many chunks counts once
         var chunks = 0;
         var session = writeOffline ? new OfflineWriteSession(SetRoot(set.Name), set.Partitioning, set.TimestampColumn, sequence) : null;
         IReadOnlyList<string> files = [];
@@ -118,7 +119,7 @@ public sealed partial class FeatureStoreCatalog
                 if (session is not null)
                     await session.WriteAsync(OfflineStore.Conform(Arrays.WithColumn(output, OfflineStore.OrderColumn, order), offlineColumns!), cancellationToken).ConfigureAwait(false);
                 if (writeOnline)
-                    onlineEntities += await WriteLatestOnlineAsync(current, table!, computer, output, null, cancellationToken).ConfigureAwait(false);
+                    onlineEntities.UnionWith(await WriteLatestOnlineAsync(current, table!, computer, output, null, cancellationToken).ConfigureAwait(false));
                 if (profiled < options.StatisticsMaxRows)
                 {
                     var take = (int)Math.Min(output.Length, options.StatisticsMaxRows - profiled);
@@ -162,7 +163,7 @@ public sealed partial class FeatureStoreCatalog
             RowsDropped = rowsRead - rowsWritten,
             DropReasons = context.Dropped.ToArray(),
             Warnings = context.Warnings.ToArray(),
-            OnlineEntities = onlineEntities,
+            OnlineEntities = onlineEntities.Count,
             OfflineFiles = files,
             Started = started,
             Duration = clock.Elapsed,
@@ -226,8 +227,8 @@ public sealed partial class FeatureStoreCatalog
         return new RecordBatch(new Schema(columns.Select(c => Arrays.Field(c.Name, c.Type)), null), columns.Select(c => Arrays.Nulls(c.Type, 0)), 0);
     }
 
-    /// <summary>Upserts the latest row of every entity of a batch (and, for pushes, the window state in the same write).</summary>
-    private async Task<long> WriteLatestOnlineAsync(FeatureSet set, OnlineTable table, FeatureComputer computer, RecordBatch output, IReadOnlyDictionary<string, byte[]>? state, CancellationToken cancellationToken)
+    /// <summary>Upserts the latest row of every entity of a batch (and, for pushes, the window state in the same write); returns the entity keys.</summary>
+    private async Task<IEnumerable<string>> WriteLatestOnlineAsync(FeatureSet set, OnlineTable table, FeatureComputer computer, RecordBatch output, IReadOnlyDictionary<string, byte[]>? state, CancellationToken cancellationToken)
     {
         var keys = computer.EntityKeys(output);
         long[] ts;
@@ -247,7 +248,7 @@ public sealed partial class FeatureStoreCatalog
         var rows = indices.Length == output.Length ? output : Arrays.TakeRows(output, indices);
         rows = Arrays.SelectColumns(rows, n => n != FeatureStepContext.RowNumberColumn && n != set.LabelColumn);
         await OnlineStore.WriteAsync(table, rows, state ?? new Dictionary<string, byte[]>(), cancellationToken).ConfigureAwait(false);
-        return indices.Length;
+        return latest.Keys;
     }
 
     /// <summary>
