@@ -58,7 +58,8 @@ public sealed partial class FeatureStoreCatalog
         var ingestId = options.IngestId ?? Ids.New(Project.TimeProvider);
         var storedRecord = await Project.Store.Specs.GetAsync(Project.Name, FeatureSetSpec.Kind, set.Name, "latest", cancellationToken).ConfigureAwait(false);
         var stored = storedRecord is null ? null : FeatureSetSpec.FromJson(storedRecord.Body, Steps, storedRecord.Description, storedRecord.Labels, storedRecord.Version);
-        var status = FeatureSetStatus.FromJson(storedRecord?.Status);
+        // a version saved since the last ingestion has no status yet: the completed ingestions are those of the last one
+        var status = FeatureSetStatus.FromJson(storedRecord is null ? null : storedRecord.Status ?? await CarriedStatusAsync(set.Name, cancellationToken).ConfigureAwait(false));
         if (status.Completed.TryGetValue(ingestId, out var done))
             return done with { AlreadyIngested = true };
 
@@ -179,8 +180,7 @@ public sealed partial class FeatureStoreCatalog
         // the status of the version used, carrying over the completed ingestions of earlier versions
         var records = await Project.Store.Specs.ListVersionsAsync(Project.Name, FeatureSetSpec.Kind, current.Name, cancellationToken).ConfigureAwait(false);
         var mine = records.FirstOrDefault(r => r.Version == current.Version);
-        var previous = records.Where(r => r.Status is not null).OrderByDescending(r => r.Updated).FirstOrDefault();
-        var status = FeatureSetStatus.FromJson(mine?.Status ?? previous?.Status);
+        var status = FeatureSetStatus.FromJson(mine?.Status ?? CarriedStatus(records));
         var completed = status.Completed.OrderByDescending(kv => kv.Value.Started).Take(CompletedKept - 1).ToDictionary(kv => kv.Key, kv => kv.Value);
         completed[report.IngestId] = report with { Statistics = null };
         var updated = new FeatureSetStatus
@@ -193,6 +193,13 @@ public sealed partial class FeatureStoreCatalog
         };
         await Project.Store.Specs.UpdateStatusAsync(Project.Name, FeatureSetSpec.Kind, current.Name, current.Version!.Value, updated.ToJson(), Project.TimeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>The status of the version that was ingested last (the one a new version carries over).</summary>
+    private async Task<string?> CarriedStatusAsync(string name, CancellationToken cancellationToken)
+        => CarriedStatus(await Project.Store.Specs.ListVersionsAsync(Project.Name, FeatureSetSpec.Kind, name, cancellationToken).ConfigureAwait(false));
+
+    private static string? CarriedStatus(IEnumerable<SpecRecord> versions)
+        => versions.Where(r => r.Status is not null).OrderByDescending(r => r.Updated).ThenByDescending(r => r.Version).FirstOrDefault()?.Status;
 
     /// <summary>The online table of a set as far as window state needs it (the entities), before the schema is known.</summary>
     private OnlineTable StateTable(FeatureSet set, IReadOnlyList<FeatureColumn>? schema)

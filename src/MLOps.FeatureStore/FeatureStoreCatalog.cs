@@ -176,7 +176,8 @@ public sealed partial class FeatureStoreCatalog : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The statistics, or <see langword="null"/> before the first ingestion.</returns>
     public async Task<DatasetProfile?> GetStatisticsAsync(string name, CancellationToken cancellationToken = default)
-        => (await GetInfoAsync(name, "latest", cancellationToken).ConfigureAwait(false)).Status.Statistics;
+        => (await GetInfoAsync(name, "latest", cancellationToken).ConfigureAwait(false)).Status.Statistics
+            ?? await ListVersionStatisticsAsync(name, cancellationToken).ConfigureAwait(false); // a new version not ingested yet
 
     private FeatureSetInfo ToInfo(SpecRecord r) => new(
         r.Name, r.Version, $"store://feature-sets/{r.Project}/{r.Name}:{r.Version}", r.Description, r.Labels, r.Created, r.Updated, r.Tags,

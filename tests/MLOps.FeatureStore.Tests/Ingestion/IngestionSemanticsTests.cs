@@ -96,6 +96,54 @@ public sealed class IngestionSemanticsTests
     }
 
     [Test]
+    public async Task IngestAsync_SameIngestIdAfterANewVersion_IsStillAlreadyIngested()
+    {
+        using var folder = new TempFolder();
+        await using var project = await TestProjects.OpenAsync(folder);
+        var fs = project.FeatureStore;
+        var options = new IngestOptions { IngestId = "daily-2001-01-01" };
+        var flights = DataSource.Batches([FlightData.ToBatch(FlightData.All.Take(300).ToArray())]);
+        await fs.IngestAsync(Define(fs), flights, options);
+
+        // the definition changes (a new version, without ingestion status yet), then the same batch is retried
+        var v2 = await fs.FeatureSet("flights").Entity("origin").Timestamp("date").Aggregate("delay", AggregationOp.Sum | AggregationOp.Count, "1d")
+            .Feature("gate", FeatureType.String).SaveAsync();
+        var retry = await fs.IngestAsync(v2, flights, options);
+
+        Assert.That(v2.Version, Is.EqualTo(2));
+        Assert.That(retry.AlreadyIngested, Is.True);
+        Assert.That(await OfflineRows.ReadAsync(fs, "flights"), Has.Count.EqualTo(300));
+        Assert.That((await fs.GetStatisticsAsync("flights"))?.RowCount, Is.EqualTo(300), "the statistics of the last ingestion, though the latest version has none yet");
+
+        // the next ingestion on the new version carries the completed ingestions over
+        await fs.IngestAsync(v2, DataSource.Batches([FlightData.ToBatch(FlightData.All.Skip(300).Take(10).ToArray())]), new() { IngestId = "daily-2001-01-02" });
+        var status = (await fs.GetInfoAsync("flights")).Status;
+        Assert.That(status.Ingestions, Is.EqualTo(2));
+        Assert.That(status.Completed.Keys, Is.EquivalentTo(new[] { "daily-2001-01-01", "daily-2001-01-02" }));
+        Assert.That((await fs.IngestAsync(v2, flights, options)).AlreadyIngested, Is.True);
+    }
+
+    [Test]
+    public async Task IngestAsync_Targets_WriteOnlyTheChosenStores()
+    {
+        using var folder = new TempFolder();
+        await using var project = await TestProjects.OpenAsync(folder);
+        var fs = project.FeatureStore;
+        var flights = FlightData.All.Take(300).ToArray();
+
+        var offlineOnly = await fs.IngestAsync(fs.FeatureSet("offline_only").Entity("origin").Timestamp("date").Targets(online: false).Build(), DataSource.Batches([FlightData.ToBatch(flights)]));
+        var onlineOnly = await fs.IngestAsync(fs.FeatureSet("online_only").Entity("origin").Timestamp("date").Build(), DataSource.Batches([FlightData.ToBatch(flights)]), new() { Offline = false });
+
+        Assert.That(offlineOnly.OnlineEntities, Is.Zero);
+        Assert.That(OfflineRows.Files(fs, "offline_only"), Is.Not.Empty);
+        Assert.That(onlineOnly.OfflineFiles, Is.Empty);
+        Assert.That(OfflineRows.Files(fs, "online_only"), Is.Empty);
+        var vector = await fs.Vector("v").Select("online_only.delay").SaveAsync();
+        await using var online = await fs.GetOnlineServiceAsync(vector);
+        Assert.That((await online.GetAsync(new Dictionary<string, object> { ["origin"] = flights[^1].Origin })).Found, Is.True);
+    }
+
+    [Test]
     public async Task IngestAsync_CancelledAfterTheFirstChunk_LeavesNoFileAndTheRetryWritesEverything()
     {
         using var folder = new TempFolder();
