@@ -90,7 +90,7 @@ public sealed partial class FeatureStoreCatalog
             await foreach (var raw in source.ReadAsync(options.ChunkSize, TypeHints(set, schema), cancellationToken).ConfigureAwait(false))
             {
                 using var chunk = raw; // output columns may share its memory: dispose after the chunk is written
-                if (raw.Length == 0 && rowsRead > 0) continue;
+                if (raw.Length == 0) continue; // no rows: its column types (all strings for an empty CSV or JSON) say nothing
                 var output = await computer.ComputeAsync(raw, rowsRead, source.Description, cancellationToken).ConfigureAwait(false);
                 rowsRead += raw.Length;
 

@@ -141,6 +141,43 @@ public sealed class BadInputTests
         Assert.That(e.Message, Does.Contain("'delay'").And.Contain("row 31 ").And.Contain("'2.5'"));
     }
 
+    [TestCase("[]", "f.json")]
+    [TestCase("", "f.jsonl")]
+    [TestCase("date,delay,distance,origin,destination\n", "f.csv")]
+    public async Task IngestAsync_EmptySourceForANewSet_ThrowsAndStoresNothing(string content, string name)
+    {
+        using var folder = new TempFolder();
+        await using var project = await TestProjects.OpenAsync(folder);
+        var fs = project.FeatureStore;
+        File.WriteAllText(folder.File(name), content);
+
+        var e = Assert.ThrowsAsync<ValidationException>(() => fs.IngestAsync(Flights(fs), DataSource.File(folder.File(name))))!;
+
+        Assert.That(e.Message, Does.Contain("has no rows"));
+        Assert.That(await fs.ListFeatureSetsAsync(), Is.Empty);
+    }
+
+    [TestCase("[]", "f.json")]
+    [TestCase("date,delay,distance,origin,destination\n", "f.csv")]
+    public async Task IngestAsync_EmptySourceForAStoredSet_WritesNothingAndKeepsTheSchema(string content, string name)
+    {
+        using var folder = new TempFolder();
+        await using var project = await TestProjects.OpenAsync(folder);
+        var fs = project.FeatureStore;
+        await fs.IngestAsync(Flights(fs), DataSource.Batches([FlightData.ToBatch(FlightData.All.Take(100).ToArray())]));
+        var schema = (await fs.GetFeatureSetAsync("flights")).Schema;
+        File.WriteAllText(folder.File(name), content);
+
+        var report = await fs.IngestAsync(Flights(fs), DataSource.File(folder.File(name)));
+
+        Assert.That(report.RowsRead, Is.Zero);
+        Assert.That(report.OfflineFiles, Is.Empty);
+        Assert.That((await fs.GetFeatureSetAsync("flights")).Schema, Is.EqualTo(schema));
+        Assert.That(await OfflineRows.ReadAsync(fs, "flights"), Has.Count.EqualTo(100));
+        await fs.IngestAsync(Flights(fs), DataSource.Batches([FlightData.ToBatch(FlightData.All.Skip(100).Take(10).ToArray())]));
+        Assert.That(await OfflineRows.ReadAsync(fs, "flights"), Has.Count.EqualTo(110));
+    }
+
     // ---- vectors ----
 
     private static async Task IngestFlightsAndAirportsAsync(FeatureStoreCatalog fs)

@@ -367,6 +367,36 @@ public sealed class BuiltInStepTests
         Assert.That(report.DropReasons, Is.EqualTo(new[] { new DroppedRows("not null", "delay", 2, 4, null) }));
     }
 
+    [Test]
+    public async Task PushAsync_ValidatorsAndFilters_DropFailTheSameWayAsIngestion()
+    {
+        using var folder = new TempFolder();
+        await using var project = await TestProjects.OpenAsync(folder);
+        var fs = project.FeatureStore;
+        var set = fs.FeatureSet("flights").Entity("origin").Timestamp("date")
+            .Validate("delay", FeatureRule.Range(-60, 600), ValidationPolicy.DropRow)
+            .Validate("distance", FeatureRule.Range(1, null))
+            .Filter("not_to_honolulu", r => r.GetString("destination") != "HNL")
+            .Build();
+        await fs.IngestAsync(set, DataSource.Batches([FlightData.ToBatch(FlightData.All.Take(100).ToArray())]));
+        IReadOnlyDictionary<string, object?> Event(string origin, long delay, long distance, string destination) => new Dictionary<string, object?>
+        {
+            ["date"] = "2001/04/01 10:00", ["delay"] = delay, ["distance"] = distance, ["origin"] = origin, ["destination"] = destination,
+        };
+
+        var push = await fs.PushAsync(set, [Event("AAA", 5, 100, "LAS"), Event("BBB", 900, 100, "LAS"), Event("CCC", 5, 100, "HNL")]);
+        var e = Assert.ThrowsAsync<ValidationException>(() => fs.PushAsync(set, [Event("DDD", 5, 0, "LAS")]))!;
+
+        Assert.That(push.Rows.Length, Is.EqualTo(1));
+        Assert.That(Value(push.Rows, "origin", 0), Is.EqualTo("AAA"));
+        Assert.That(push.DropReasons, Is.EqualTo(new[] { new DroppedRows("range [-60, 600]", "delay", 1, 2, "900") }));
+        Assert.That(e.Message, Does.Contain("'distance'").And.Contain("row 1 ").And.Contain("range [1, inf]"));
+        var vector = await fs.Vector("v").Select("flights.delay").SaveAsync();
+        await using var online = await fs.GetOnlineServiceAsync(vector);
+        var found = await online.GetManyAsync(new[] { "AAA", "BBB", "CCC", "DDD" }.Select(o => (IReadOnlyDictionary<string, object>)new Dictionary<string, object> { ["origin"] = o }).ToArray());
+        Assert.That(found.Select(r => r.Found), Is.EqualTo(new[] { true, false, false, false }));
+    }
+
     // ---- custom steps ----
 
     /// <summary>A custom step: multiplies a column into a new one.</summary>

@@ -231,6 +231,31 @@ public sealed class OfflineRetrievalTests
     }
 
     [Test]
+    public async Task GetOfflineFeaturesAsync_StaticPrimarySetWithoutTimes_ReturnsTheLatestIngestedRows()
+    {
+        using var folder = new TempFolder();
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        await using var project = await TestProjects.OpenAsync(folder, time: time);
+        var fs = project.FeatureStore;
+        var airports = fs.FeatureSet("airports").Entity("iata").Build();
+        await fs.IngestAsync(airports, DataSource.Csv(TestProjects.AirportsCsv));
+        time.Advance(TimeSpan.FromDays(1));
+        await fs.PushAsync(airports, [new Dictionary<string, object?> { ["iata"] = "SFO", ["name"] = "San Francisco International", ["city"] = "San Francisco", ["state"] = "CA", ["country"] = "USA", ["latitude"] = 37.62, ["longitude"] = -122.37 }]);
+        await fs.IngestAsync(airports, DataSource.Objects([new { iata = "LAS", name = "Harry Reid", city = "Las Vegas", state = "NV", country = "USA", latitude = 36.08, longitude = -115.15 }]));
+        var vector = await fs.Vector("airport").Select("airports.name", "airports.state").SaveAsync();
+
+        using var training = await fs.GetOfflineFeaturesAsync(vector, DataSource.Objects([new { iata = "LAS" }, new { iata = "SFO" }, new { iata = "ZZZ" }]));
+        await using var online = await fs.GetOnlineServiceAsync(vector);
+
+        Assert.That(training.Schema.FieldsList.Select(f => f.Name), Is.EqualTo(new[] { "iata", "name", "state" }));
+        Assert.That(Value(training.Batch, "name", 0), Is.EqualTo("Harry Reid"), "the later ingestion wins");
+        Assert.That(Value(training.Batch, "name", 1), Is.EqualTo(Airports()["SFO"][1]), "pushes are online only");
+        Assert.That(Value(training.Batch, "name", 2), Is.Null);
+        Assert.That((await online.GetAsync(new Dictionary<string, object> { ["iata"] = "SFO" }))["name"], Is.EqualTo("San Francisco International"));
+        Assert.That((await online.GetAsync(new Dictionary<string, object> { ["iata"] = "LAS" }))["name"], Is.EqualTo("Harry Reid"));
+    }
+
+    [Test]
     public async Task ToDataView_TrainingSet_TrainsAFastTreeModel()
     {
         using var folder = new TempFolder();
