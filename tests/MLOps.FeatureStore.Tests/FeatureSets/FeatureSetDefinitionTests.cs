@@ -153,6 +153,39 @@ public sealed class FeatureSetDefinitionTests
     }
 
     [Test]
+    public async Task IngestAsync_NewStepAddsAColumn_EarlierRowsReadItAsNullOfflineAndOnline()
+    {
+        using var folder = new TempFolder();
+        await using var project = await TestProjects.OpenAsync(folder);
+        var fs = project.FeatureStore;
+        var first = FlightData.All.Take(1000).ToArray();
+        var second = FlightData.All.Skip(1000).Take(1000).ToArray();
+        await fs.IngestAsync(fs.FeatureSet("flights").Entity("origin").Timestamp("date").Build(), DataSource.Batches([FlightData.ToBatch(first)]));
+
+        var report = await fs.IngestAsync(fs.FeatureSet("flights").Entity("origin").Timestamp("date").Compute("delay_hours", r => r.GetDouble("delay") / 60).Build(),
+            DataSource.Batches([FlightData.ToBatch(second)]));
+        var vector = await fs.Vector("v").Select("flights.delay", "flights.delay_hours").SaveAsync();
+        using var training = await fs.GetOfflineFeaturesAsync(vector);
+        await using var online = await fs.GetOnlineServiceAsync(vector);
+
+        Assert.That(report.Version, Is.EqualTo(2));
+        Assert.That((await fs.GetFeatureSetAsync("flights")).Schema!.Select(c => c.Name), Is.EqualTo(new[] { "date", "delay", "distance", "origin", "destination", "delay_hours" }));
+        Assert.That(training.RowCount, Is.EqualTo(2000));
+        var hours = (DoubleArray)training.Batch.Column("delay_hours");
+        var dates = (TimestampArray)training.Batch.Column("date");
+        var boundary = second[0].Micros;
+        for (var i = 0; i < training.RowCount; i++)
+            Assert.That(hours.IsNull(i), Is.EqualTo(dates.Values[i] < boundary), $"row {i}");
+        var onlyInFirst = first.Select(f => f.Origin).Except(second.Select(f => f.Origin)).First();
+        var inSecond = second[^1];
+        var old = await online.GetAsync(new Dictionary<string, object> { ["origin"] = onlyInFirst });
+        var fresh = await online.GetAsync(new Dictionary<string, object> { ["origin"] = inSecond.Origin });
+        Assert.That(old.Found, Is.True);
+        Assert.That(old["delay_hours"], Is.Null);
+        Assert.That(fresh["delay_hours"], Is.EqualTo(inSecond.Delay / 60.0));
+    }
+
+    [Test]
     public async Task ListFeatureSetsAsync_SeveralSets_ListsTheLatestVersionOfEach()
     {
         using var folder = new TempFolder();

@@ -85,6 +85,25 @@ public sealed class BadInputTests
     }
 
     [Test]
+    [Ignore("Design gap: DatasetReader (MLOps.Core) infers a CSV column whose every value reads as ISO 8601 or yyyy/MM/dd as a timestamp before the feature store sees the text, so the set's Timestamp format is never applied and year-day-month text is silently read as year-month-day. Needs a way to read chosen CSV columns as text in Core.")]
+    public async Task IngestAsync_CsvTimestampWithAFormatThatLooksIso_UsesTheFormat()
+    {
+        using var folder = new TempFolder();
+        await using var project = await TestProjects.OpenAsync(folder);
+        var fs = project.FeatureStore;
+        // year-day-month: 2001-02-01 is the 2nd of January
+        // (days 2 to 12 only, so that every value also reads as an ISO date: 2001-05-01 would be the 1st of May)
+        var original = FlightData.All.Where(f => f.Time.Day is >= 2 and <= 12).Take(200).ToArray();
+        var flights = original.Select(f => f with { Date = f.Time.ToString("yyyy-dd-MM HH:mm", System.Globalization.CultureInfo.InvariantCulture) }).ToArray();
+        var set = fs.FeatureSet("flights").Entity("origin").Timestamp("date", "yyyy-dd-MM HH:mm").Build();
+
+        await fs.IngestAsync(set, DataSource.Csv(FlightData.WriteCsv(folder.File("f.csv"), flights)));
+        var rows = await OfflineRows.ReadAsync(fs, "flights");
+
+        Assert.That(rows.Select(r => ((DateTimeOffset)r["date"]!).UtcDateTime), Is.EqualTo(original.Select(f => f.Time)));
+    }
+
+    [Test]
     public async Task IngestAsync_NullEntity_ThrowsNamingColumnAndRow()
     {
         using var folder = new TempFolder();
