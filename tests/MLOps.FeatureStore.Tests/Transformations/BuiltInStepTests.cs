@@ -397,6 +397,53 @@ public sealed class BuiltInStepTests
         Assert.That(found.Select(r => r.Found), Is.EqualTo(new[] { true, false, false, false }));
     }
 
+    [Test]
+    public async Task GetFeatureSetAsync_EveryBuiltInStep_RebuildsStepsThatComputeTheSame()
+    {
+        using var definedFolder = new TempFolder();
+        using var reloadedFolder = new TempFolder();
+        await using var defined = await TestProjects.OpenAsync(definedFolder);
+        await using var reloaded = await TestProjects.OpenAsync(reloadedFolder);
+        FeatureSet Define(FeatureStoreCatalog fs) => fs.FeatureSet("flights").Entity("origin").Timestamp("date")
+            .Validate("delay", FeatureRule.Range(-60, 360), ValidationPolicy.DropRow)
+            .Validate("destination", FeatureRule.AllowedValues("HNL"), ValidationPolicy.Warn)
+            .Validate("origin", FeatureRule.Matches("^[A-Z]{3}$"))
+            .Validate("distance", FeatureRule.NotNull(), ValidationPolicy.DropRow)
+            .Impute("delay", ImputeStrategy.Median)
+            .Impute("destination", ImputeStrategy.Constant, "UNK")
+            .MapValues("distance", ranges: [new ValueRange(double.NegativeInfinity, 500, "short"), new ValueRange(500, double.PositiveInfinity, "long")], output: "haul")
+            .MapValues("origin", map: new Dictionary<string, object> { ["LAS"] = 1, ["SFO"] = 2.5 }, output: "origin_code")
+            .DateParts("date", DateParts.Hour | DateParts.DayOfWeek | DateParts.IsWeekend)
+            .OneHot("destination", "LAS", "SFO")
+            .Drop("date_hour")
+            .Build();
+        var flights = FlightData.All;
+        var half = flights.Take(10_000).ToArray();
+        var rest = flights.Skip(10_000).ToArray();
+
+        await defined.FeatureStore.IngestAsync(Define(defined.FeatureStore), DataSource.Batches([FlightData.ToBatch(half)]));
+        await defined.FeatureStore.IngestAsync(Define(defined.FeatureStore), DataSource.Batches([FlightData.ToBatch(rest)]));
+        await reloaded.FeatureStore.IngestAsync(Define(reloaded.FeatureStore), DataSource.Batches([FlightData.ToBatch(half)]));
+        var stored = await reloaded.FeatureStore.GetFeatureSetAsync("flights");
+        var report = await reloaded.FeatureStore.IngestAsync(stored, DataSource.Batches([FlightData.ToBatch(rest)]));
+
+        Assert.That(stored.Steps.Select(s => s.Kind), Is.EqualTo(new[]
+        {
+            "validate", "validate", "validate", "validate", "impute", "impute", "map-values", "map-values", "date-parts", "one-hot", "drop",
+        }));
+        Assert.That(stored.Steps.Select(s => s.Options.ToJsonString()), Is.EqualTo(Define(reloaded.FeatureStore).Steps.Select(s => s.Options.ToJsonString())));
+        Assert.That(report.Version, Is.EqualTo(1), "the rebuilt set is the same definition");
+        var expected = await OfflineRows.ReadAsync(defined.FeatureStore, "flights");
+        var actual = await OfflineRows.ReadAsync(reloaded.FeatureStore, "flights");
+        Assert.That(actual, Has.Count.EqualTo(expected.Count));
+        for (var i = 0; i < expected.Count; i++)
+            Assert.That(actual[i], Is.EqualTo(expected[i]), $"row {i}");
+        Assert.That(expected[0].Keys, Is.EquivalentTo(new[]
+        {
+            "date", "delay", "distance", "origin", "haul", "origin_code", "date_day_of_week", "date_is_weekend", "destination_LAS", "destination_SFO",
+        }));
+    }
+
     // ---- custom steps ----
 
     /// <summary>A custom step: multiplies a column into a new one.</summary>
