@@ -101,8 +101,8 @@ public sealed partial class FeatureStoreCatalog
                     current = await StoreAsync(set.WithSchema(merged.Schema, fitted, null), cancellationToken).ConfigureAwait(false);
                     schema = current.Schema!;
                     table = OnlineTableOf(current);
-                    if (writeOnline || set.Aggregations.Count > 0)
-                        await OnlineStore.PrepareAsync(table, cancellationToken).ConfigureAwait(false);
+                    // prepared even when this ingestion does not write online: pushes (the real-time path) always do
+                    await OnlineStore.PrepareAsync(table, cancellationToken).ConfigureAwait(false);
                     offlineColumns = [.. schema, new FeatureColumn(OfflineStore.OrderColumn, FeatureType.Int64)];
                 }
                 else

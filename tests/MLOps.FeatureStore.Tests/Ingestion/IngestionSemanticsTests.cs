@@ -144,6 +144,24 @@ public sealed class IngestionSemanticsTests
     }
 
     [Test]
+    public async Task PushAsync_OfflineOnlySet_WritesTheOnlineRow()
+    {
+        using var folder = new TempFolder();
+        await using var project = await TestProjects.OpenAsync(folder);
+        var fs = project.FeatureStore;
+        var set = fs.FeatureSet("flights").Entity("origin").Timestamp("date").Targets(online: false).Build();
+        await fs.IngestAsync(set, DataSource.Batches([FlightData.ToBatch(FlightData.All.Take(100).ToArray())]));
+
+        var push = await fs.PushAsync(set, [new Dictionary<string, object?> { ["date"] = "2001/04/01 10:00", ["delay"] = 7L, ["distance"] = 300L, ["origin"] = "ZZZ", ["destination"] = "LAS" }]);
+
+        Assert.That(push.Rows.Length, Is.EqualTo(1));
+        var vector = await fs.Vector("v").Select("flights.delay").SaveAsync();
+        await using var online = await fs.GetOnlineServiceAsync(vector);
+        Assert.That((await online.GetAsync(new Dictionary<string, object> { ["origin"] = "ZZZ" }))["delay"], Is.EqualTo(7L));
+        Assert.That((await online.GetAsync(new Dictionary<string, object> { ["origin"] = FlightData.All[0].Origin })).Found, Is.False, "the batch was not written online");
+    }
+
+    [Test]
     public async Task IngestAsync_CancelledAfterTheFirstChunk_LeavesNoFileAndTheRetryWritesEverything()
     {
         using var folder = new TempFolder();
