@@ -97,8 +97,9 @@ public sealed partial class FeatureStoreCatalog
                 var columns = OutputColumns(output);
                 if (current is null)
                 {
+                    // stored when the ingestion completes, with every value fitted by then (a chunk without values fits nothing)
                     var merged = FeatureSetSpec.Merge(set.Name, schema, columns);
-                    current = await StoreAsync(set.WithSchema(merged.Schema, fitted, null), cancellationToken).ConfigureAwait(false);
+                    current = set.WithSchema(merged.Schema, fitted, null);
                     schema = current.Schema!;
                     table = OnlineTableOf(current);
                     // prepared even when this ingestion does not write online: pushes (the real-time path) always do
@@ -138,6 +139,11 @@ public sealed partial class FeatureStoreCatalog
                     throw new ValidationException($"The source ({source.Description}) has no rows and feature set '{set.Name}' has no stored schema, so nothing can be ingested. Ingest a non-empty source first.");
                 current = stored;
                 table = OnlineTableOf(current);
+            }
+            else if (current.Version is null)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                current = await StoreAsync(current.WithSchema(current.Schema!, new Dictionary<string, string>(fitted, StringComparer.Ordinal), null), cancellationToken).ConfigureAwait(false);
             }
 
             cancellationToken.ThrowIfCancellationRequested();

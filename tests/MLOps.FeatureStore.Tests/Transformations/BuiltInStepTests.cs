@@ -79,6 +79,28 @@ public sealed class BuiltInStepTests
     }
 
     [Test]
+    public async Task Impute_FirstChunkWithoutAnyValue_FitsOnTheFirstChunkWithValuesAndFreezesIt()
+    {
+        using var folder = new TempFolder();
+        await using var project = await TestProjects.OpenAsync(folder);
+        var fs = project.FeatureStore;
+        FeatureSet Define() => fs.FeatureSet("flights").Entity("origin").Timestamp("date").Feature("delay", FeatureType.Double).Impute("delay", ImputeStrategy.Mean).Build();
+        var flights = Flights.Take(1000).ToArray();
+        var mean = flights.Skip(100).Take(100).Where((_, i) => i % 2 == 1).Average(f => (double)f.Delay);
+
+        // chunk 1 (rows 1-100) has no delay at all; chunk 2 fits the mean
+        await fs.IngestAsync(Define(), DataSource.Json(WriteWithNulls(folder, "a.jsonl", flights, i => i < 100 || i % 2 == 0)), new() { ChunkSize = 100 });
+        var stored = await fs.GetFeatureSetAsync("flights");
+        await fs.IngestAsync(Define(), DataSource.Json(WriteWithNulls(folder, "b.jsonl", Flights.Skip(1000).Take(10).ToArray(), i => i == 0)));
+        var rows = await OfflineRows.ReadAsync(fs, "flights");
+
+        Assert.That(double.Parse(stored.Fitted["impute.delay.Mean"], CultureInfo.InvariantCulture), Is.EqualTo(mean).Within(1e-9));
+        Assert.That(rows.Take(100).Select(r => r["delay"]), Is.All.Null, "rows before the fit stay null");
+        Assert.That((double)rows[100]["delay"]!, Is.EqualTo(mean).Within(1e-9));
+        Assert.That((double)rows[1000]["delay"]!, Is.EqualTo(mean).Within(1e-9), "the next ingestion uses the frozen mean");
+    }
+
+    [Test]
     public async Task Impute_MeanOfInferredInt64Column_PushOfANullUsesTheFrozenValue()
     {
         using var folder = new TempFolder();
@@ -305,6 +327,7 @@ public sealed class BuiltInStepTests
 
         Assert.That(e.Message, Does.Contain("'delay'").And.Contain($"row {first + 1} ").And.Contain("range [-60, 360]").And.Contain($"'{FlightData.All[first].Delay}'"));
         Assert.That(OfflineRows.Files(fs, "flights"), Is.Empty, "a failed ingestion commits nothing");
+        Assert.That(await fs.ListFeatureSetsAsync(), Is.Empty, "and stores no version");
     }
 
     [Test]

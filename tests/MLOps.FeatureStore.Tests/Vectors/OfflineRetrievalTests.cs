@@ -75,6 +75,23 @@ public sealed class OfflineRetrievalTests
         AssertEqualsOracle(training, AsOfData.ExpectedTtlRows);
     }
 
+    [Test]
+    public async Task GetOfflineFeaturesAsync_EntityRowsInSeveralChunks_EqualPandasMergeAsof()
+    {
+        using var folder = new TempFolder();
+        await using var project = await TestProjects.OpenAsync(folder);
+        var fs = project.FeatureStore;
+        var vector = await IngestOracleFeaturesAsync(fs, PartitionGranularity.Month, 20000);
+        var entities = File.ReadAllLines(TestProjects.Data("asof/entities.csv"));
+        var path = folder.File("many.csv");
+        const int Copies = 25; // 75,000 rows: more than one 65,536-row chunk
+        File.WriteAllLines(path, Enumerable.Range(0, Copies).SelectMany(c => entities.Skip(1)).Prepend(entities[0]));
+
+        using var training = await fs.GetOfflineFeaturesAsync(vector, DataSource.Csv(path));
+
+        AssertEqualsOracle(training, Enumerable.Range(0, Copies).SelectMany(_ => AsOfData.ExpectedRows).ToArray());
+    }
+
     // ---- without entity rows ----
 
     [Test]
