@@ -57,6 +57,23 @@ public sealed class IngestionSemanticsTests
     }
 
     [Test]
+    public async Task IngestAsync_ConcurrentIngestionsIntoOneSet_AreSerialized()
+    {
+        using var folder = new TempFolder();
+        await using var project = await TestProjects.OpenAsync(folder);
+        var fs = project.FeatureStore;
+        var parts = Enumerable.Range(0, 4).Select(p => FlightData.All.Skip(p * 5000).Take(5000).ToArray()).ToArray();
+
+        var reports = await Task.WhenAll(parts.Select(p => Task.Run(() => fs.IngestAsync(Define(fs), DataSource.Batches([FlightData.ToBatch(p)]), new() { ChunkSize = 2000 }))));
+
+        Assert.That(reports.Select(r => r.Sequence).Order(), Is.EqualTo(new long[] { 1, 2, 3, 4 }));
+        Assert.That(await OfflineRows.ReadAsync(fs, "flights"), Has.Count.EqualTo(20000));
+        var status = (await fs.GetInfoAsync("flights")).Status;
+        Assert.That(status.Ingestions, Is.EqualTo(4));
+        Assert.That(status.RowsIngested, Is.EqualTo(20000));
+    }
+
+    [Test]
     public async Task IngestAsync_WithProgress_ReportsEveryChunk()
     {
         using var folder = new TempFolder();
