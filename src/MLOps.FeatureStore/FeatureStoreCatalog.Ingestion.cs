@@ -19,7 +19,8 @@ public sealed partial class FeatureStoreCatalog
     /// <summary>
     /// Ingests a source into a feature set: reads it chunk by chunk, runs the graph (steps, then window aggregations),
     /// writes the offline Parquet files (committed atomically at the end) and upserts the latest row per entity online,
-    /// then stores statistics on the feature set. A definition that changed is saved as a new version first.
+    /// then stores statistics on the feature set. A definition that changed (or values fitted by this ingestion) is saved
+    /// as a new version when the ingestion completes; a failed or cancelled ingestion saves none.
     /// </summary>
     /// <param name="set">The feature set (a definition from the builder, or one loaded from the store).</param>
     /// <param name="source">The source.</param>
@@ -57,7 +58,8 @@ public sealed partial class FeatureStoreCatalog
         var clock = Stopwatch.StartNew();
         var ingestId = options.IngestId ?? Ids.New(Project.TimeProvider);
         var storedRecord = await Project.Store.Specs.GetAsync(Project.Name, FeatureSetSpec.Kind, set.Name, "latest", cancellationToken).ConfigureAwait(false);
-        var stored = storedRecord is null ? null : FeatureSetSpec.FromJson(storedRecord.Body, Steps, storedRecord.Description, storedRecord.Labels, storedRecord.Version);
+        // the stored version gives the schema and fitted values; its steps are the given definition's business
+        var stored = storedRecord is null ? null : FeatureSetSpec.FromJson(storedRecord.Body, null, storedRecord.Description, storedRecord.Labels, storedRecord.Version);
         // a version saved since the last ingestion has no status yet: the completed ingestions are those of the last one
         var status = FeatureSetStatus.FromJson(storedRecord is null ? null : storedRecord.Status ?? await CarriedStatusAsync(set.Name, cancellationToken).ConfigureAwait(false));
         if (status.Completed.TryGetValue(ingestId, out var done))
@@ -278,7 +280,7 @@ public sealed partial class FeatureStoreCatalog
         ArgumentNullException.ThrowIfNull(set);
         ArgumentNullException.ThrowIfNull(source);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
-        var stored = await FindAsync(set.Name, "latest", cancellationToken).ConfigureAwait(false);
+        var stored = await FindAsync(set.Name, "latest", cancellationToken, withSteps: false).ConfigureAwait(false);
         var fitted = new Dictionary<string, string>(stored?.Fitted ?? set.Fitted, StringComparer.Ordinal);
         var context = new FeatureStepContext(set.Name, isRealTime: false, Project.TimeProvider, _logger, fitted, canFit: true);
         var table = StateTable(set, stored?.Schema);

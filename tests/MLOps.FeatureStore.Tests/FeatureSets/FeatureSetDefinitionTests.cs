@@ -207,6 +207,98 @@ public sealed class FeatureSetDefinitionTests
     }
 
     [Test]
+    public async Task SaveAsync_ChangedDefinitionOfASetWithUserCodeOfAnotherProcess_CreatesANewVersion()
+    {
+        using var folder = new TempFolder();
+        await using (var project = await TestProjects.OpenAsync(folder))
+        {
+            var fs = project.FeatureStore;
+            await fs.IngestAsync(fs.FeatureSet("flights").Entity("origin").Timestamp("date").Compute("delay_hours", r => r.GetDouble("delay") / 60).Build(),
+                DataSource.Batches([FlightData.ToBatch(Sample(100))]));
+        }
+
+        await using var reopened = await TestProjects.OpenAsync(folder);
+        var store = reopened.FeatureStore;
+        var v2 = await store.FeatureSet("flights").Entity("origin").Timestamp("date").Compute("delay_minutes", r => r.GetDouble("delay")).SaveAsync();
+        var report = await store.IngestAsync(store.FeatureSet("flights").Entity("origin").Timestamp("date").Compute("delay_minutes", r => r.GetDouble("delay")).Build(),
+            DataSource.Batches([FlightData.ToBatch(FlightData.All.Skip(100).Take(10).ToArray())]));
+
+        Assert.That(v2.Version, Is.EqualTo(2));
+        Assert.That(v2.Schema!.Select(c => c.Name), Does.Contain("delay_hours"), "the stored columns are kept");
+        Assert.That(report.Version, Is.EqualTo(3), "the ingestion adds the computed column to the schema");
+        Assert.That((await store.GetFeatureSetAsync("flights")).Schema!.Select(c => c.Name), Does.Contain("delay_hours").And.Contain("delay_minutes"));
+        Assert.That(await OfflineRows.ReadAsync(store, "flights"), Has.Count.EqualTo(110));
+    }
+
+    [Test]
+    public async Task GetOnlineServiceAsync_SetWithUserCodeOfAnotherProcess_ServesItsFeatures()
+    {
+        using var folder = new TempFolder();
+        await using (var project = await TestProjects.OpenAsync(folder))
+        {
+            var fs = project.FeatureStore;
+            await fs.IngestAsync(fs.FeatureSet("flights").Entity("origin").Timestamp("date").Compute("delay_hours", r => r.GetDouble("delay") / 60).Build(),
+                DataSource.Batches([FlightData.ToBatch(Sample(100))]));
+            await fs.Vector("serving").Select("flights.delay_hours").SaveAsync();
+        }
+
+        // a serving process: it never defines the set, it only reads it
+        await using var serving = await TestProjects.OpenAsync(folder);
+        var store = serving.FeatureStore;
+        var vector = await store.GetVectorAsync("serving");
+        await using var online = await store.GetOnlineServiceAsync(vector);
+        using var training = await store.GetOfflineFeaturesAsync(vector);
+
+        var last = Sample(100)[99];
+        Assert.That((await online.GetAsync(new Dictionary<string, object> { ["origin"] = last.Origin }))["delay_hours"], Is.EqualTo(last.Delay / 60.0));
+        Assert.That(training.RowCount, Is.EqualTo(100));
+    }
+
+    [Test]
+    public async Task DeleteFeatureSetAsync_SetWithUserCodeOfAnotherProcess_IsDeleted()
+    {
+        using var folder = new TempFolder();
+        await using (var project = await TestProjects.OpenAsync(folder))
+        {
+            var fs = project.FeatureStore;
+            await fs.IngestAsync(fs.FeatureSet("flights").Entity("origin").Timestamp("date").Compute("delay_hours", r => r.GetDouble("delay") / 60).Build(),
+                DataSource.Batches([FlightData.ToBatch(Sample(100))]));
+        }
+
+        await using var reopened = await TestProjects.OpenAsync(folder);
+        var store = reopened.FeatureStore;
+        var deleted = await store.DeleteFeatureSetAsync("flights");
+
+        Assert.That(deleted, Is.True);
+        Assert.That(OfflineRows.Files(store, "flights"), Is.Empty);
+        await store.IngestAsync(store.FeatureSet("flights").Entity("origin").Timestamp("date").Build(), DataSource.Batches([FlightData.ToBatch(FlightData.All.Skip(5000).Take(10).ToArray())]));
+        var vector = await store.Vector("v").Select("flights.delay").SaveAsync();
+        await using var online = await store.GetOnlineServiceAsync(vector);
+        Assert.That((await online.GetAsync(new Dictionary<string, object> { ["origin"] = FlightData.All[0].Origin })).Found, Is.EqualTo(FlightData.All.Skip(5000).Take(10).Any(f => f.Origin == FlightData.All[0].Origin)), "the old online rows are gone");
+    }
+
+    [Test]
+    public async Task DeleteFeatureSetAsync_AfterACancelledFirstIngestion_RemovesItsOnlineRows()
+    {
+        using var folder = new TempFolder();
+        await using var project = await TestProjects.OpenAsync(folder);
+        var fs = project.FeatureStore;
+        using var cts = new CancellationTokenSource();
+        var options = new MLOps.FeatureStore.Ingestion.IngestOptions { ChunkSize = 100, Progress = new SyncProgress<MLOps.FeatureStore.Ingestion.IngestProgress>(_ => cts.Cancel()) };
+        var flights = Sample(1000);
+        Assert.That(async () => await fs.IngestAsync(fs.FeatureSet("flights").Entity("origin").Timestamp("date").Build(), DataSource.Batches([FlightData.ToBatch(flights)]), options, cts.Token),
+            Throws.InstanceOf<OperationCanceledException>());
+
+        await fs.DeleteFeatureSetAsync("flights");
+        await fs.IngestAsync(fs.FeatureSet("flights").Entity("origin").Timestamp("date").Build(), DataSource.Batches([FlightData.ToBatch(FlightData.All.Skip(5000).Take(10).ToArray())]));
+
+        var vector = await fs.Vector("v").Select("flights.delay").SaveAsync();
+        await using var online = await fs.GetOnlineServiceAsync(vector);
+        var onlyInFirstChunk = flights.Take(100).Select(f => f.Origin).Except(FlightData.All.Skip(5000).Take(10).Select(f => f.Origin)).First();
+        Assert.That((await online.GetAsync(new Dictionary<string, object> { ["origin"] = onlyInFirstChunk })).Found, Is.False);
+    }
+
+    [Test]
     public async Task DeleteFeatureSetAsync_IngestedSet_RemovesOfflineFilesOnlineRowsAndWindowState()
     {
         using var folder = new TempFolder();
