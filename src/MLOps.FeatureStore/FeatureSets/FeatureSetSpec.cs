@@ -46,7 +46,7 @@ internal static class FeatureSetSpec
     {
         var o = JsonNode.Parse(json)!.AsObject();
         var steps = registry is null ? []
-            : ((JsonArray)o["steps"]!).Select(n => registry.Create((string)n!["kind"]!, n["options"]!.DeepClone().AsObject())).ToArray();
+            : ((JsonArray)o["steps"]!).Select(n => registry.Create((string)o["name"]!, (string)n!["kind"]!, n["options"]!.DeepClone().AsObject())).ToArray();
         var aggregations = ((JsonArray)o["aggregations"]!).Select(n => new AggregationSpec(
             (string)n!["column"]!, Enum.Parse<AggregationOp>((string)n["ops"]!),
             ((JsonArray)n["windows"]!).Select(w => FeatureWindow.Parse((string)w!)).ToArray())).ToArray();

@@ -303,8 +303,31 @@ public sealed class BuiltInStepTests
         Assert.That(rows.Select(r => r["is_delayed"]), Is.EqualTo(flights.Select(f => (object)(f.Delay > 15))));
         Assert.That(rows.Select(r => r["route"]), Is.EqualTo(flights.Select(f => (object)$"{f.Origin}-{f.Destination}")));
         Assert.That(rows.Select(r => r["hour"]), Is.EqualTo(flights.Select(f => (object)(long)f.Time.Hour)));
-        Assert.That(fs.Steps.IsRegistered("compute:route"), Is.True, "code steps are registered by name so the stored set can be reloaded");
+        Assert.That(fs.Steps.IsRegistered("compute:flights/route"), Is.True, "code steps are registered by set and name so the stored set can be reloaded");
         Assert.That((await fs.GetFeatureSetAsync("flights")).Steps.OfType<ComputeStep>().Select(s => s.OutputColumn), Is.EqualTo(new[] { "delay_per_100mi", "is_delayed", "route", "hour" }));
+    }
+
+    [Test]
+    public async Task Compute_SameNameInTwoSets_EachSetKeepsItsOwnCode()
+    {
+        using var folder = new TempFolder();
+        await using var project = await TestProjects.OpenAsync(folder);
+        var fs = project.FeatureStore;
+        var byOrigin = fs.FeatureSet("by_origin").Entity("origin").Timestamp("date").Compute("score", r => r.GetDouble("delay") * 2).Filter("short", r => r.GetDouble("distance") < 1000).Build();
+        var byDestination = fs.FeatureSet("by_destination").Entity("destination").Timestamp("date").Compute("score", r => r.GetDouble("distance")).Filter("short", r => r.GetDouble("distance") >= 0).Build();
+        var flights = FlightData.All.Take(200).ToArray();
+        await fs.IngestAsync(byOrigin, DataSource.Batches([FlightData.ToBatch(flights)]));
+        await fs.IngestAsync(byDestination, DataSource.Batches([FlightData.ToBatch(flights)]));
+        var shortFlight = FlightData.All.Skip(200).First(f => f.Distance < 1000);
+        var longFlight = FlightData.All.Skip(200).First(f => f.Distance >= 1000);
+
+        var push = await fs.PushAsync(byOrigin, [shortFlight.ToEvent(), longFlight.ToEvent()]);
+        var reloaded = await fs.GetFeatureSetAsync("by_origin");
+
+        Assert.That(push.Rows.Length, Is.EqualTo(1), "the set's own filter");
+        Assert.That(Value(push.Rows, "score", 0), Is.EqualTo(shortFlight.Delay * 2.0), "the set's own computed column");
+        var preview = await fs.PreviewAsync(reloaded, DataSource.Batches([FlightData.ToBatch([shortFlight])]));
+        Assert.That(Value(preview.Rows, "score", 0), Is.EqualTo(shortFlight.Delay * 2.0));
     }
 
     // ---- validate ----
