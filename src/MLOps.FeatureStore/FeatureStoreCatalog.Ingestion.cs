@@ -19,7 +19,8 @@ public sealed partial class FeatureStoreCatalog
     /// <summary>
     /// Ingests a source into a feature set: reads it chunk by chunk, runs the graph (steps, then window aggregations),
     /// writes the offline Parquet files (committed atomically at the end) and upserts the latest row per entity online,
-    /// then stores statistics on the feature set. A definition that changed is saved as a new version first.
+    /// then stores statistics on the feature set. A definition that changed (or values fitted by this ingestion) is saved
+    /// as a new version when the ingestion completes; a failed or cancelled ingestion saves none.
     /// </summary>
     /// <param name="set">The feature set (a definition from the builder, or one loaded from the store).</param>
     /// <param name="source">The source.</param>
@@ -57,8 +58,10 @@ public sealed partial class FeatureStoreCatalog
         var clock = Stopwatch.StartNew();
         var ingestId = options.IngestId ?? Ids.New(Project.TimeProvider);
         var storedRecord = await Project.Store.Specs.GetAsync(Project.Name, FeatureSetSpec.Kind, set.Name, "latest", cancellationToken).ConfigureAwait(false);
-        var stored = storedRecord is null ? null : FeatureSetSpec.FromJson(storedRecord.Body, Steps, storedRecord.Description, storedRecord.Labels, storedRecord.Version);
-        var status = FeatureSetStatus.FromJson(storedRecord?.Status);
+        // the stored version gives the schema and fitted values; its steps are the given definition's business
+        var stored = storedRecord is null ? null : FeatureSetSpec.FromJson(storedRecord.Body, null, storedRecord.Description, storedRecord.Labels, storedRecord.Version);
+        // a version saved since the last ingestion has no status yet: the completed ingestions are those of the last one
+        var status = FeatureSetStatus.FromJson(storedRecord is null ? null : storedRecord.Status ?? await CarriedStatusAsync(set.Name, cancellationToken).ConfigureAwait(false));
         if (status.Completed.TryGetValue(ingestId, out var done))
             return done with { AlreadyIngested = true };
 
@@ -72,7 +75,8 @@ public sealed partial class FeatureStoreCatalog
         var writeOffline = options.Offline ?? set.Offline;
         var writeOnline = options.Online ?? set.Online;
         var stateTable = StateTable(set, schema);
-        var computer = new FeatureComputer(set, context, set.Aggregations.Count > 0 ? OnlineStore : null, stateTable, sequence);
+        // the stored schema types the columns of a chunk that has no value in them
+        var computer = new FeatureComputer(schema is null ? set : set.WithSchema(schema, set.Fitted, set.Version), context, set.Aggregations.Count > 0 ? OnlineStore : null, stateTable, sequence);
 
         FeatureSet? current = null;
         OnlineTable? table = null;
@@ -88,19 +92,20 @@ public sealed partial class FeatureStoreCatalog
             await foreach (var raw in source.ReadAsync(options.ChunkSize, TypeHints(set, schema), cancellationToken).ConfigureAwait(false))
             {
                 using var chunk = source.OwnsBatches ? raw : null; // output columns may share its memory: dispose after the chunk is written
-                if (raw.Length == 0 && rowsRead > 0) continue;
+                if (raw.Length == 0) continue; // no rows: its column types (all strings for an empty CSV or JSON) say nothing
                 var output = await computer.ComputeAsync(raw, rowsRead, source.Description, cancellationToken).ConfigureAwait(false);
                 rowsRead += raw.Length;
 
                 var columns = OutputColumns(output);
                 if (current is null)
                 {
+                    // stored when the ingestion completes, with every value fitted by then (a chunk without values fits nothing)
                     var merged = FeatureSetSpec.Merge(set.Name, schema, columns);
-                    current = await StoreAsync(set.WithSchema(merged.Schema, fitted, null), cancellationToken).ConfigureAwait(false);
+                    current = set.WithSchema(merged.Schema, fitted, null);
                     schema = current.Schema!;
                     table = OnlineTableOf(current);
-                    if (writeOnline || set.Aggregations.Count > 0)
-                        await OnlineStore.PrepareAsync(table, cancellationToken).ConfigureAwait(false);
+                    // prepared even when this ingestion does not write online: pushes (the real-time path) always do
+                    await OnlineStore.PrepareAsync(table, cancellationToken).ConfigureAwait(false);
                     offlineColumns = [.. schema, new FeatureColumn(OfflineStore.OrderColumn, FeatureType.Int64)];
                 }
                 else
@@ -136,6 +141,11 @@ public sealed partial class FeatureStoreCatalog
                     throw new ValidationException($"The source ({source.Description}) has no rows and feature set '{set.Name}' has no stored schema, so nothing can be ingested. Ingest a non-empty source first.");
                 current = stored;
                 table = OnlineTableOf(current);
+            }
+            else if (current.Version is null)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                current = await StoreAsync(current.WithSchema(current.Schema!, new Dictionary<string, string>(fitted, StringComparer.Ordinal), null), cancellationToken).ConfigureAwait(false);
             }
 
             cancellationToken.ThrowIfCancellationRequested();
@@ -178,8 +188,7 @@ public sealed partial class FeatureStoreCatalog
         // the status of the version used, carrying over the completed ingestions of earlier versions
         var records = await Project.Store.Specs.ListVersionsAsync(Project.Name, FeatureSetSpec.Kind, current.Name, cancellationToken).ConfigureAwait(false);
         var mine = records.FirstOrDefault(r => r.Version == current.Version);
-        var previous = records.Where(r => r.Status is not null).OrderByDescending(r => r.Updated).FirstOrDefault();
-        var status = FeatureSetStatus.FromJson(mine?.Status ?? previous?.Status);
+        var status = FeatureSetStatus.FromJson(mine?.Status ?? CarriedStatus(records));
         var completed = status.Completed.OrderByDescending(kv => kv.Value.Started).Take(CompletedKept - 1).ToDictionary(kv => kv.Key, kv => kv.Value);
         completed[report.IngestId] = report with { Statistics = null };
         var updated = new FeatureSetStatus
@@ -193,6 +202,13 @@ public sealed partial class FeatureStoreCatalog
         await Project.Store.Specs.UpdateStatusAsync(Project.Name, FeatureSetSpec.Kind, current.Name, current.Version!.Value, updated.ToJson(), Project.TimeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The status of the version that was ingested last (the one a new version carries over).</summary>
+    private async Task<string?> CarriedStatusAsync(string name, CancellationToken cancellationToken)
+        => CarriedStatus(await Project.Store.Specs.ListVersionsAsync(Project.Name, FeatureSetSpec.Kind, name, cancellationToken).ConfigureAwait(false));
+
+    private static string? CarriedStatus(IEnumerable<SpecRecord> versions)
+        => versions.Where(r => r.Status is not null).OrderByDescending(r => r.Updated).ThenByDescending(r => r.Version).FirstOrDefault()?.Status;
+
     /// <summary>The online table of a set as far as window state needs it (the entities), before the schema is known.</summary>
     private OnlineTable StateTable(FeatureSet set, IReadOnlyList<FeatureColumn>? schema)
         => new(Project.Name, set.Name, set.Entities.Select(e => schema?.FirstOrDefault(c => c.Name == e) ?? new FeatureColumn(e, FeatureType.String)).ToArray(),
@@ -200,9 +216,10 @@ public sealed partial class FeatureStoreCatalog
 
     private static Dictionary<string, FeatureType> TypeHints(FeatureSet set, IReadOnlyList<FeatureColumn>? schema)
     {
+        // The timestamp column is not hinted: a source would parse its text without the set's format (and with a
+        // message that does not say which formats are expected); the normalizer converts it with the format.
         var hints = new Dictionary<string, FeatureType>(StringComparer.Ordinal);
         foreach (var c in set.DeclaredFeatures) hints[c.Name] = c.Type;
-        if (set.TimestampColumn is { } ts) hints[ts] = FeatureType.Timestamp;
         return hints;
     }
 
@@ -263,7 +280,7 @@ public sealed partial class FeatureStoreCatalog
         ArgumentNullException.ThrowIfNull(set);
         ArgumentNullException.ThrowIfNull(source);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
-        var stored = await FindAsync(set.Name, "latest", cancellationToken).ConfigureAwait(false);
+        var stored = await FindAsync(set.Name, "latest", cancellationToken, withSteps: false).ConfigureAwait(false);
         var fitted = new Dictionary<string, string>(stored?.Fitted ?? set.Fitted, StringComparer.Ordinal);
         var context = new FeatureStepContext(set.Name, isRealTime: false, Project.TimeProvider, _logger, fitted, canFit: true);
         var table = StateTable(set, stored?.Schema);
@@ -293,7 +310,7 @@ public sealed partial class FeatureStoreCatalog
     public Task<PushResult> PushAsync(FeatureSet set, IEnumerable<IReadOnlyDictionary<string, object?>> rows, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        return PushAsync(set, new DictionarySource(rows), cancellationToken);
+        return PushAsync(set, new DictionarySource(rows, "pushed events"), cancellationToken);
     }
 
     /// <summary>The real-time path for typed events (see <see cref="PushAsync(FeatureSet, IEnumerable{IReadOnlyDictionary{string, object}}, CancellationToken)"/>).</summary>
@@ -303,7 +320,7 @@ public sealed partial class FeatureStoreCatalog
     /// <param name="cancellationToken">Cancels the push.</param>
     /// <returns>The computed rows.</returns>
     public Task<PushResult> PushAsync<T>(FeatureSet set, IEnumerable<T> events, CancellationToken cancellationToken = default)
-        => PushAsync(set, DataSource.Objects(events), cancellationToken);
+        => PushAsync(set, DataSource.Objects(events), cancellationToken); // dictionaries (a List<Dictionary<,>> binds here) are read as maps
 
     private async Task<PushResult> PushAsync(FeatureSet set, DataSource source, CancellationToken cancellationToken)
     {
@@ -347,30 +364,5 @@ public sealed partial class FeatureStoreCatalog
         var indices = Enumerable.Range(0, total).ToArray();
         var arrays = schema.Select((c, i) => Retrieval.ArrowTake.Take(batches.Select(b => b.Column(i)).ToArray(), indices)).ToArray();
         return new RecordBatch(new Schema(schema.Select(c => Arrays.Field(c.Name, c.Type)), null), arrays, total);
-    }
-
-    private sealed class DictionarySource(IEnumerable<IReadOnlyDictionary<string, object?>> rows) : DataSource
-    {
-        public override string Description => "pushed events";
-
-        public override async IAsyncEnumerable<RecordBatch> ReadAsync(int chunkRows, IReadOnlyDictionary<string, FeatureType> typeHints, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
-        {
-            var builder = new RowBatchBuilder(typeHints);
-            foreach (var row in rows)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                builder.BeginRow();
-                foreach (var (k, v) in row)
-                    builder.Set(k, v switch
-                    {
-                        int or short or byte or long => Convert.ToInt64(v, System.Globalization.CultureInfo.InvariantCulture),
-                        float or decimal or double => Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture),
-                        _ => v,
-                    });
-            }
-
-            yield return builder.Build("pushed events", 0);
-            await Task.CompletedTask.ConfigureAwait(false);
-        }
     }
 }

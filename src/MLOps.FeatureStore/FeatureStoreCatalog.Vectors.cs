@@ -121,17 +121,20 @@ public sealed partial class FeatureStoreCatalog
             arrays.Add(left.Column(c));
         }
 
+        var features = new List<string>();
+        string? label = null;
         foreach (var o in plan.Outputs)
         {
             var name = o.Name;
             if (fields.Any(f => f.Name == name)) name = $"{o.Set.Set.Name}.{o.Name}";
             fields.Add(Arrays.Field(name, o.Type));
             arrays.Add(joined[(o.Set, o.Column)]);
+            if (o.IsLabel) label = name;
+            else features.Add(name); // the column's name, prefixed when an entity-row column has the feature's name
         }
 
         var batch = new RecordBatch(new Schema(fields, null), arrays, left.Length);
-        return new OfflineFeatures(Project, batch, plan.RequestKeys.Select(k => k.Name).ToArray(), tsColumn,
-            plan.Outputs.Where(o => !o.IsLabel).Select(o => o.Name).ToArray(), plan.Outputs.FirstOrDefault(o => o.IsLabel)?.Name);
+        return new OfflineFeatures(Project, batch, plan.RequestKeys.Select(k => k.Name).ToArray(), tsColumn, features, label);
     }
 
     /// <summary>Builds a training set for entity rows given as an Arrow record batch (see the <see cref="DataSource"/> overload).</summary>

@@ -105,7 +105,7 @@ public sealed partial class FeatureStoreCatalog : IAsyncDisposable
     public async Task<FeatureSet> SaveAsync(FeatureSet set, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(set);
-        var stored = await FindAsync(set.Name, "latest", cancellationToken).ConfigureAwait(false);
+        var stored = await FindAsync(set.Name, "latest", cancellationToken, withSteps: false).ConfigureAwait(false);
         var schema = set.Schema ?? stored?.Schema;
         if (stored?.Schema is { } storedSchema)
             schema = FeatureSetSpec.Merge(set.Name, storedSchema, set.Schema ?? set.DeclaredFeatures).Schema;
@@ -122,10 +122,11 @@ public sealed partial class FeatureStoreCatalog : IAsyncDisposable
         return copy;
     }
 
-    private async Task<FeatureSet?> FindAsync(string name, string versionOrTag, CancellationToken cancellationToken)
+    /// <summary>Loads a stored version; <paramref name="withSteps"/> false skips rebuilding its steps (see <see cref="FeatureSetSpec.FromJson"/>).</summary>
+    internal async Task<FeatureSet?> FindAsync(string name, string versionOrTag, CancellationToken cancellationToken, bool withSteps = true)
     {
         var record = await Project.Store.Specs.GetAsync(Project.Name, FeatureSetSpec.Kind, name, versionOrTag, cancellationToken).ConfigureAwait(false);
-        return record is null ? null : FeatureSetSpec.FromJson(record.Body, Steps, record.Description, record.Labels, record.Version);
+        return record is null ? null : FeatureSetSpec.FromJson(record.Body, withSteps ? Steps : null, record.Description, record.Labels, record.Version);
     }
 
     /// <summary>Loads a stored feature set by version number or tag.</summary>
@@ -176,7 +177,8 @@ public sealed partial class FeatureStoreCatalog : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The statistics, or <see langword="null"/> before the first ingestion.</returns>
     public async Task<DatasetProfile?> GetStatisticsAsync(string name, CancellationToken cancellationToken = default)
-        => (await GetInfoAsync(name, "latest", cancellationToken).ConfigureAwait(false)).Status.Statistics;
+        => (await GetInfoAsync(name, "latest", cancellationToken).ConfigureAwait(false)).Status.Statistics
+            ?? await ListVersionStatisticsAsync(name, cancellationToken).ConfigureAwait(false); // a new version not ingested yet
 
     private FeatureSetInfo ToInfo(SpecRecord r) => new(
         r.Name, r.Version, $"store://feature-sets/{r.Project}/{r.Name}:{r.Version}", r.Description, r.Labels, r.Created, r.Updated, r.Tags,
@@ -192,9 +194,11 @@ public sealed partial class FeatureStoreCatalog : IAsyncDisposable
     public async Task<bool> DeleteFeatureSetAsync(string name, CancellationToken cancellationToken = default)
     {
         Throw.IfNullOrWhitespace(name);
-        var set = await FindAsync(name, "latest", cancellationToken).ConfigureAwait(false);
-        if (set is not null && set.Schema is not null)
-            await OnlineStore.DropAsync(OnlineTableOf(set), cancellationToken).ConfigureAwait(false);
+        // the online table may exist without a stored schema (a first ingestion that was cancelled)
+        var set = await FindAsync(name, "latest", cancellationToken, withSteps: false).ConfigureAwait(false);
+        await OnlineStore.DropAsync(set?.Schema is not null ? OnlineTableOf(set)
+            : new OnlineTable(Project.Name, name, [new FeatureColumn(set?.Entities[0] ?? "key", FeatureType.String)], set?.TimestampColumn ?? StaticTimestampColumn, []),
+            cancellationToken).ConfigureAwait(false);
         var root = SetRoot(name);
         if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
         return await Project.Store.Specs.DeleteAsync(Project.Name, FeatureSetSpec.Kind, name, cancellationToken).ConfigureAwait(false);

@@ -297,7 +297,7 @@ public sealed class FeatureSetBuilder
             _partitioning, _ttl, _offline, _online, _description, new Dictionary<string, string>(_labels, StringComparer.Ordinal));
         if (_catalog is not null)
             foreach (var step in _steps.Where(s => s.Kind is "compute" or "filter"))
-                _catalog.Steps.RegisterCode(step);
+                _catalog.Steps.RegisterCode(_name, step);
         return set;
     }
 

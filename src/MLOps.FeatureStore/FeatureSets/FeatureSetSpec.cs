@@ -38,10 +38,15 @@ internal static class FeatureSetSpec
         return o.ToJsonString(new JsonSerializerOptions { WriteIndented = false });
     }
 
-    public static FeatureSet FromJson(string json, FeatureStepRegistry registry, string? description, IReadOnlyDictionary<string, string> labels, int version)
+    /// <summary>
+    /// Reads a stored spec. Without a registry the steps are not rebuilt (the set has none): enough for what needs only
+    /// the keys and the schema (saving, ingesting a new definition, vectors), without the user code of another process.
+    /// </summary>
+    public static FeatureSet FromJson(string json, FeatureStepRegistry? registry, string? description, IReadOnlyDictionary<string, string> labels, int version)
     {
         var o = JsonNode.Parse(json)!.AsObject();
-        var steps = ((JsonArray)o["steps"]!).Select(n => registry.Create((string)n!["kind"]!, n["options"]!.DeepClone().AsObject())).ToArray();
+        var steps = registry is null ? []
+            : ((JsonArray)o["steps"]!).Select(n => registry.Create((string)o["name"]!, (string)n!["kind"]!, n["options"]!.DeepClone().AsObject())).ToArray();
         var aggregations = ((JsonArray)o["aggregations"]!).Select(n => new AggregationSpec(
             (string)n!["column"]!, Enum.Parse<AggregationOp>((string)n["ops"]!),
             ((JsonArray)n["windows"]!).Select(w => FeatureWindow.Parse((string)w!)).ToArray())).ToArray();

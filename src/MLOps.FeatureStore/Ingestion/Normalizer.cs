@@ -26,14 +26,17 @@ internal static class Normalizer
                 $"The source ({source}) does not fit feature set '{set.Name}'. Its columns are: {string.Join(", ", batch.Schema.FieldsList.Select(f => f.Name))}", problems);
 
         var declared = set.DeclaredFeatures.ToDictionary(d => d.Name, d => d.Type, StringComparer.Ordinal);
+        var known = set.Schema?.ToDictionary(c => c.Name, c => c.Type, StringComparer.Ordinal);
         var fields = new List<Field>(batch.ColumnCount + 1);
         var arrays = new List<IArrowArray>(batch.ColumnCount + 1);
         for (var c = 0; c < batch.ColumnCount; c++)
         {
             var field = batch.Schema.GetFieldByIndex(c);
             if (field.Name == FeatureStepContext.RowNumberColumn) continue;
+            // a column without any value carries no type (JSON and objects infer string): it takes the stored one
             FeatureType? target = field.Name == set.TimestampColumn ? FeatureType.Timestamp
-                : declared.TryGetValue(field.Name, out var d) ? d : null;
+                : declared.TryGetValue(field.Name, out var d) ? d
+                : known is not null && batch.Column(c).NullCount == batch.Length && known.TryGetValue(field.Name, out var k) ? k : null;
             var array = Convert(set, field.Name, batch.Column(c), target, firstRow, source);
             if (set.Entities.Contains(field.Name, StringComparer.Ordinal) || field.Name == set.TimestampColumn)
                 CheckNoNulls(set, field.Name, array, firstRow);

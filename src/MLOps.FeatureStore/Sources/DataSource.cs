@@ -77,10 +77,12 @@ public abstract class DataSource
     /// Objects: one row per item, one column per public readable property (numbers, booleans, strings, enums as text,
     /// <see cref="DateTime"/>/<see cref="DateTimeOffset"/>/<see cref="DateOnly"/> as timestamps; nullable types allowed).
     /// </summary>
+    /// <remarks>Dictionaries (<see cref="IReadOnlyDictionary{TKey, TValue}"/> of string to object) are read as column → value maps.</remarks>
     /// <typeparam name="T">The item type.</typeparam>
     /// <param name="items">The items, enumerated once, chunk by chunk.</param>
     /// <returns>The source.</returns>
-    public static DataSource Objects<T>(IEnumerable<T> items) => new ObjectSource<T>(items);
+    public static DataSource Objects<T>(IEnumerable<T> items)
+        => items is IEnumerable<IReadOnlyDictionary<string, object?>> maps ? new DictionarySource(maps, $"objects of {typeof(T).Name}") : new ObjectSource<T>(items);
 
     private sealed class FileSource(string path, DatasetFormat format, string name) : DataSource
     {
@@ -125,15 +127,14 @@ public abstract class DataSource
         }
     }
 
-    /// <summary>Cuts a caller-owned batch into chunk-sized slices (new batch objects over the same memory, never disposing the original).</summary>
+    /// <summary>
+    /// Cuts a caller-owned batch into chunk-sized slices: new batch objects over the same memory, which hold their own
+    /// reference to it, so the ingestion disposing a slice never frees the caller's batch.
+    /// </summary>
     private static IEnumerable<RecordBatch> Slices(RecordBatch batch, int chunkRows)
     {
         ArgumentNullException.ThrowIfNull(batch);
         for (var offset = 0; offset < Math.Max(batch.Length, 1); offset += chunkRows)
-        {
-            var length = Math.Min(chunkRows, batch.Length - offset);
-            var arrays = Enumerable.Range(0, batch.ColumnCount).Select(c => ArrowArrayFactory.Slice(batch.Column(c), offset, length)).ToArray();
-            yield return new RecordBatch(batch.Schema, arrays, length);
-        }
+            yield return batch.SliceShared(offset, Math.Min(chunkRows, batch.Length - offset));
     }
 }

@@ -35,7 +35,7 @@ internal sealed class JsonSource(string path) : DataSource
                     builder.Set(p.Name, p.Value.ValueKind switch
                     {
                         JsonValueKind.String => p.Value.GetString(),
-                        JsonValueKind.Number => p.Value.TryGetInt64(out var l) ? l : p.Value.GetDouble(),
+                        JsonValueKind.Number => p.Value.TryGetInt64(out var l) ? (object)l : p.Value.GetDouble(), // boxed apart: a long ? long : double would be a double
                         JsonValueKind.True => true,
                         JsonValueKind.False => false,
                         JsonValueKind.Null or JsonValueKind.Undefined => null,
@@ -135,7 +135,7 @@ internal sealed class RowBatchBuilder(IReadOnlyDictionary<string, FeatureType> h
 
     private static FeatureType Infer(List<object?> values)
     {
-        bool any = false, allLong = true, allNumber = true, allBool = true;
+        bool any = false, allLong = true, allNumber = true, allBool = true, allTime = true;
         foreach (var v in values)
         {
             if (v is null) continue;
@@ -143,9 +143,11 @@ internal sealed class RowBatchBuilder(IReadOnlyDictionary<string, FeatureType> h
             allLong &= v is long;
             allNumber &= v is long or double;
             allBool &= v is bool;
+            allTime &= v is DateTime or DateTimeOffset;
         }
 
-        return !any ? FeatureType.String : allLong ? FeatureType.Int64 : allNumber ? FeatureType.Double : allBool ? FeatureType.Boolean : FeatureType.String;
+        return !any ? FeatureType.String : allLong ? FeatureType.Int64 : allNumber ? FeatureType.Double : allBool ? FeatureType.Boolean
+            : allTime ? FeatureType.Timestamp : FeatureType.String;
     }
 
     private static IArrowArray Convert(string what, string name, FeatureType type, List<object?> values, long firstRowOffset)

@@ -6,8 +6,9 @@ namespace MLOps.FeatureStore.Transformations;
 /// <summary>
 /// Rebuilds transformation steps from stored feature-set specs. The built-in kinds (<c>impute</c>, <c>map-values</c>,
 /// <c>one-hot</c>, <c>date-parts</c>, <c>drop</c>, <c>validate</c>) are always known. Register custom step kinds with
-/// <see cref="Register"/>; computed columns and filters (user code) are registered under their name by the feature-set
-/// builder that defines them, so a process that defines a feature set can reload it from the store.
+/// <see cref="Register"/>; computed columns and filters (user code) are registered by the feature-set builder that defines
+/// them, under <c>compute:&lt;feature set&gt;/&lt;name&gt;</c> (or <c>filter:...</c>), so a process that defines a feature set
+/// can reload it from the store, and two sets may use one name for different code.
 /// </summary>
 /// <remarks>Thread-safe.</remarks>
 public sealed class FeatureStepRegistry
@@ -37,20 +38,21 @@ public sealed class FeatureStepRegistry
         _factories[kind] = factory;
     }
 
-    /// <summary>Whether a kind (or a code step name) can be rebuilt.</summary>
+    /// <summary>Whether a kind (or a code step, <c>compute:&lt;feature set&gt;/&lt;name&gt;</c>) can be rebuilt.</summary>
     /// <param name="kind">The kind.</param>
     /// <returns>Whether it is registered.</returns>
     public bool IsRegistered(string kind) => _factories.ContainsKey(kind);
 
-    internal void RegisterCode(IFeatureStep step)
+    // code steps are keyed by feature set too: another set's step of the same name is other code
+    internal void RegisterCode(string featureSet, IFeatureStep step)
     {
         var name = (string?)step.Options["name"];
-        if (name is not null) _factories[$"{step.Kind}:{name}"] = _ => step;
+        if (name is not null) _factories[$"{step.Kind}:{featureSet}/{name}"] = _ => step;
     }
 
-    internal IFeatureStep Create(string kind, JsonObject options)
+    internal IFeatureStep Create(string featureSet, string kind, JsonObject options)
     {
-        var key = kind is "compute" or "filter" ? $"{kind}:{(string?)options["name"]}" : kind;
+        var key = kind is "compute" or "filter" ? $"{kind}:{featureSet}/{(string?)options["name"]}" : kind;
         if (_factories.TryGetValue(key, out var factory)) return factory(options);
         if (kind is "compute" or "filter")
             throw new InvalidStateException(

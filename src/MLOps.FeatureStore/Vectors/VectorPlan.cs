@@ -41,7 +41,9 @@ internal sealed class VectorPlan
                 continue;
             }
 
-            var set = await catalog.GetFeatureSetAsync(name, "latest", cancellationToken).ConfigureAwait(false);
+            // the keys and schema are enough: a serving process need not have the sets' user code
+            var set = await catalog.FindAsync(name, "latest", cancellationToken, withSteps: false).ConfigureAwait(false)
+                ?? throw new NotFoundException("feature set", name, $"The feature set '{name}' was deleted while the vector was resolved.");
             if (set.Schema is null) problems.Add($"feature set '{name}' has never been ingested, so its features are unknown; ingest it first.");
             else sets[name] = set;
         }

@@ -1,0 +1,38 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+
+namespace MLOps.FeatureStore.Sources;
+
+/// <summary>Reads rows given as column → value maps (pushed events, or dictionaries passed to <see cref="DataSource.Objects{T}"/>).</summary>
+internal sealed class DictionarySource(IEnumerable<IReadOnlyDictionary<string, object?>> rows, string description) : DataSource
+{
+    public override string Description => description;
+
+    public override async IAsyncEnumerable<RecordBatch> ReadAsync(int chunkRows, IReadOnlyDictionary<string, FeatureType> typeHints, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var builder = new RowBatchBuilder(typeHints);
+        long row = 0;
+        foreach (var values in rows)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            row++;
+            builder.BeginRow();
+            foreach (var (k, v) in values)
+                builder.Set(k, v switch
+                {
+                    int or short or byte or long or sbyte or ushort or uint => Convert.ToInt64(v, CultureInfo.InvariantCulture),
+                    float or decimal or double => Convert.ToDouble(v, CultureInfo.InvariantCulture),
+                    DateOnly d => d.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc),
+                    Enum e => e.ToString(),
+                    _ => v,
+                });
+            if (builder.Count >= chunkRows)
+                yield return builder.Build(description, row - builder.Count);
+        }
+
+        if (builder.Count > 0 || row == 0)
+            yield return builder.Build(description, row - builder.Count);
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+}
