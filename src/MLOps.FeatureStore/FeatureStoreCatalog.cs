@@ -194,14 +194,23 @@ public sealed partial class FeatureStoreCatalog : IAsyncDisposable
     public async Task<bool> DeleteFeatureSetAsync(string name, CancellationToken cancellationToken = default)
     {
         Throw.IfNullOrWhitespace(name);
-        // the online table may exist without a stored schema (a first ingestion that was cancelled)
-        var set = await FindAsync(name, "latest", cancellationToken, withSteps: false).ConfigureAwait(false);
-        await OnlineStore.DropAsync(set?.Schema is not null ? OnlineTableOf(set)
-            : new OnlineTable(Project.Name, name, [new FeatureColumn(set?.Entities[0] ?? "key", FeatureType.String)], set?.TimestampColumn ?? StaticTimestampColumn, []),
-            cancellationToken).ConfigureAwait(false);
-        var root = SetRoot(name);
-        if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
-        return await Project.Store.Specs.DeleteAsync(Project.Name, FeatureSetSpec.Kind, name, cancellationToken).ConfigureAwait(false);
+        var gate = LockOf(name); // not while an ingestion or push of this process writes the set
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // the online table may exist without a stored schema (a first ingestion that was cancelled)
+            var set = await FindAsync(name, "latest", cancellationToken, withSteps: false).ConfigureAwait(false);
+            await OnlineStore.DropAsync(set?.Schema is not null ? OnlineTableOf(set)
+                : new OnlineTable(Project.Name, name, [new FeatureColumn(set?.Entities[0] ?? "key", FeatureType.String)], set?.TimestampColumn ?? StaticTimestampColumn, []),
+                cancellationToken).ConfigureAwait(false);
+            var root = SetRoot(name);
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+            return await Project.Store.Specs.DeleteAsync(Project.Name, FeatureSetSpec.Kind, name, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 
     internal OnlineTable OnlineTableOf(FeatureSet set)
