@@ -80,7 +80,7 @@ internal static class SqliteOnlineCatalog
     private static FeatureType ParseType(string table, string feature, string text)
         => Enum.TryParse<FeatureType>(text, ignoreCase: false, out var type) && Enum.IsDefined(type)
             ? type
-            : throw new MLOpsException($"Feature '{feature}' of online table '{table}' has type '{text}', which this version of MLOps.FeatureStore does not know. Upgrade the package.");
+            : throw new FeatureStoreException($"Feature '{feature}' of online table '{table}' has type '{text}', which this version of MLOps.FeatureStore does not know. Upgrade the package.");
 
     /// <summary>The schema cookie, which changes whenever any process changes any table (so a cached catalog entry is
     /// current while the cookie is unchanged: every catalog change also runs DDL).</summary>

@@ -134,7 +134,7 @@ internal sealed class SqliteOnlineReader : IOnlineReader
                 return false;
             }
             if (rc != raw.SQLITE_ROW)
-                throw new MLOpsException(rc == raw.SQLITE_ERROR
+                throw new FeatureStoreException(rc == raw.SQLITE_ERROR
                     ? $"Reading the online table of {_description} failed: {raw.sqlite3_errmsg(_db).utf8_to_string()}. If the table was dropped, prepare it again and open a new reader."
                     : $"Reading the online table of {_description} failed: {raw.sqlite3_errmsg(_db).utf8_to_string()}.", SqliteRaw.Error(_db, rc));
 

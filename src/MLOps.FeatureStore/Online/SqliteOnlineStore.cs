@@ -232,7 +232,7 @@ public sealed class SqliteOnlineStore : IOnlineStore
         }
         catch (SqliteException e)
         {
-            throw new MLOpsException($"Opening a reader of feature set '{table.FeatureSet}' in the online store '{Path}' failed: {e.Message}", e);
+            throw new FeatureStoreException($"Opening a reader of feature set '{table.FeatureSet}' in the online store '{Path}' failed: {e.Message}", e);
         }
     }
 
@@ -339,7 +339,7 @@ public sealed class SqliteOnlineStore : IOnlineStore
                 using var tx = c.BeginTransaction(deferred: false);
                 var version = Convert.ToInt32(Sql.Scalar(c, tx, "PRAGMA user_version;"), CultureInfo.InvariantCulture);
                 if (version > SqliteOnlineCatalog.SchemaVersion)
-                    throw new MLOpsException($"The online store '{self.Path}' has schema version {version}, newer than this MLOps.FeatureStore supports ({SqliteOnlineCatalog.SchemaVersion}). Upgrade the package.");
+                    throw new FeatureStoreException($"The online store '{self.Path}' has schema version {version}, newer than this MLOps.FeatureStore supports ({SqliteOnlineCatalog.SchemaVersion}). Upgrade the package.");
                 if (version < SqliteOnlineCatalog.SchemaVersion)
                 {
                     Sql.Exec(c, tx, SqliteOnlineCatalog.CreateSql);
@@ -353,7 +353,7 @@ public sealed class SqliteOnlineStore : IOnlineStore
         {
             _writer?.Dispose();
             _writer = null;
-            throw new MLOpsException($"Could not open the online store '{Path}': {e.Message}. Check that the folder is writable and the file is a SQLite database.", e);
+            throw new FeatureStoreException($"Could not open the online store '{Path}': {e.Message}. Check that the folder is writable and the file is a SQLite database.", e);
         }
     }
 
@@ -379,7 +379,7 @@ public sealed class SqliteOnlineStore : IOnlineStore
         {
             // A failed transaction may have changed the schema cookie or left statements on a stale schema.
             _tables.Clear();
-            throw new MLOpsException(SqliteRaw.IsBusy(e)
+            throw new FeatureStoreException(SqliteRaw.IsBusy(e)
                 ? $"The online store '{Path}' stayed locked by another writer beyond the busy timeout and {_options.MaxWriteRetries} retries. Raise SqliteOnlineStoreOptions.BusyTimeout or reduce concurrent writers."
                 : $"Writing the online store '{Path}' failed: {e.Message}", e);
         }
@@ -410,7 +410,7 @@ public sealed class SqliteOnlineStore : IOnlineStore
         catch (SqliteException e)
         {
             keep = false;
-            throw new MLOpsException(SqliteRaw.IsBusy(e)
+            throw new FeatureStoreException(SqliteRaw.IsBusy(e)
                 ? $"{what} the online store '{Path}' waited beyond the busy timeout ({_options.BusyTimeout}) for a lock held by another connection. Raise SqliteOnlineStoreOptions.BusyTimeout or retry."
                 : $"{what} the online store '{Path}' failed: {e.Message}", e);
         }
