@@ -89,7 +89,7 @@ public sealed partial class FeatureStoreCatalog
         IReadOnlyList<string> files = [];
         try
         {
-            await foreach (var raw in source.ReadAsync(options.ChunkSize, TypeHints(set, schema), cancellationToken).ConfigureAwait(false))
+            await foreach (var raw in source.ReadAsync(options.ChunkSize, TypeHints(set, schema), TextColumns(set), cancellationToken).ConfigureAwait(false))
             {
                 using var chunk = source.OwnsBatches ? raw : null; // output columns may share its memory: dispose after the chunk is written
                 if (raw.Length == 0) continue; // no rows: its column types (all strings for an empty CSV or JSON) say nothing
@@ -217,10 +217,23 @@ public sealed partial class FeatureStoreCatalog
     private static Dictionary<string, FeatureType> TypeHints(FeatureSet set, IReadOnlyList<FeatureColumn>? schema)
     {
         // The timestamp column is not hinted: a source would parse its text without the set's format (and with a
-        // message that does not say which formats are expected); the normalizer converts it with the format.
+        // message that does not say which formats are expected); the normalizer converts it with the format. A CSV
+        // file, which infers types from its text, is told to leave it as text by TextColumns.
         var hints = new Dictionary<string, FeatureType>(StringComparer.Ordinal);
         foreach (var c in set.DeclaredFeatures) hints[c.Name] = c.Type;
         return hints;
+    }
+
+    /// <summary>
+    /// The columns a source that infers types from text (CSV) must leave as text: the timestamp column when the set has
+    /// a timestamp format, so that the normalizer parses it with the format (text that also reads as ISO 8601, such as
+    /// year-day-month dates, would otherwise be read as year-month-day).
+    /// </summary>
+    internal static HashSet<string> TextColumns(FeatureSet set)
+    {
+        var text = new HashSet<string>(StringComparer.Ordinal);
+        if (set.TimestampColumn is { } column && set.TimestampFormat is not null) text.Add(column);
+        return text;
     }
 
     private static FeatureColumn[] OutputColumns(RecordBatch output)
@@ -285,7 +298,7 @@ public sealed partial class FeatureStoreCatalog
         var context = new FeatureStepContext(set.Name, isRealTime: false, Project.TimeProvider, _logger, fitted, canFit: true);
         var table = StateTable(set, stored?.Schema);
         var computer = new FeatureComputer(set, context, stored is not null && set.Aggregations.Count > 0 ? OnlineStore : null, table, 0);
-        await foreach (var raw in source.ReadAsync(rows, TypeHints(set, stored?.Schema), cancellationToken).ConfigureAwait(false))
+        await foreach (var raw in source.ReadAsync(rows, TypeHints(set, stored?.Schema), TextColumns(set), cancellationToken).ConfigureAwait(false))
         {
             // the preview's rows share the source batch's memory, so the batch is left to the garbage collector
             {
@@ -337,7 +350,7 @@ public sealed partial class FeatureStoreCatalog
             var computer = new FeatureComputer(stored, context, stored.Aggregations.Count > 0 ? OnlineStore : null, table, 0);
             var outputs = new List<RecordBatch>();
             long first = 0;
-            await foreach (var raw in source.ReadAsync(IngestOptions.DefaultChunkSize, TypeHints(stored, stored.Schema), cancellationToken).ConfigureAwait(false))
+            await foreach (var raw in source.ReadAsync(IngestOptions.DefaultChunkSize, TypeHints(stored, stored.Schema), TextColumns(stored), cancellationToken).ConfigureAwait(false))
             {
                 // the result rows share the pushed batch's memory, so it is left to the garbage collector
                 {

@@ -185,7 +185,7 @@ public sealed partial class FeatureStoreCatalog
         if (tsColumn is not null) hints[tsColumn] = FeatureType.Timestamp;
         var batches = new List<RecordBatch>();
         long rows = 0;
-        await foreach (var raw in entityRows.ReadAsync(chunkRows, hints, cancellationToken).ConfigureAwait(false))
+        await foreach (var raw in entityRows.ReadAsync(chunkRows, hints, TextColumns(pseudo), cancellationToken).ConfigureAwait(false))
         {
             // the normalized batch shares the source batch's memory, so the source is left to the garbage collector (or its owner)
             if (tsColumn is not null && raw.Schema.GetFieldIndex(tsColumn) < 0)

@@ -19,12 +19,30 @@ public abstract class DataSource
 
     /// <summary>Reads the rows as record batches of at most <paramref name="chunkRows"/> rows.</summary>
     /// <param name="chunkRows">The largest chunk (a hint for sources that come already batched).</param>
-    /// <param name="typeHints">Declared column types, which sources that infer types (JSON, objects) use instead of inferring.</param>
+    /// <param name="typeHints">Declared column types, which sources that infer types (JSON, objects) use instead of inferring;
+    /// a CSV file reads the columns hinted as strings as text (so that <c>02134</c> keeps its leading zero).</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The batches; the caller disposes them.</returns>
     public abstract IAsyncEnumerable<RecordBatch> ReadAsync(int chunkRows, IReadOnlyDictionary<string, FeatureType> typeHints, CancellationToken cancellationToken = default);
 
-    /// <summary>A CSV file with a header row (types inferred; see <see cref="DatasetReader.ReadAsync"/>).</summary>
+    /// <summary>
+    /// Reads the rows (see <see cref="ReadAsync(int, IReadOnlyDictionary{string, FeatureType}, CancellationToken)"/>) with
+    /// some columns kept as the source's text where the source would otherwise infer their type from it (CSV): a
+    /// timestamp column that the feature set parses with a format of its own. Sources whose values are typed ignore them.
+    /// </summary>
+    /// <param name="chunkRows">The largest chunk.</param>
+    /// <param name="typeHints">Declared column types.</param>
+    /// <param name="textColumns">The columns to keep as text.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The batches; the caller disposes them.</returns>
+    internal virtual IAsyncEnumerable<RecordBatch> ReadAsync(int chunkRows, IReadOnlyDictionary<string, FeatureType> typeHints, IReadOnlySet<string> textColumns, CancellationToken cancellationToken)
+        => ReadAsync(chunkRows, typeHints, cancellationToken);
+
+    /// <summary>
+    /// A CSV file with a header row (types inferred; see <see cref="DatasetReader.ReadAsync"/>), except for the columns a
+    /// feature set declares as strings, which stay text, and its timestamp column when it has a timestamp format, which
+    /// is parsed with that format.
+    /// </summary>
     /// <param name="path">The file.</param>
     /// <returns>The source.</returns>
     public static DataSource Csv(string path) => new FileSource(path, DatasetFormat.Csv, "csv");
@@ -89,7 +107,19 @@ public abstract class DataSource
         public override string Description => $"{name} {path}";
 
         public override IAsyncEnumerable<RecordBatch> ReadAsync(int chunkRows, IReadOnlyDictionary<string, FeatureType> typeHints, CancellationToken cancellationToken = default)
-            => DatasetReader.ReadAsync(path, format, chunkRows, cancellationToken);
+            => ReadAsync(chunkRows, typeHints, new HashSet<string>(), cancellationToken);
+
+        internal override IAsyncEnumerable<RecordBatch> ReadAsync(int chunkRows, IReadOnlyDictionary<string, FeatureType> typeHints, IReadOnlySet<string> textColumns, CancellationToken cancellationToken)
+        {
+            if (format != DatasetFormat.Csv)
+                return DatasetReader.ReadAsync(path, format, chunkRows, cancellationToken);
+            // CSV cells are text: the columns declared as strings stay text instead of being inferred (zip codes keep
+            // their leading zeros), and so do the columns the caller parses itself (a timestamp with a format).
+            var text = new HashSet<string>(textColumns ?? new HashSet<string>(), StringComparer.Ordinal);
+            foreach (var (column, type) in typeHints ?? new Dictionary<string, FeatureType>())
+                if (type == FeatureType.String) text.Add(column);
+            return DatasetReader.ReadCsvAsync(path, chunkRows, text, cancellationToken);
+        }
     }
 
     private sealed class BatchSource(IEnumerable<RecordBatch> batches) : DataSource

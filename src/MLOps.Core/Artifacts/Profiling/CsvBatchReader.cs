@@ -36,10 +36,16 @@ internal static class CsvBatchReader
         String,
     }
 
-    public static async IAsyncEnumerable<RecordBatch> ReadAsync(string path, int batchSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>Reads the file as record batches.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="batchSize">The largest number of rows in a batch.</param>
+    /// <param name="textColumns">Columns read as strings whatever their cells look like (no type inference), or null for none.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The batches.</returns>
+    public static async IAsyncEnumerable<RecordBatch> ReadAsync(string path, int batchSize, IReadOnlySet<string>? textColumns, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var schema = await InferSchemaAsync(path, cancellationToken).ConfigureAwait(false);
+        var schema = await InferSchemaAsync(path, textColumns, cancellationToken).ConfigureAwait(false);
         var reader = await OpenAsync(path, cancellationToken).ConfigureAwait(false);
         using (reader)
         {
@@ -102,13 +108,13 @@ internal static class CsvBatchReader
         => new($"The dataset file '{path}' is not a readable CSV file (comma-separated, with a header row): {e.Message}", e);
 
     /// <summary>First pass: the type of every column.</summary>
-    private static async Task<Schema> InferSchemaAsync(string path, CancellationToken cancellationToken)
+    private static async Task<Schema> InferSchemaAsync(string path, IReadOnlySet<string>? textColumns, CancellationToken cancellationToken)
     {
         var reader = await OpenAsync(path, cancellationToken).ConfigureAwait(false);
         using (reader)
         {
             var names = reader.Header.ColNames;
-            var guesses = names.Select(_ => new TypeGuess()).ToArray();
+            var guesses = names.Select(n => new TypeGuess(textColumns?.Contains(n) == true)).ToArray();
             var rows = 0;
             while (await MoveNextAsync(reader, path, cancellationToken).ConfigureAwait(false))
             {
@@ -295,8 +301,8 @@ internal static class CsvBatchReader
         return true;
     }
 
-    /// <summary>The types a column's cells are still compatible with.</summary>
-    private sealed class TypeGuess
+    /// <summary>The types a column's cells are still compatible with (only string for a column read as text).</summary>
+    private sealed class TypeGuess(bool text)
     {
         private bool _long = true;
         private bool _double = true;
@@ -306,7 +312,7 @@ internal static class CsvBatchReader
 
         public bool SawNull { get; private set; }
 
-        public CsvType Result => !_sawValue ? CsvType.String
+        public CsvType Result => text || !_sawValue ? CsvType.String
             : _long ? CsvType.Int64
             : _double ? CsvType.Double
             : _bool ? CsvType.Boolean
@@ -322,6 +328,8 @@ internal static class CsvBatchReader
             }
 
             _sawValue = true;
+            if (text)
+                return;
             if (_long && !TryParseLong(cell, out _))
                 _long = false;
             if (!_long && _double && !TryParseDouble(cell, out _))

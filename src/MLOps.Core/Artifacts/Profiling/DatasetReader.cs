@@ -48,11 +48,34 @@ public static class DatasetReader
 
         return format switch
         {
-            DatasetFormat.Csv => CsvBatchReader.ReadAsync(path, batchSize, cancellationToken),
+            DatasetFormat.Csv => CsvBatchReader.ReadAsync(path, batchSize, textColumns: null, cancellationToken),
             DatasetFormat.Parquet => ParquetBatchReader.ReadAsync(path, batchSize, cancellationToken),
             DatasetFormat.Arrow => ReadArrowAsync(path, cancellationToken),
             _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown dataset format."),
         };
+    }
+
+    /// <summary>
+    /// Reads a CSV file (see <see cref="ReadAsync"/>) with some columns read as strings whatever their cells look like:
+    /// a column of digits such as zip codes keeps its leading zeros, and a column of dates stays text for a caller that
+    /// parses it with a format of its own. The other columns' types are inferred as usual.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="batchSize">The largest number of rows in a batch.</param>
+    /// <param name="textColumns">The names of the columns to read as strings (ordinal); names the file lacks are ignored.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The batches, in file order (one empty batch for a file without rows).</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive.</exception>
+    /// <exception cref="NotFoundException">The file does not exist.</exception>
+    /// <exception cref="ArtifactException">The file cannot be read as CSV (thrown while enumerating).</exception>
+    internal static IAsyncEnumerable<RecordBatch> ReadCsvAsync(string path, int batchSize, IReadOnlySet<string> textColumns, CancellationToken cancellationToken = default)
+    {
+        Throw.IfNullOrWhitespace(path);
+        Throw.IfNull(textColumns);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        if (!File.Exists(path))
+            throw new NotFoundException("dataset file", path, $"The dataset file '{path}' does not exist. Check the path.");
+        return CsvBatchReader.ReadAsync(path, batchSize, textColumns, cancellationToken);
     }
 
     /// <summary>

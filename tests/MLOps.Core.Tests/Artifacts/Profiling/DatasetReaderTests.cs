@@ -190,6 +190,35 @@ public sealed class DatasetReaderTests
     }
 
     [Test]
+    public async Task ReadCsvAsync_TextColumns_AreReadAsStringsAndTheOthersInferred()
+    {
+        var path = _temp.File("text.csv");
+        await File.WriteAllTextAsync(path,
+            "zip,day,count,stamp\n" +
+            "02134,2001-02-01 10:00,1,2024-01-01\n" +
+            ",2001-03-01 11:00,2,2024-01-02\n" +
+            "10001,2001-04-01 12:00,3,2024-01-03\n");
+
+        var batches = new List<RecordBatch>();
+        await foreach (var batch in DatasetReader.ReadCsvAsync(path, 2, new HashSet<string>(StringComparer.Ordinal) { "zip", "day", "absent" }))
+            batches.Add(batch);
+
+        Assert.That(batches.Select(b => b.Length), Is.EqualTo(new[] { 2, 1 }));
+        var fields = batches[0].Schema.FieldsList;
+        Assert.That(fields.Select(f => ArrowTypes.NameOf(f.DataType)), Is.EqualTo(new[] { "string", "string", "int64", "timestamp" }));
+        Assert.That(fields.Select(f => f.IsNullable), Is.EqualTo(new[] { true, false, false, false }));
+        Assert.That(Column(batches, "zip"), Is.EqualTo(new object?[] { "02134", null, "10001" }));
+        Assert.That(Column(batches, "day"), Is.EqualTo(new object?[] { "2001-02-01 10:00", "2001-03-01 11:00", "2001-04-01 12:00" }));
+        Assert.That(Column(batches, "count"), Is.EqualTo(new object?[] { 1L, 2L, 3L }));
+        Assert.That(Column(batches, "stamp")[0], Is.EqualTo(new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero)));
+        batches.ForEach(b => b.Dispose());
+    }
+
+    [Test]
+    public void ReadCsvAsync_MissingFile_ThrowsNotFoundException()
+        => Assert.Throws<NotFoundException>(() => DatasetReader.ReadCsvAsync(_temp.File("missing.csv"), 10, new HashSet<string>()));
+
+    [Test]
     public async Task WriteParquetAsync_DatesAndDecimals_RoundTripAndAreProfiled()
     {
         var decimalType = new Decimal128Type(10, 2);
