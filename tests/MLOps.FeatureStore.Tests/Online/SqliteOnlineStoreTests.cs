@@ -131,7 +131,7 @@ public sealed class SqliteOnlineStoreTests : OnlineStoreContractTests
     }
 
     [Test]
-    public async Task OpenReader_TableDroppedWhileOpen_ThrowsMLOpsException()
+    public async Task OpenReader_TableDroppedWhileOpen_ThrowsFeatureStoreException()
     {
         var table = Table();
         await Store.PrepareAsync(table);
@@ -139,7 +139,7 @@ public sealed class SqliteOnlineStoreTests : OnlineStoreContractTests
 
         await Store.DropAsync(table);
 
-        var e = Assert.Throws<MLOpsException>(() => reader.TryRead("SFO", new FeatureValue[1], out _));
+        var e = Assert.Throws<FeatureStoreException>(() => reader.TryRead("SFO", new FeatureValue[1], out _));
         Assert.That(e!.Message, Does.Contain("new reader"));
     }
 
@@ -166,7 +166,7 @@ public sealed class SqliteOnlineStoreTests : OnlineStoreContractTests
 
         await Store.DropAsync(table);
 
-        var e = Assert.Throws<MLOpsException>(() => reader.TryReadMany(["SFO", "LAX"], new FeatureValue[2], new long[2], new bool[2]));
+        var e = Assert.Throws<FeatureStoreException>(() => reader.TryReadMany(["SFO", "LAX"], new FeatureValue[2], new long[2], new bool[2]));
         Assert.That(e!.Message, Does.Contain("new reader"));
         Assert.That(TruncateWal(), Is.Zero);
     }
