@@ -241,26 +241,7 @@ internal static class Normalizer
             case StringArray: return (array, FeatureType.String);
             case TimestampArray t when t.Data.DataType is TimestampType { Unit: TimeUnit.Microsecond, Timezone: "UTC" }: return (array, FeatureType.Timestamp);
             case TimestampArray t:
-            {
-                var unit = ((TimestampType)t.Data.DataType).Unit;
-                var values = new long[n];
-                var valid = new bool[n];
-                for (var i = 0; i < n; i++)
-                {
-                    if (t.IsNull(i)) continue;
-                    valid[i] = true;
-                    var raw = t.Values[i];
-                    values[i] = unit switch
-                    {
-                        TimeUnit.Second => raw * 1_000_000,
-                        TimeUnit.Millisecond => raw * 1000,
-                        TimeUnit.Nanosecond => raw / 1000,
-                        _ => raw,
-                    };
-                }
-
-                return (Arrays.Timestamps(values, valid), FeatureType.Timestamp);
-            }
+                return (Arrays.ToMicroseconds(t), FeatureType.Timestamp);
 
             case Date32Array or Date64Array:
             {

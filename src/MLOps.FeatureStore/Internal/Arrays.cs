@@ -112,6 +112,31 @@ internal static class Arrays
         return a;
     }
 
+    /// <summary>A timestamp array of any unit or zone as the canonical <c>timestamp[us, UTC]</c> array.</summary>
+    public static TimestampArray ToMicroseconds(TimestampArray t)
+    {
+        var type = (TimestampType)t.Data.DataType;
+        if (type is { Unit: TimeUnit.Microsecond, Timezone: "UTC" }) return t;
+        var n = t.Length;
+        var values = new long[n];
+        var valid = new bool[n];
+        for (var i = 0; i < n; i++)
+        {
+            if (t.IsNull(i)) continue;
+            valid[i] = true;
+            var raw = t.Values[i];
+            values[i] = type.Unit switch
+            {
+                TimeUnit.Second => raw * 1_000_000,
+                TimeUnit.Millisecond => raw * 1000,
+                TimeUnit.Nanosecond => raw / 1000,
+                _ => raw,
+            };
+        }
+
+        return Timestamps(values, valid);
+    }
+
     /// <summary>Reads a canonical numeric-ish column as doubles (NaN for null; booleans 0/1; timestamps µs).</summary>
     public static double[] ToDoubles(IArrowArray array)
     {

@@ -180,24 +180,7 @@ internal static class OfflineStore
             case FeatureType.Double:
                 return Arrays.Doubles(Arrays.ToDoubles(array), n);
             case FeatureType.Timestamp when array is TimestampArray t:
-            {
-                var unit = ((Apache.Arrow.Types.TimestampType)t.Data.DataType).Unit;
-                var v = new long[n];
-                for (var i = 0; i < n; i++)
-                {
-                    valid[i] = !t.IsNull(i);
-                    var raw = t.Values[i];
-                    v[i] = unit switch
-                    {
-                        Apache.Arrow.Types.TimeUnit.Second => raw * 1_000_000,
-                        Apache.Arrow.Types.TimeUnit.Millisecond => raw * 1000,
-                        Apache.Arrow.Types.TimeUnit.Nanosecond => raw / 1000,
-                        _ => raw,
-                    };
-                }
-
-                return Arrays.Timestamps(v, valid);
-            }
+                return Arrays.ToMicroseconds(t);
 
             case FeatureType.Int64 or FeatureType.Timestamp:
             {

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using Polly;
-using Polly.Retry;
+using MLOps.Storage.Sqlite;
 using SQLitePCL;
 using Sql = MLOps.Storage.Sqlite.SqliteMetadataStore;
 
@@ -52,25 +52,8 @@ public sealed class SqliteOnlineStore : IOnlineStore
         var errors = _options.Validate();
         if (errors.Count > 0) throw new ValidationException("The SQLite online store options are invalid", errors);
         Path = System.IO.Path.GetFullPath(path);
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = Path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Cache = SqliteCacheMode.Private,
-            Pooling = false,
-            DefaultTimeout = (int)Math.Ceiling(_options.BusyTimeout.TotalSeconds),
-        }.ToString();
-        _writeRetry = new ResiliencePipelineBuilder()
-            .AddRetry(new RetryStrategyOptions
-            {
-                ShouldHandle = new PredicateBuilder().Handle<SqliteException>(SqliteRaw.IsBusy),
-                MaxRetryAttempts = _options.MaxWriteRetries,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = TimeSpan.FromMilliseconds(20),
-                MaxDelay = TimeSpan.FromSeconds(1),
-            })
-            .Build();
+        _connectionString = SqliteDefaults.ConnectionString(Path, _options.BusyTimeout);
+        _writeRetry = SqliteDefaults.WriteRetry(_options.MaxWriteRetries);
     }
 
     /// <summary>The full path of the database file.</summary>

@@ -39,7 +39,7 @@ internal static class SqliteRaw
         => new(raw.sqlite3_errmsg(db).utf8_to_string(), rc, raw.sqlite3_extended_errcode(db));
 
     /// <summary>SQLITE_BUSY or SQLITE_LOCKED, including their extended codes.</summary>
-    public static bool IsBusy(SqliteException e) => (e.SqliteErrorCode & 0xFF) is 5 or 6;
+    public static bool IsBusy(SqliteException e) => Storage.Sqlite.SqliteDefaults.IsBusy(e);
 
     public static void BindText(sqlite3_stmt stmt, int index, ReadOnlySpan<byte> utf8)
     {

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Polly;
-using Polly.Retry;
 
 namespace MLOps.Storage.Sqlite;
 
@@ -53,25 +52,8 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
         Throw.IfNullOrWhitespace(path);
         _options = options ?? new SqliteStoreOptions();
         Path = System.IO.Path.GetFullPath(path);
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = Path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Cache = SqliteCacheMode.Private,
-            Pooling = false,
-            DefaultTimeout = (int)Math.Ceiling(_options.BusyTimeout.TotalSeconds),
-        }.ToString();
-        _writeRetry = new ResiliencePipelineBuilder()
-            .AddRetry(new RetryStrategyOptions
-            {
-                ShouldHandle = new PredicateBuilder().Handle<SqliteException>(IsBusy),
-                MaxRetryAttempts = Math.Max(0, _options.MaxWriteRetries),
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = TimeSpan.FromMilliseconds(20),
-                MaxDelay = TimeSpan.FromSeconds(1),
-            })
-            .Build();
+        _connectionString = SqliteDefaults.ConnectionString(Path, _options.BusyTimeout);
+        _writeRetry = SqliteDefaults.WriteRetry(_options.MaxWriteRetries);
         Projects = new ProjectPart(this);
         Runs = new RunPart(this);
         Artifacts = new ArtifactPart(this);
@@ -100,7 +82,7 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
     /// <summary>The schema version this build of the store writes.</summary>
     public static int SchemaVersion => SqliteSchema.Migrations[^1].Version;
 
-    private static bool IsBusy(SqliteException e) => e.SqliteErrorCode is 5 or 6; // SQLITE_BUSY, SQLITE_LOCKED
+    private static bool IsBusy(SqliteException e) => SqliteDefaults.IsBusy(e);
 
     /// <inheritdoc/>
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
