@@ -33,15 +33,25 @@ public sealed partial class FeatureStoreCatalog
         return FeatureVector.FromJson(record.Body, record.Description, record.Version);
     }
 
+    /// <summary>Points a tag (such as <c>production</c>) at a stored version of a feature vector, moving it when it exists.</summary>
+    /// <param name="name">The vector.</param>
+    /// <param name="version">The version.</param>
+    /// <param name="tag">The tag (not a number).</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>A task that completes when the tag is set.</returns>
+    /// <exception cref="NotFoundException">No such vector or version.</exception>
+    public Task TagVectorAsync(string name, int version, string tag, CancellationToken cancellationToken = default)
+        => TagAsync(VectorKind, name, version, tag, cancellationToken);
+
     /// <summary>Loads a stored feature vector.</summary>
-    /// <param name="name">The name.</param>
+    /// <param name="name">The name, or its store URI (<c>store://feature-vectors/&lt;project&gt;/&lt;name&gt;:&lt;version-or-tag&gt;</c>).</param>
     /// <param name="versionOrTag">A version or tag (default <c>latest</c>).</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The vector.</returns>
     /// <exception cref="NotFoundException">No such vector.</exception>
     public async Task<FeatureVector> GetVectorAsync(string name, string versionOrTag = "latest", CancellationToken cancellationToken = default)
     {
-        Throw.IfNullOrWhitespace(name);
+        (name, versionOrTag) = Resolve(name, versionOrTag, Artifacts.StoreUri.FeatureVectors);
         var record = await Project.Store.Specs.GetAsync(Project.Name, VectorKind, name, versionOrTag, cancellationToken).ConfigureAwait(false);
         if (record is null)
         {
@@ -136,6 +146,15 @@ public sealed partial class FeatureStoreCatalog
         var batch = new RecordBatch(new Schema(fields, null), arrays, left.Length);
         return new OfflineFeatures(Project, batch, plan.RequestKeys.Select(k => k.Name).ToArray(), tsColumn, features, label);
     }
+
+    /// <summary>Builds a training set for a stored vector given by name or store URI (see the <see cref="FeatureVector"/> overload).</summary>
+    /// <param name="vector">The vector's name or <c>store://feature-vectors/...</c> URI.</param>
+    /// <param name="entityRows">The entity rows, or null for a time range over the primary set.</param>
+    /// <param name="options">Options.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The training set.</returns>
+    public async Task<OfflineFeatures> GetOfflineFeaturesAsync(string vector, DataSource? entityRows = null, OfflineFeaturesOptions? options = null, CancellationToken cancellationToken = default)
+        => await GetOfflineFeaturesAsync(await GetVectorAsync(vector, "latest", cancellationToken).ConfigureAwait(false), entityRows, options, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Builds a training set for entity rows given as an Arrow record batch (see the <see cref="DataSource"/> overload).</summary>
     /// <param name="vector">The vector.</param>
@@ -286,6 +305,14 @@ public sealed partial class FeatureStoreCatalog
         var byName = plan.Sets.ToDictionary(s => s.Set.Name, s => OnlineTableOf(s.Set), StringComparer.Ordinal);
         return new OnlineFeatureService(plan, OnlineStore, Project.TimeProvider, statistics, options ?? new OnlineServiceOptions(), t => byName[t.FeatureSet]);
     }
+
+    /// <summary>Opens an online feature service for a stored vector given by name or store URI.</summary>
+    /// <param name="vector">The vector's name or <c>store://feature-vectors/...</c> URI.</param>
+    /// <param name="options">Missing-value policies.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The service.</returns>
+    public async Task<OnlineFeatureService> GetOnlineServiceAsync(string vector, OnlineServiceOptions? options = null, CancellationToken cancellationToken = default)
+        => await GetOnlineServiceAsync(await GetVectorAsync(vector, "latest", cancellationToken).ConfigureAwait(false), options, cancellationToken).ConfigureAwait(false);
 
     private async Task<Artifacts.DatasetProfile?> ListVersionStatisticsAsync(string name, CancellationToken cancellationToken)
     {

@@ -129,8 +129,43 @@ public sealed partial class FeatureStoreCatalog : IAsyncDisposable
         return record is null ? null : FeatureSetSpec.FromJson(record.Body, withSteps ? Steps : null, record.Description, record.Labels, record.Version);
     }
 
+    /// <summary>
+    /// Splits a name or store URI (<c>store://feature-sets/&lt;project&gt;/&lt;name&gt;:&lt;version-or-tag&gt;</c>) into the
+    /// name and the version or tag (the URI's reference wins over <paramref name="versionOrTag"/>).
+    /// </summary>
+    internal (string Name, string VersionOrTag) Resolve(string nameOrUri, string versionOrTag, string scheme)
+    {
+        Throw.IfNullOrWhitespace(nameOrUri);
+        if (!nameOrUri.StartsWith("store://", StringComparison.Ordinal)) return (nameOrUri, versionOrTag);
+        var uri = StoreUri.Parse(nameOrUri);
+        if (uri.Scheme != scheme)
+            throw new ValidationException($"'{nameOrUri}' is not a {scheme} URI; write store://{scheme}/{Project.Name}/<name>[:<version-or-tag>].");
+        if (uri.Project != Project.Name)
+            throw new ValidationException($"'{nameOrUri}' belongs to project '{uri.Project}', not '{Project.Name}'. Open that project to use it.");
+        return (uri.Key, uri.Reference ?? versionOrTag);
+    }
+
+    /// <summary>Points a tag (such as <c>production</c>) at a stored version of a feature set, moving it when it exists.</summary>
+    /// <param name="name">The feature set.</param>
+    /// <param name="version">The version.</param>
+    /// <param name="tag">The tag (not a number; <c>latest</c> moves on every new version).</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>A task that completes when the tag is set.</returns>
+    /// <exception cref="NotFoundException">No such feature set or version.</exception>
+    public Task TagFeatureSetAsync(string name, int version, string tag, CancellationToken cancellationToken = default)
+        => TagAsync(FeatureSetSpec.Kind, name, version, tag, cancellationToken);
+
+    internal async Task TagAsync(string kind, string name, int version, string tag, CancellationToken cancellationToken)
+    {
+        Throw.IfNullOrWhitespace(name);
+        Names.Name(tag, "tag");
+        if (int.TryParse(tag, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
+            throw new ValidationException($"The tag '{tag}' is a number, which would read as a version. Use a name such as 'production'.");
+        await Project.Store.Specs.SetTagAsync(Project.Name, kind, name, tag, version, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Loads a stored feature set by version number or tag.</summary>
-    /// <param name="name">The name.</param>
+    /// <param name="name">The name, or its store URI (<c>store://feature-sets/&lt;project&gt;/&lt;name&gt;:&lt;version-or-tag&gt;</c>).</param>
     /// <param name="versionOrTag">A version (<c>"2"</c>) or tag (default <c>latest</c>).</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The feature set.</returns>
@@ -138,7 +173,7 @@ public sealed partial class FeatureStoreCatalog : IAsyncDisposable
     /// <exception cref="InvalidStateException">It uses a custom step kind or user code that this process has not registered.</exception>
     public async Task<FeatureSet> GetFeatureSetAsync(string name, string versionOrTag = "latest", CancellationToken cancellationToken = default)
     {
-        Throw.IfNullOrWhitespace(name);
+        (name, versionOrTag) = Resolve(name, versionOrTag, StoreUri.FeatureSets);
         return await FindAsync(name, versionOrTag, cancellationToken).ConfigureAwait(false) ?? throw await NotFoundAsync(name, versionOrTag, cancellationToken).ConfigureAwait(false);
     }
 
@@ -159,14 +194,14 @@ public sealed partial class FeatureStoreCatalog : IAsyncDisposable
     }
 
     /// <summary>Returns a stored feature set's summary and status (statistics of the last ingestion, ...).</summary>
-    /// <param name="name">The name.</param>
+    /// <param name="name">The name, or its store URI.</param>
     /// <param name="versionOrTag">A version or tag (default <c>latest</c>).</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The info.</returns>
     /// <exception cref="NotFoundException">No such feature set or version.</exception>
     public async Task<FeatureSetInfo> GetInfoAsync(string name, string versionOrTag = "latest", CancellationToken cancellationToken = default)
     {
-        Throw.IfNullOrWhitespace(name);
+        (name, versionOrTag) = Resolve(name, versionOrTag, StoreUri.FeatureSets);
         var record = await Project.Store.Specs.GetAsync(Project.Name, FeatureSetSpec.Kind, name, versionOrTag, cancellationToken).ConfigureAwait(false)
             ?? throw await NotFoundAsync(name, versionOrTag, cancellationToken).ConfigureAwait(false);
         return ToInfo(record);

@@ -278,6 +278,8 @@ public sealed partial class ArtifactCatalog
             var uri = StoreUri.Parse(uriOrKey);
             if (uri.Scheme == StoreUri.Models)
                 throw new ValidationException($"'{uriOrKey}' is a registered model; load it with project.Models.GetVersionAsync or LoadAsync.");
+            if (uri.Scheme is StoreUri.FeatureSets or StoreUri.FeatureVectors)
+                throw new ValidationException($"'{uriOrKey}' is a feature store object; open it with project.FeatureStore.{(uri.Scheme == StoreUri.FeatureSets ? "GetFeatureSetAsync" : "GetVectorAsync")}.");
             return (uri.Project, Names.ArtifactKey(uri.Key), uri.Reference ?? "latest");
         }
         var colon = uriOrKey.LastIndexOf(':');

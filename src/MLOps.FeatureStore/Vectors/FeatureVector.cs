@@ -94,6 +94,11 @@ public sealed class FeatureVector
     /// <summary>The stored version, once saved.</summary>
     public int? Version { get; internal set; }
 
+    /// <summary>The store URI of the stored version (<c>store://feature-vectors/&lt;project&gt;/&lt;name&gt;:&lt;version&gt;</c>), once saved.</summary>
+    /// <param name="project">The project.</param>
+    /// <returns>The URI.</returns>
+    public string Uri(string project) => $"store://feature-vectors/{project}/{Name}:{(Version is { } v ? v.ToString(System.Globalization.CultureInfo.InvariantCulture) : "latest")}";
+
     /// <summary>The primary feature set (of the first selected feature).</summary>
     public string PrimarySet => Features[0].FeatureSet;
 
