@@ -60,6 +60,7 @@ public sealed partial class FeatureStoreCatalog
         var storedRecord = await Project.Store.Specs.GetAsync(Project.Name, FeatureSetSpec.Kind, set.Name, "latest", cancellationToken).ConfigureAwait(false);
         // the stored version gives the schema and fitted values; its steps are the given definition's business
         var stored = storedRecord is null ? null : FeatureSetSpec.FromJson(storedRecord.Body, null, storedRecord.Description, storedRecord.Labels, storedRecord.Version);
+        if (stored is not null) FeatureSetSpec.CheckKeys(stored, set);
         // a version saved since the last ingestion has no status yet: the completed ingestions are those of the last one
         var status = FeatureSetStatus.FromJson(storedRecord is null ? null : storedRecord.Status ?? await CarriedStatusAsync(set.Name, cancellationToken).ConfigureAwait(false));
         if (status.Completed.TryGetValue(ingestId, out var done))

@@ -106,6 +106,7 @@ public sealed partial class FeatureStoreCatalog : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(set);
         var stored = await FindAsync(set.Name, "latest", cancellationToken, withSteps: false).ConfigureAwait(false);
+        if (stored is not null) FeatureSetSpec.CheckKeys(stored, set);
         var schema = set.Schema ?? stored?.Schema;
         if (stored?.Schema is { } storedSchema)
             schema = FeatureSetSpec.Merge(set.Name, storedSchema, set.Schema ?? set.DeclaredFeatures).Schema;

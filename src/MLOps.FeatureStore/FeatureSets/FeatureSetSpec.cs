@@ -81,6 +81,22 @@ internal static class FeatureSetSpec
         => a.Select(n => new FeatureColumn((string)n!["name"]!, Enum.Parse<FeatureType>((string)n["type"]!))).ToArray();
 
     /// <summary>
+    /// Checks that a new definition keeps what the stored data is keyed by: the entity columns and the timestamp column.
+    /// </summary>
+    public static void CheckKeys(FeatureSet stored, FeatureSet definition)
+    {
+        var problems = new List<string>();
+        if (!stored.Entities.SequenceEqual(definition.Entities, StringComparer.Ordinal))
+            problems.Add($"entities [{string.Join(", ", definition.Entities)}] differ from the stored [{string.Join(", ", stored.Entities)}]");
+        if (stored.TimestampColumn != definition.TimestampColumn)
+            problems.Add($"timestamp column '{definition.TimestampColumn ?? "(none)"}' differs from the stored '{stored.TimestampColumn ?? "(none)"}'");
+        if (problems.Count > 0)
+            throw new ValidationException(
+                $"Feature set '{definition.Name}' is stored (v{stored.Version}) with other keys; its offline and online data are keyed by them. Delete it first (DeleteFeatureSetAsync) or use a new name",
+                problems);
+    }
+
+    /// <summary>
     /// Merges a new output schema into the stored one: same columns with the same types pass, new columns are added,
     /// a changed type is an error naming the column. Returns the merged schema and whether it changed.
     /// </summary>

@@ -82,3 +82,22 @@ public class StoreUriTests
         Assert.That(all.RowCount, Is.GreaterThan(3000));
     }
 }
+
+public class FeatureSetKeyChangeTests
+{
+    [Test]
+    public async Task IngestAsync_RedefinedWithOtherEntityOrTimestamp_ThrowsListingBoth()
+    {
+        using var folder = new TempFolder();
+        await using var project = await TestProjects.OpenAsync(folder);
+        var fs = project.FeatureStore;
+        await fs.IngestAsync(fs.FeatureSet("delays").Entity("origin").Timestamp("date").Build(), DataSource.Json(TestProjects.FlightsJson));
+
+        var changed = fs.FeatureSet("delays").Entity("destination").Build();
+        var e = Assert.ThrowsAsync<ValidationException>(() => fs.IngestAsync(changed, DataSource.Json(TestProjects.FlightsJson)))!;
+        Assert.That(e.Errors, Has.Count.EqualTo(2));
+        Assert.That(e.Message, Does.Contain("[destination]").And.Contain("[origin]").And.Contain("'date'"));
+        Assert.ThrowsAsync<ValidationException>(() => fs.SaveAsync(changed));
+        Assert.That((await fs.GetFeatureSetAsync("delays")).Version, Is.EqualTo(1), "nothing was stored");
+    }
+}
