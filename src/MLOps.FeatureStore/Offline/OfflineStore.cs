@@ -208,8 +208,20 @@ internal sealed class OfflineWriteSession : IAsyncDisposable
     private readonly PartitionGranularity _granularity;
     private readonly string? _timestampColumn;
     private readonly long _sequence;
-    private readonly Dictionary<string, (string Temp, string Final, FileStream Stream, ParquetBatchWriter.ParquetBatchFileWriter Writer)> _open = new(StringComparer.Ordinal);
+    /// <summary>At most this many partition files are open at once; the least recently written one is closed (and a later
+    /// write to its partition starts that partition's next file), so a source spanning years never runs out of file handles.</summary>
+    internal const int MaxOpenFiles = 64;
+
+    private readonly Dictionary<string, OpenFile> _open = new(StringComparer.Ordinal);
+    private readonly List<(string Temp, string Final)> _closed = [];
+    private readonly Dictionary<string, int> _nextFile = new(StringComparer.Ordinal);
+    private long _writes;
     private bool _committed;
+
+    private sealed record OpenFile(string Temp, string Final, FileStream Stream, ParquetBatchWriter.ParquetBatchFileWriter Writer)
+    {
+        public long LastWrite { get; set; }
+    }
 
     public OfflineWriteSession(string root, PartitionGranularity granularity, string? timestampColumn, long sequence)
     {
@@ -225,7 +237,7 @@ internal sealed class OfflineWriteSession : IAsyncDisposable
 
     public long RowsWritten { get; private set; }
 
-    public IReadOnlyCollection<string> Partitions => _open.Keys;
+    public int Files => _open.Count + _closed.Count;
 
     private string Prefix => string.Create(CultureInfo.InvariantCulture, $"part-{_sequence:D10}-");
 
@@ -299,17 +311,36 @@ internal sealed class OfflineWriteSession : IAsyncDisposable
     {
         if (!_open.TryGetValue(partition, out var w))
         {
+            if (_open.Count >= MaxOpenFiles)
+            {
+                var (oldest, file) = _open.MinBy(kv => kv.Value.LastWrite);
+                await CloseAsync(file, cancellationToken).ConfigureAwait(false);
+                _closed.Add((file.Temp, file.Final));
+                _open.Remove(oldest);
+            }
+
             var dir = partition.Length == 0 ? _root : Path.Combine(_root, partition.Replace('/', Path.DirectorySeparatorChar));
             Directory.CreateDirectory(dir);
-            var final = Path.Combine(dir, Prefix + "0.parquet");
+            var n = _nextFile.GetValueOrDefault(partition);
+            _nextFile[partition] = n + 1;
+            var final = Path.Combine(dir, string.Create(CultureInfo.InvariantCulture, $"{Prefix}{n}.parquet"));
             var temp = Path.Combine(dir, $".{Prefix}{Guid.NewGuid():N}.parquet.tmp");
             var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
             var writer = await ParquetBatchWriter.ParquetBatchFileWriter.CreateAsync(batch.Schema, stream, cancellationToken).ConfigureAwait(false);
-            _open[partition] = w = (temp, final, stream, writer);
+            _open[partition] = w = new OpenFile(temp, final, stream, writer);
         }
 
+        w.LastWrite = ++_writes;
         await w.Writer.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
         RowsWritten += batch.Length;
+    }
+
+    private static async Task CloseAsync(OpenFile w, CancellationToken cancellationToken)
+    {
+        await w.Writer.DisposeAsync().ConfigureAwait(false);
+        await w.Stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+        w.Stream.Flush(flushToDisk: true);
+        await w.Stream.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>Closes every file, removes the files of an earlier attempt of the same ingestion, and renames the new ones into place.</summary>
@@ -317,24 +348,23 @@ internal sealed class OfflineWriteSession : IAsyncDisposable
     {
         foreach (var w in _open.Values)
         {
-            await w.Writer.DisposeAsync().ConfigureAwait(false);
-            await w.Stream.FlushAsync(cancellationToken).ConfigureAwait(false);
-            w.Stream.Flush(flushToDisk: true);
-            await w.Stream.DisposeAsync().ConfigureAwait(false);
+            await CloseAsync(w, cancellationToken).ConfigureAwait(false);
+            _closed.Add((w.Temp, w.Final));
         }
 
+        _open.Clear();
         cancellationToken.ThrowIfCancellationRequested();
         foreach (var old in Directory.EnumerateFiles(_root, Prefix + "*.parquet", SearchOption.AllDirectories).ToArray())
             File.Delete(old);
         var finals = new List<string>();
-        foreach (var w in _open.Values)
+        foreach (var (temp, final) in _closed)
         {
-            File.Move(w.Temp, w.Final, overwrite: true);
-            finals.Add(w.Final);
+            File.Move(temp, final, overwrite: true);
+            finals.Add(final);
         }
 
         _committed = true;
-        _open.Clear();
+        _closed.Clear();
         return finals;
     }
 
@@ -356,7 +386,10 @@ internal sealed class OfflineWriteSession : IAsyncDisposable
             TryDelete(w.Temp);
         }
 
+        foreach (var (temp, _) in _closed)
+            TryDelete(temp);
         _open.Clear();
+        _closed.Clear();
     }
 
     private static void TryDelete(string path)
