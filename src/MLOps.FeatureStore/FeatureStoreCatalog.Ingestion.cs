@@ -87,6 +87,45 @@ public sealed partial class FeatureStoreCatalog
         var onlineEntities = new HashSet<string>(StringComparer.Ordinal);
         var chunks = 0;
         var session = writeOffline ? new OfflineWriteSession(SetRoot(set.Name), set.Partitioning, set.TimestampColumn, sequence) : null;
+        // writes one computed batch: fixes the schema on the first one, then offline, online and statistics
+        async Task WriteOutputAsync(RecordBatch output)
+        {
+            var columns = OutputColumns(output);
+            if (current is null)
+            {
+                // stored when the ingestion completes, with every value fitted by then (a chunk without values fits nothing)
+                var merged = FeatureSetSpec.Merge(set.Name, schema, columns);
+                current = set.WithSchema(merged.Schema, fitted, null);
+                schema = current.Schema!;
+                table = OnlineTableOf(current);
+                // prepared even when this ingestion does not write online: pushes (the real-time path) always do
+                await OnlineStore.PrepareAsync(table, cancellationToken).ConfigureAwait(false);
+                offlineColumns = [.. schema, new FeatureColumn(OfflineStore.OrderColumn, FeatureType.Int64)];
+            }
+            else
+            {
+                var merged = FeatureSetSpec.Merge(set.Name, schema, columns);
+                if (merged.Changed)
+                    throw new ValidationException(
+                        $"Feature set '{set.Name}': column(s) {string.Join(", ", columns.Select(c => c.Name).Except(schema!.Select(s => s.Name)).Select(n => $"'{n}'"))} first appear in chunk {chunks + 1} (rows up to {rowsRead}), after the schema was fixed by the first chunk. Declare them with .Feature(name, type) so every chunk has them.");
+            }
+
+            if (output.Length == 0) return;
+            rowsWritten += output.Length;
+            var order = IngestOrder(output, sequence);
+            if (session is not null)
+                await session.WriteAsync(OfflineStore.Conform(Arrays.WithColumn(output, OfflineStore.OrderColumn, order), offlineColumns!), cancellationToken).ConfigureAwait(false);
+            if (writeOnline)
+                await WriteLatestOnlineAsync(current, table!, computer, output, null, onlineEntities, cancellationToken).ConfigureAwait(false);
+            if (profiled < options.StatisticsMaxRows)
+            {
+                var take = (int)Math.Min(output.Length, options.StatisticsMaxRows - profiled);
+                var stats = OfflineStore.Conform(output, schema!);
+                profile.Add(take == stats.Length ? stats : stats.Slice(0, take));
+                profiled += take;
+            }
+        }
+
         IReadOnlyList<string> files = [];
         try
         {
@@ -94,47 +133,16 @@ public sealed partial class FeatureStoreCatalog
             {
                 using var chunk = source.OwnsBatches ? raw : null; // output columns may share its memory: dispose after the chunk is written
                 if (raw.Length == 0) continue; // no rows: its column types (all strings for an empty CSV or JSON) say nothing
-                var output = await computer.ComputeAsync(raw, rowsRead, source.Description, cancellationToken).ConfigureAwait(false);
+                var outputs = await computer.ComputeChunkAsync(raw, rowsRead, source.Description, cancellationToken).ConfigureAwait(false);
                 rowsRead += raw.Length;
-
-                var columns = OutputColumns(output);
-                if (current is null)
-                {
-                    // stored when the ingestion completes, with every value fitted by then (a chunk without values fits nothing)
-                    var merged = FeatureSetSpec.Merge(set.Name, schema, columns);
-                    current = set.WithSchema(merged.Schema, fitted, null);
-                    schema = current.Schema!;
-                    table = OnlineTableOf(current);
-                    // prepared even when this ingestion does not write online: pushes (the real-time path) always do
-                    await OnlineStore.PrepareAsync(table, cancellationToken).ConfigureAwait(false);
-                    offlineColumns = [.. schema, new FeatureColumn(OfflineStore.OrderColumn, FeatureType.Int64)];
-                }
-                else
-                {
-                    var merged = FeatureSetSpec.Merge(set.Name, schema, columns);
-                    if (merged.Changed)
-                        throw new ValidationException(
-                            $"Feature set '{set.Name}': column(s) {string.Join(", ", columns.Select(c => c.Name).Except(schema!.Select(s => s.Name)).Select(n => $"'{n}'"))} first appear in chunk {chunks + 1} (rows up to {rowsRead}), after the schema was fixed by the first chunk. Declare them with .Feature(name, type) so every chunk has them.");
-                }
-
+                foreach (var output in outputs)
+                    await WriteOutputAsync(output).ConfigureAwait(false);
                 chunks++;
-                if (output.Length == 0) continue;
-                rowsWritten += output.Length;
-                var order = IngestOrder(output, sequence);
-                if (session is not null)
-                    await session.WriteAsync(OfflineStore.Conform(Arrays.WithColumn(output, OfflineStore.OrderColumn, order), offlineColumns!), cancellationToken).ConfigureAwait(false);
-                if (writeOnline)
-                    await WriteLatestOnlineAsync(current, table!, computer, output, null, onlineEntities, cancellationToken).ConfigureAwait(false);
-                if (profiled < options.StatisticsMaxRows)
-                {
-                    var take = (int)Math.Min(output.Length, options.StatisticsMaxRows - profiled);
-                    var stats = OfflineStore.Conform(output, schema!);
-                    profile.Add(take == stats.Length ? stats : stats.Slice(0, take));
-                    profiled += take;
-                }
-
-                options.Progress?.Report(new IngestProgress(rowsRead, rowsWritten, context.Dropped.Sum(d => d.Count) + computer.RowsDroppedByFilters, chunks, clock.Elapsed));
+                options.Progress?.Report(new IngestProgress(rowsRead, computer.RowsPassed, context.Dropped.Sum(d => d.Count) + computer.RowsDroppedByFilters, chunks, clock.Elapsed));
             }
+
+            if (await computer.FlushAsync(cancellationToken).ConfigureAwait(false) is { } last)
+                await WriteOutputAsync(last).ConfigureAwait(false);
 
             if (current is null)
             {

@@ -20,6 +20,7 @@ internal sealed class FeatureComputer
     private readonly long _sequence;
     private readonly Dictionary<string, byte[]> _previousState = new(StringComparer.Ordinal);
     private readonly Dictionary<int, List<(byte[] Utf8, string Text)>> _keyPool = [];
+    private RecordBatch? _held;
 
     public FeatureComputer(FeatureSet set, FeatureStepContext context, IOnlineStore? stateStore, OnlineTable? table, long sequence)
     {
@@ -35,8 +36,83 @@ internal sealed class FeatureComputer
 
     public long RowsDroppedByFilters { get; private set; }
 
+    /// <summary>Rows that passed the steps so far (including rows held back for the next chunk's aggregation).</summary>
+    public long RowsPassed { get; private set; }
+
     /// <summary>Normalizes, transforms and aggregates one source batch. The result keeps the row-number column.</summary>
     public async Task<RecordBatch> ComputeAsync(RecordBatch source, long firstRow, string sourceName, CancellationToken cancellationToken)
+    {
+        var batch = Transform(source, firstRow, sourceName);
+        if (_aggregator is not null && batch.Length > 0)
+            batch = await AggregateAsync(batch, cancellationToken).ConfigureAwait(false);
+        return batch;
+    }
+
+    /// <summary>
+    /// The ingestion path: like <see cref="ComputeAsync"/>, but the rows at the chunk's latest event time are held back and
+    /// aggregated with the next chunk (or by <see cref="FlushAsync"/>), so that events of one entity at the same time are in
+    /// each other's windows even when a chunk boundary falls between them. Returns zero, one or two batches.
+    /// </summary>
+    public async Task<IReadOnlyList<RecordBatch>> ComputeChunkAsync(RecordBatch source, long firstRow, string sourceName, CancellationToken cancellationToken)
+    {
+        var batch = Transform(source, firstRow, sourceName);
+        if (_aggregator is null) return [batch];
+        var outputs = new List<RecordBatch>(2);
+        if (_held is not null)
+        {
+            // joined with this chunk only when it has rows at the held time (a tie across the boundary); else aggregated first
+            var heldTime = ((TimestampArray)_held.Column(_set.TimestampColumn!)).Values[0];
+            if (batch.Length > 0 && SameColumns(_held.Schema, batch.Schema) && ((TimestampArray)batch.Column(_set.TimestampColumn!)).Values.Contains(heldTime))
+                batch = ConcatRows(_held, batch);
+            else
+                outputs.Add(await AggregateAsync(_held, cancellationToken).ConfigureAwait(false));
+            _held = null;
+        }
+
+        if (batch.Length == 0) return outputs;
+        var ts = ((TimestampArray)batch.Column(_set.TimestampColumn!)).Values;
+        var last = long.MinValue;
+        foreach (var t in ts) last = Math.Max(last, t);
+        var ready = new List<int>(batch.Length);
+        var held = new List<int>();
+        for (var i = 0; i < ts.Length; i++)
+            (ts[i] == last ? held : ready).Add(i);
+        _held = Arrays.TakeRows(batch, held.ToArray()); // copied: the source batch may be disposed before the next chunk
+        if (ready.Count > 0)
+        {
+            // a time-ordered chunk holds back a suffix: the rest is a slice, not a copy
+            var rest = ready.Count == batch.Length ? batch
+                : ready[^1] == ready.Count - 1 ? batch.Slice(0, ready.Count)
+                : Arrays.TakeRows(batch, ready.ToArray());
+            outputs.Add(await AggregateAsync(rest, cancellationToken).ConfigureAwait(false));
+        }
+
+        return outputs;
+    }
+
+    /// <summary>Aggregates the rows held back by <see cref="ComputeChunkAsync"/> at the end of the source.</summary>
+    public async Task<RecordBatch?> FlushAsync(CancellationToken cancellationToken)
+    {
+        if (_held is null) return null;
+        var held = _held;
+        _held = null;
+        return await AggregateAsync(held, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static bool SameColumns(Schema a, Schema b)
+        => a.FieldsList.Count == b.FieldsList.Count
+           && a.FieldsList.Zip(b.FieldsList).All(p => p.First.Name == p.Second.Name && p.First.DataType.TypeId == p.Second.DataType.TypeId);
+
+    private static RecordBatch ConcatRows(RecordBatch first, RecordBatch second)
+    {
+        var total = first.Length + second.Length;
+        var indices = Enumerable.Range(0, total).ToArray();
+        var arrays = Enumerable.Range(0, first.ColumnCount)
+            .Select(c => Retrieval.ArrowTake.Take([first.Column(c), second.Column(c)], indices)).ToArray();
+        return new RecordBatch(first.Schema, arrays, total);
+    }
+
+    private RecordBatch Transform(RecordBatch source, long firstRow, string sourceName)
     {
         var batch = Normalizer.Normalize(_set, source, firstRow, sourceName);
         var droppedBefore = Context.Dropped.Sum(d => d.Count);
@@ -49,12 +125,10 @@ internal sealed class FeatureComputer
         }
 
         RowsDroppedByFilters += rowsBefore - batch.Length - (Context.Dropped.Sum(d => d.Count) - droppedBefore);
+        RowsPassed += batch.Length;
         foreach (var e in _set.Entities.Append(_set.TimestampColumn).OfType<string>())
             if (batch.Schema.GetFieldIndex(e) < 0)
                 throw new ValidationException($"A step of feature set '{_set.Name}' removed the {(e == _set.TimestampColumn ? "timestamp" : "entity")} column '{e}'. Keep it (for example, do not Drop it).");
-
-        if (_aggregator is not null && batch.Length > 0)
-            batch = await AggregateAsync(batch, cancellationToken).ConfigureAwait(false);
         return batch;
     }
 

@@ -1,4 +1,5 @@
 using DuckDB.NET.Data;
+using MLOps.FeatureStore.Aggregations;
 using MLOps.FeatureStore.FeatureSets;
 using MLOps.FeatureStore.Offline;
 using MLOps.FeatureStore.Sources;
@@ -31,5 +32,31 @@ public class OfflineFilesTests
         Assert.That(reader.Read(), Is.True);
         Assert.That(Convert.ToInt64(reader.GetValue(0)), Is.EqualTo(20_000));
         Assert.That(reader.GetValue(1).ToString(), Is.EqualTo(FlightData.All.Sum(f => (long)f.Delay).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+    }
+}
+
+public class ChunkBoundaryTests
+{
+    [TestCase(48)]    // rows 47 and 48 are two LAS departures at 2001/01/01 09:50: the boundary falls between them
+    [TestCase(997)]
+    [TestCase(5000)]
+    public async Task IngestAsync_TieOfEqualTimesAcrossAChunkBoundary_SameAggregatesAsOneChunk(int chunkSize)
+    {
+        using var folder = new TempFolder();
+        await using var project = await TestProjects.OpenAsync(folder);
+        var fs = project.FeatureStore;
+        FeatureSet Define(string name) => fs.FeatureSet(name).Entity("origin").Timestamp("date")
+            .Aggregate("delay", AggregationOp.Count | AggregationOp.Sum | AggregationOp.Last, "1h").Build();
+
+        await fs.IngestAsync(Define("whole"), DataSource.Json(TestProjects.FlightsJson), new() { ChunkSize = 100_000 });
+        await fs.IngestAsync(Define("chunked"), DataSource.Json(TestProjects.FlightsJson), new() { ChunkSize = chunkSize });
+
+        var whole = await OfflineRows.ReadAsync(fs, "whole");
+        var chunked = await OfflineRows.ReadAsync(fs, "chunked");
+        Assert.That(chunked, Has.Count.EqualTo(20_000));
+        for (var i = 0; i < whole.Count; i++)
+            foreach (var column in new[] { "date", "origin", "delay", "delay_count_1h", "delay_sum_1h", "delay_last_1h" })
+                Assert.That(chunked[i][column], Is.EqualTo(whole[i][column]), $"row {i + 1}, {column}");
+        Assert.That(whole[47]["delay_count_1h"], Is.EqualTo(whole[48]["delay_count_1h"]), "the two LAS departures at 09:50 see each other");
     }
 }
