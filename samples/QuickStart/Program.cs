@@ -26,10 +26,11 @@ var delays = fs.FeatureSet("flight_delays")
     .Aggregate("delay", AggregationOp.Avg | AggregationOp.Max | AggregationOp.Count, "1h", "1d")
     .Describe("Departure delays per origin airport, over the last hour and day.")
     .Build();
-var ingest = await fs.IngestAsync(delays, DataSource.Json(Path.Combine(data, "flights-20k.json")));
+// A fixed ingestion id makes a second run of the QuickStart skip what is already ingested (idempotent retries).
+var ingest = await fs.IngestAsync(delays, DataSource.Json(Path.Combine(data, "flights-20k.json")), new() { IngestId = "flights-20k" });
 var airports = fs.FeatureSet("airports").Entity("iata").Describe("US airports: state and location.").Build();
-var airportIngest = await fs.IngestAsync(airports, DataSource.Csv(Path.Combine(data, "airports.csv")));
-Console.WriteLine($"Ingested {ingest.RowsWritten:N0} flights into {ingest.FeatureSet} v{ingest.Version} ({ingest.OfflineFiles.Count} Parquet partitions, {ingest.OnlineEntities} origins online) and {airportIngest.RowsWritten:N0} airports");
+var airportIngest = await fs.IngestAsync(airports, DataSource.Csv(Path.Combine(data, "airports.csv")), new() { IngestId = "airports" });
+Console.WriteLine($"{(ingest.AlreadyIngested ? "Already ingested" : "Ingested")} {ingest.RowsWritten:N0} flights into {ingest.FeatureSet} v{ingest.Version} ({ingest.OfflineFiles.Count} Parquet partitions, {ingest.OnlineEntities} origins online) and {airportIngest.RowsWritten:N0} airports");
 var delayReference = (await fs.GetStatisticsAsync("flight_delays"))!.Statistics.Single(s => s.Name == "delay_avg_1h");
 Console.WriteLine($"delay_avg_1h: mean {delayReference.Mean:F1} min, quartiles {delayReference.P25:F1} / {delayReference.P50:F1} / {delayReference.P75:F1} (the drift reference)");
 
