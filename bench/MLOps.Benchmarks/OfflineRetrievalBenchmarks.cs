@@ -35,14 +35,8 @@ namespace MLOps.Benchmarks;
 [WarmupCount(2)]
 public class OfflineRetrievalBenchmarks
 {
-    public const int FeatureRows = 1_000_000;
-    public const int EntityRows = 100_000;
-    public const int Keys = 300;
-    private const int ChunkRows = 65_536;
-    private const long Start = 1_704_067_200_000_000; // 2024-01-01T00:00:00Z in microseconds
-    private const long Year = 366L * 24 * 3600 * 1_000_000;
-    private const long Week = 7L * 24 * 3600 * 1_000_000;
-    private static readonly TimestampType Micros = new(TimeUnit.Microsecond, "UTC");
+    public const int FeatureRows = PointInTimeData.FeatureRows;
+    public const int EntityRows = PointInTimeData.EntityRows;
 
     private string? _dir;
     private MLOpsProject? _project;
@@ -71,30 +65,16 @@ public class OfflineRetrievalBenchmarks
         SetRoot = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(report.OfflineFiles[0]))))!;
         _files = Path.Combine(SetRoot, "**", "*.parquet");
         _vector = fs.Vector("pit_vector").Select("pit.f1", "pit.f2").Build();
-        _entities = EntityBatch(random);
+        _entities = PointInTimeData.EntityBatch(random);
 
-        _duck = new DuckDBConnection("Data Source=:memory:");
-        _duck.Open();
         var entitiesFile = Path.Combine(_dir, "entities.parquet");
-        var stream = File.Create(entitiesFile);
-        await using (stream.ConfigureAwait(false))
-            await DatasetReader.WriteParquetAsync([_entities], stream, CancellationToken.None).ConfigureAwait(false);
-        using (var load = _duck.CreateCommand())
-        {
-            load.CommandText = $"CREATE TABLE entities AS SELECT * FROM read_parquet('{entitiesFile}');";
-            load.ExecuteNonQuery();
-        }
+        await PointInTimeData.WriteParquetAsync(entitiesFile, [_entities]).ConfigureAwait(false);
+        _duck = PointInTimeData.OpenDuckDb($"CREATE TABLE entities AS SELECT * FROM read_parquet('{entitiesFile}');");
 
         var duck = DuckDb_AsofLeftJoin();
         var ours = await MLOps_GetOfflineFeaturesAsync().ConfigureAwait(false);
         var table = DuckDb_AsofLeftJoin_ToTable();
-        if (duck.Rows != EntityRows || duck.Matched < EntityRows / 2 || duck.Matched == EntityRows)
-            throw new InvalidOperationException($"DuckDB returned {duck.Rows} rows, {duck.Matched} matched; the data should give {EntityRows} rows, most but not all matched.");
-        foreach (var r in new[] { ours, table })
-        {
-            if (r.Rows != duck.Rows || r.Matched != duck.Matched || Math.Abs(r.Sum1 - duck.Sum1) > 1e-6 * Math.Abs(duck.Sum1) || Math.Abs(r.Sum2 - duck.Sum2) > 1e-6 * Math.Abs(duck.Sum2))
-                throw new InvalidOperationException($"The joins disagree: DuckDB {duck}, other {r}.");
-        }
+        PointInTimeData.CheckSameResults(duck, [ours, table]);
     }
 
     [GlobalCleanup]
@@ -277,47 +257,14 @@ public class OfflineRetrievalBenchmarks
     /// <summary>The feature rows in time order, cut into 64k-row batches.</summary>
     private static List<RecordBatch> FeatureBatches(Random random)
     {
-        var rows = new (long Ts, int Key, double F1, double F2)[FeatureRows];
+        var rows = new (int Key, long Ts, double F1, double F2)[FeatureRows];
         for (var i = 0; i < rows.Length; i++)
-            rows[i] = (Start + random.NextInt64(Year), random.Next(Keys), random.NextDouble(), random.NextDouble() * 100);
+        {
+            var ts = PointInTimeData.Start + random.NextInt64(PointInTimeData.Year);
+            rows[i] = (random.Next(PointInTimeData.Keys), ts, random.NextDouble(), random.NextDouble() * 100);
+        }
         System.Array.Sort(rows, (a, b) => a.Ts.CompareTo(b.Ts));
-        var batches = new List<RecordBatch>();
-        for (var from = 0; from < FeatureRows; from += ChunkRows)
-        {
-            var n = Math.Min(ChunkRows, FeatureRows - from);
-            var key = new StringArray.Builder();
-            var ts = new TimestampArray.Builder(Micros).Reserve(n);
-            var f1 = new DoubleArray.Builder().Reserve(n);
-            var f2 = new DoubleArray.Builder().Reserve(n);
-            for (var i = from; i < from + n; i++)
-            {
-                key.Append($"E{rows[i].Key}");
-                ts.Append(DateTimeOffset.UnixEpoch.AddTicks(rows[i].Ts * 10));
-                f1.Append(rows[i].F1);
-                f2.Append(rows[i].F2);
-            }
-
-            batches.Add(new RecordBatch.Builder()
-                .Append("key", false, key.Build())
-                .Append("ts", false, ts.Build())
-                .Append("f1", false, f1.Build())
-                .Append("f2", false, f2.Build())
-                .Build());
-        }
-
-        return batches;
-    }
-
-    private static RecordBatch EntityBatch(Random random)
-    {
-        var key = new StringArray.Builder();
-        var ts = new TimestampArray.Builder(Micros).Reserve(EntityRows);
-        for (var i = 0; i < EntityRows; i++)
-        {
-            key.Append(random.Next(10) == 0 ? $"X{random.Next(30)}" : $"E{random.Next(Keys)}");
-            ts.Append(DateTimeOffset.UnixEpoch.AddTicks((Start - Week + random.NextInt64(Year + (2 * Week))) * 10));
-        }
-
-        return new RecordBatch.Builder().Append("key", false, key.Build()).Append("ts", false, ts.Build()).Build();
+        var next = 0;
+        return PointInTimeData.FeatureBatches(() => rows[next++]);
     }
 }

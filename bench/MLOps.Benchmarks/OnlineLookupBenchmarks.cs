@@ -1,8 +1,4 @@
-using System.Globalization;
-using Apache.Arrow;
-using Apache.Arrow.Types;
 using BenchmarkDotNet.Attributes;
-using Microsoft.Data.Sqlite;
 using MLOps.FeatureStore;
 using MLOps.FeatureStore.Online;
 
@@ -22,8 +18,8 @@ namespace MLOps.Benchmarks;
 /// the log).</remarks>
 public class OnlineLookupBenchmarks
 {
-    public const int Entities = 10_000;
-    public const int Features = 50;
+    public const int Entities = OnlineBenchData.Entities;
+    public const int Features = OnlineBenchData.Features;
 
     private static readonly OnlineTable Table = new("bench", "lookup", [new FeatureColumn("id", FeatureType.String)], "ts",
         Enumerable.Range(0, Features).Select(i => new FeatureColumn($"f{i}", FeatureType.Double)).ToArray());
@@ -31,11 +27,9 @@ public class OnlineLookupBenchmarks
     private string? _dir;
     private SqliteOnlineStore? _store;
     private IOnlineReader? _reader;
-    private SqliteConnection? _raw;
-    private SqliteCommand? _select;
-    private SqliteParameter? _key;
+    private RawOnlineReader? _raw;
     private readonly FeatureValue[] _values = new FeatureValue[Features];
-    private readonly double[] _doubles = new double[Features];
+    private double[] _doubles = [];
     private string[] _keys = [];
     private readonly FeatureValue[] _batchValues = new FeatureValue[100 * Features];
     private readonly long[] _batchTimes = new long[100];
@@ -55,47 +49,16 @@ public class OnlineLookupBenchmarks
         var path = Path.Combine(_dir, "online.db");
         _store = new SqliteOnlineStore(path);
         await _store.PrepareAsync(Table).ConfigureAwait(false);
-        const int batchSize = 2_000;
-        var t0 = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-        for (var start = 0; start < Entities; start += batchSize)
-        {
-            var ids = new StringArray.Builder();
-            var ts = new TimestampArray.Builder(TimeUnit.Microsecond, "UTC");
-            var columns = Enumerable.Range(0, Features).Select(_ => new DoubleArray.Builder()).ToArray();
-            for (var e = start; e < start + batchSize; e++)
-            {
-                ids.Append(Key(e));
-                ts.Append(t0.AddSeconds(e));
-                for (var f = 0; f < Features; f++) columns[f].Append(e * 0.001 + f);
-            }
-            var schema = new Schema.Builder()
-                .Field(f => f.Name("id").DataType(StringType.Default))
-                .Field(f => f.Name("ts").DataType(new TimestampType(TimeUnit.Microsecond, "UTC")));
-            for (var f = 0; f < Features; f++)
-            {
-                var name = $"f{f}";
-                schema.Field(b => b.Name(name).DataType(DoubleType.Default));
-            }
-            IArrowArray[] arrays = [ids.Build(), ts.Build(), .. columns.Select(c => c.Build())];
-            await _store.WriteAsync(Table, new RecordBatch(schema.Build(), arrays, batchSize), new Dictionary<string, byte[]>()).ConfigureAwait(false);
-        }
+        foreach (var batch in OnlineBenchData.WideBatches())
+            await _store.WriteAsync(Table, batch, new Dictionary<string, byte[]>()).ConfigureAwait(false);
         _reader = _store.OpenReader(Table, Table.Features.Select(f => f.Name).ToArray());
 
         // The baseline reads the store's table (positional columns c0..c49) through a command prepared once.
-        _raw = RawSqlite.Open(path);
-        string tableName;
-        using (var find = _raw.CreateCommand())
-        {
-            find.CommandText = "SELECT table_name FROM online_tables WHERE project = 'bench' AND feature_set = 'lookup';";
-            tableName = (string)find.ExecuteScalar()!;
-        }
-        _select = _raw.CreateCommand();
-        _select.CommandText = $"SELECT ts, {string.Join(", ", Enumerable.Range(0, Features).Select(i => $"c{i}"))} FROM \"{tableName}\" WHERE k = $k;";
-        _key = _select.Parameters.Add("$k", SqliteType.Text);
-        _select.Prepare();
+        _raw = new RawOnlineReader(path, "lookup", Features);
+        _doubles = _raw.Values;
 
         // Spread the looked-up entities over the key space.
-        _keys = Enumerable.Range(0, 100).Select(i => Key(i * 97 % Entities)).ToArray();
+        _keys = Enumerable.Range(0, 100).Select(i => OnlineBenchData.Key(i * 97 % Entities)).ToArray();
 
         // Both sides must read the same rows, or the ratio compares different work.
         foreach (var key in _keys)
@@ -112,31 +75,16 @@ public class OnlineLookupBenchmarks
         PrintPercentiles();
     }
 
-    private static string Key(int entity) => "entity-" + entity.ToString("D5", CultureInfo.InvariantCulture);
-
     [GlobalCleanup]
     public void Cleanup()
     {
         _reader?.Dispose();
-        _select?.Dispose();
         _raw?.Dispose();
         _store?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         BenchFiles.Delete(_dir);
     }
 
-    private bool RawRead(string key, out long time)
-    {
-        _key!.Value = key;
-        using var r = _select!.ExecuteReader();
-        if (!r.Read())
-        {
-            time = 0;
-            return false;
-        }
-        time = r.GetInt64(0);
-        for (var f = 0; f < Features; f++) _doubles[f] = r.IsDBNull(f + 1) ? double.NaN : r.GetDouble(f + 1);
-        return true;
-    }
+    private bool RawRead(string key, out long time) => _raw!.Read(key, out time);
 
     /// <summary>The baseline: a raw prepared point read per entity.</summary>
     [Benchmark(Baseline = true)]

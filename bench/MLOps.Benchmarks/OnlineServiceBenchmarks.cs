@@ -1,6 +1,3 @@
-using System.Globalization;
-using Apache.Arrow;
-using Apache.Arrow.Types;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using Microsoft.Data.Sqlite;
@@ -31,8 +28,8 @@ namespace MLOps.Benchmarks;
 [CategoriesColumn]
 public class OnlineServiceBenchmarks
 {
-    public const int Entities = 10_000;
-    public const int Features = 50;
+    public const int Entities = OnlineBenchData.Entities;
+    public const int Features = OnlineBenchData.Features;
     public const int Batch = 100;
 
     private static bool s_printed;
@@ -40,12 +37,10 @@ public class OnlineServiceBenchmarks
     private string? _dir;
     private MLOpsProject? _project;
     private OnlineFeatureService? _service;
-    private SqliteConnection? _raw;
-    private SqliteCommand? _select;
+    private RawOnlineReader? _raw;
     private SqliteCommand? _begin;
     private SqliteCommand? _commit;
-    private SqliteParameter? _key;
-    private readonly double[] _doubles = new double[Features];
+    private double[] _doubles = [];
     private string[] _keys = [];
     private IReadOnlyDictionary<string, object>[] _requests = [];
     private IReadOnlyDictionary<string, object>[] _batch = [];
@@ -59,41 +54,23 @@ public class OnlineServiceBenchmarks
         _project = await BenchFiles.OpenProjectAsync(_dir).ConfigureAwait(false);
         var fs = _project.FeatureStore;
         var set = fs.FeatureSet("wide").Entity("id").Timestamp("ts").Build();
-        await fs.IngestAsync(set, DataSource.Batches(WideBatches())).ConfigureAwait(false);
+        await fs.IngestAsync(set, DataSource.Batches(OnlineBenchData.WideBatches())).ConfigureAwait(false);
         var vector = await fs.Vector("wide_all").Select("wide.*").SaveAsync().ConfigureAwait(false);
         _service = await fs.GetOnlineServiceAsync(vector).ConfigureAwait(false);
         if (_service.Columns.Count != Features) throw new InvalidOperationException($"The vector serves {_service.Columns.Count} features, not {Features}.");
 
         // The baseline reads the table the store wrote, its columns in the service's order, through a prepared command.
-        _raw = RawSqlite.Open(Path.Combine(_dir, "online.db"));
-        string table;
-        using (var find = _raw.CreateCommand())
-        {
-            find.CommandText = "SELECT table_name FROM online_tables WHERE project = 'bench' AND feature_set = 'wide';";
-            table = (string)(find.ExecuteScalar() ?? throw new InvalidOperationException("The store wrote no online table for 'wide'."));
-        }
-        var columns = new List<string>();
-        foreach (var c in _service.Columns)
-        {
-            using var column = _raw.CreateCommand();
-            column.CommandText = "SELECT position FROM online_columns WHERE table_name = $t AND feature = $f;";
-            column.Parameters.AddWithValue("$t", table);
-            column.Parameters.AddWithValue("$f", c.Name);
-            columns.Add("c" + Convert.ToInt64(column.ExecuteScalar(), CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture));
-        }
-        _select = _raw.CreateCommand();
-        _select.CommandText = $"SELECT ts, {string.Join(", ", columns)} FROM \"{table}\" WHERE k = $k;";
-        _key = _select.Parameters.Add("$k", SqliteType.Text);
-        _select.Prepare();
-        _begin = _raw.CreateCommand();
+        _raw = new RawOnlineReader(Path.Combine(_dir, "online.db"), "wide", _service.Columns.Select(c => c.Name));
+        _doubles = _raw.Values;
+        _begin = _raw.Connection.CreateCommand();
         _begin.CommandText = "BEGIN;";
         _begin.Prepare();
-        _commit = _raw.CreateCommand();
+        _commit = _raw.Connection.CreateCommand();
         _commit.CommandText = "COMMIT;";
         _commit.Prepare();
 
         // Spread the looked-up entities over the key space.
-        _keys = Enumerable.Range(0, Batch).Select(i => Key(i * 97 % Entities)).ToArray();
+        _keys = Enumerable.Range(0, Batch).Select(i => OnlineBenchData.Key(i * 97 % Entities)).ToArray();
         _requests = _keys.Select(k => (IReadOnlyDictionary<string, object>)new Dictionary<string, object> { ["id"] = k }).ToArray();
         _batch = _requests;
 
@@ -113,41 +90,10 @@ public class OnlineServiceBenchmarks
         PrintPercentiles();
     }
 
-    private static IEnumerable<RecordBatch> WideBatches()
-    {
-        const int batchSize = 2_000;
-        var t0 = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-        for (var start = 0; start < Entities; start += batchSize)
-        {
-            var ids = new StringArray.Builder();
-            var ts = new TimestampArray.Builder(TimeUnit.Microsecond, "UTC");
-            var columns = Enumerable.Range(0, Features).Select(_ => new DoubleArray.Builder()).ToArray();
-            for (var e = start; e < start + batchSize; e++)
-            {
-                ids.Append(Key(e));
-                ts.Append(t0.AddSeconds(e));
-                for (var f = 0; f < Features; f++) columns[f].Append(e * 0.001 + f);
-            }
-            var schema = new Schema.Builder()
-                .Field(f => f.Name("id").DataType(StringType.Default))
-                .Field(f => f.Name("ts").DataType(new TimestampType(TimeUnit.Microsecond, "UTC")));
-            for (var f = 0; f < Features; f++)
-            {
-                var name = $"f{f}";
-                schema.Field(b => b.Name(name).DataType(DoubleType.Default));
-            }
-            IArrowArray[] arrays = [ids.Build(), ts.Build(), .. columns.Select(c => c.Build())];
-            yield return new RecordBatch(schema.Build(), arrays, batchSize);
-        }
-    }
-
-    private static string Key(int entity) => "entity-" + entity.ToString("D5", CultureInfo.InvariantCulture);
-
     [GlobalCleanup]
     public void Cleanup()
     {
         _service?.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _select?.Dispose();
         _begin?.Dispose();
         _commit?.Dispose();
         _raw?.Dispose();
@@ -155,15 +101,7 @@ public class OnlineServiceBenchmarks
         BenchFiles.Delete(_dir);
     }
 
-    private bool RawRead(string key)
-    {
-        _key!.Value = key;
-        using var r = _select!.ExecuteReader();
-        if (!r.Read()) return false;
-        _ = r.GetInt64(0);
-        for (var f = 0; f < Features; f++) _doubles[f] = r.IsDBNull(f + 1) ? double.NaN : r.GetDouble(f + 1);
-        return true;
-    }
+    private bool RawRead(string key) => _raw!.Read(key, out _);
 
     /// <summary>The result of a value task (the service completes synchronously: the store is in-process).</summary>
     private static T Completed<T>(ValueTask<T> task) => task.IsCompleted ? task.Result : task.AsTask().GetAwaiter().GetResult();

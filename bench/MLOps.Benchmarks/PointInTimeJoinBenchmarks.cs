@@ -24,14 +24,8 @@ namespace MLOps.Benchmarks;
 [IterationCount(6)]
 public class PointInTimeJoinBenchmarks
 {
-    public const int FeatureRows = 1_000_000;
-    public const int EntityRows = 100_000;
-    public const int Keys = 300;
-    private const int RowGroup = 65_536;
-    private const long Start = 1_704_067_200_000_000; // 2024-01-01T00:00:00Z in microseconds
-    private const long Year = 366L * 24 * 3600 * 1_000_000;
-    private const long Week = 7L * 24 * 3600 * 1_000_000;
-    private static readonly TimestampType Micros = new(TimeUnit.Microsecond, "UTC");
+    public const int FeatureRows = PointInTimeData.FeatureRows;
+    public const int EntityRows = PointInTimeData.EntityRows;
 
     private string? _dir;
     private string _features = "";
@@ -49,19 +43,13 @@ public class PointInTimeJoinBenchmarks
         _features = Path.Combine(_dir, "features.parquet");
         _entities = Path.Combine(_dir, "entities.parquet");
         var random = new Random(20240611);
-        await WriteAsync(_features, FeatureBatches(random)).ConfigureAwait(false);
-        await WriteAsync(_entities, EntityBatches(random)).ConfigureAwait(false);
+        await WriteAsync(_features, PointInTimeData.FeatureBatches(() => PointInTimeData.RandomRow(random))).ConfigureAwait(false);
+        await WriteAsync(_entities, [PointInTimeData.EntityBatch(random)]).ConfigureAwait(false);
 
-        _duck = new DuckDBConnection("Data Source=:memory:");
-        _duck.Open();
-        using (var load = _duck.CreateCommand())
-        {
-            load.CommandText = $"""
-                CREATE TABLE features AS SELECT * FROM read_parquet('{_features}');
-                CREATE TABLE entities AS SELECT * FROM read_parquet('{_entities}');
-                """;
-            load.ExecuteNonQuery();
-        }
+        _duck = PointInTimeData.OpenDuckDb($"""
+            CREATE TABLE features AS SELECT * FROM read_parquet('{_features}');
+            CREATE TABLE entities AS SELECT * FROM read_parquet('{_entities}');
+            """);
 
         _featureBatches = await ReadAllAsync(_features).ConfigureAwait(false);
         _entityBatches = await ReadAllAsync(_entities).ConfigureAwait(false);
@@ -69,14 +57,7 @@ public class PointInTimeJoinBenchmarks
         // The same work on every side: the same matched rows and the same sums (timestamps are random microseconds, so
         // a key has no two feature rows at one instant and no tie can be broken differently).
         var duck = DuckDb_AsofLeftJoin_Parquet();
-        var results = new[] { DuckDb_AsofLeftJoin_InMemory(), await MLOps_AsOfJoin_Parquet().ConfigureAwait(false), MLOps_AsOfJoin_InMemory() };
-        if (duck.Rows != EntityRows || duck.Matched < EntityRows / 2 || duck.Matched == EntityRows)
-            throw new InvalidOperationException($"DuckDB returned {duck.Rows} rows, {duck.Matched} matched; the data should give {EntityRows} rows, most but not all matched.");
-        foreach (var r in results)
-        {
-            if (r.Rows != duck.Rows || r.Matched != duck.Matched || Math.Abs(r.Sum1 - duck.Sum1) > 1e-6 * Math.Abs(duck.Sum1) || Math.Abs(r.Sum2 - duck.Sum2) > 1e-6 * Math.Abs(duck.Sum2))
-                throw new InvalidOperationException($"The joins disagree: DuckDB {duck}, other {r}.");
-        }
+        PointInTimeData.CheckSameResults(duck, [DuckDb_AsofLeftJoin_InMemory(), await MLOps_AsOfJoin_Parquet().ConfigureAwait(false), MLOps_AsOfJoin_InMemory()]);
     }
 
     [GlobalCleanup]
@@ -187,52 +168,8 @@ public class PointInTimeJoinBenchmarks
 
     private static async Task WriteAsync(string path, List<RecordBatch> batches)
     {
-        var stream = File.Create(path);
-        await using (stream.ConfigureAwait(false))
-            await DatasetReader.WriteParquetAsync(batches, stream, CancellationToken.None).ConfigureAwait(false);
+        await PointInTimeData.WriteParquetAsync(path, batches).ConfigureAwait(false);
         foreach (var b in batches) b.Dispose();
-    }
-
-    private static List<RecordBatch> FeatureBatches(Random random)
-    {
-        var batches = new List<RecordBatch>();
-        for (var from = 0; from < FeatureRows; from += RowGroup)
-        {
-            var n = Math.Min(RowGroup, FeatureRows - from);
-            var key = new StringArray.Builder();
-            var ts = new TimestampArray.Builder(Micros).Reserve(n);
-            var f1 = new DoubleArray.Builder().Reserve(n);
-            var f2 = new DoubleArray.Builder().Reserve(n);
-            for (var i = 0; i < n; i++)
-            {
-                key.Append($"E{random.Next(Keys)}");
-                ts.Append(DateTimeOffset.UnixEpoch.AddTicks((Start + random.NextInt64(Year)) * 10));
-                f1.Append(random.NextDouble());
-                f2.Append(random.NextDouble() * 100);
-            }
-
-            batches.Add(new RecordBatch.Builder()
-                .Append("key", false, key.Build())
-                .Append("ts", false, ts.Build())
-                .Append("f1", false, f1.Build())
-                .Append("f2", false, f2.Build())
-                .Build());
-        }
-
-        return batches;
-    }
-
-    private static List<RecordBatch> EntityBatches(Random random)
-    {
-        var key = new StringArray.Builder();
-        var ts = new TimestampArray.Builder(Micros).Reserve(EntityRows);
-        for (var i = 0; i < EntityRows; i++)
-        {
-            key.Append(random.Next(10) == 0 ? $"X{random.Next(30)}" : $"E{random.Next(Keys)}");
-            ts.Append(DateTimeOffset.UnixEpoch.AddTicks((Start - Week + random.NextInt64(Year + (2 * Week))) * 10));
-        }
-
-        return [new RecordBatch.Builder().Append("key", false, key.Build()).Append("ts", false, ts.Build()).Build()];
     }
 }
 

@@ -206,16 +206,22 @@ public sealed class FeatureSetDefinitionTests
         Assert.That(list[1].Schema, Is.Null);
     }
 
+    /// <summary>Another process: opens the project in <paramref name="folder"/>, ingests 100 flights into "flights" with
+    /// a computed column (user code), runs <paramref name="then"/> on its store and closes the project.</summary>
+    private static async Task IngestSetWithUserCodeAsync(TempFolder folder, Func<FeatureStoreCatalog, Task>? then = null)
+    {
+        await using var project = await TestProjects.OpenAsync(folder);
+        var fs = project.FeatureStore;
+        await fs.IngestAsync(fs.FeatureSet("flights").Entity("origin").Timestamp("date").Compute("delay_hours", r => r.GetDouble("delay") / 60).Build(),
+            DataSource.Batches([FlightData.ToBatch(Sample(100))]));
+        if (then is not null) await then(fs);
+    }
+
     [Test]
     public async Task SaveAsync_ChangedDefinitionOfASetWithUserCodeOfAnotherProcess_CreatesANewVersion()
     {
         using var folder = new TempFolder();
-        await using (var project = await TestProjects.OpenAsync(folder))
-        {
-            var fs = project.FeatureStore;
-            await fs.IngestAsync(fs.FeatureSet("flights").Entity("origin").Timestamp("date").Compute("delay_hours", r => r.GetDouble("delay") / 60).Build(),
-                DataSource.Batches([FlightData.ToBatch(Sample(100))]));
-        }
+        await IngestSetWithUserCodeAsync(folder);
 
         await using var reopened = await TestProjects.OpenAsync(folder);
         var store = reopened.FeatureStore;
@@ -234,13 +240,7 @@ public sealed class FeatureSetDefinitionTests
     public async Task GetOnlineServiceAsync_SetWithUserCodeOfAnotherProcess_ServesItsFeatures()
     {
         using var folder = new TempFolder();
-        await using (var project = await TestProjects.OpenAsync(folder))
-        {
-            var fs = project.FeatureStore;
-            await fs.IngestAsync(fs.FeatureSet("flights").Entity("origin").Timestamp("date").Compute("delay_hours", r => r.GetDouble("delay") / 60).Build(),
-                DataSource.Batches([FlightData.ToBatch(Sample(100))]));
-            await fs.Vector("serving").Select("flights.delay_hours").SaveAsync();
-        }
+        await IngestSetWithUserCodeAsync(folder, fs => fs.Vector("serving").Select("flights.delay_hours").SaveAsync());
 
         // a serving process: it never defines the set, it only reads it
         await using var serving = await TestProjects.OpenAsync(folder);
@@ -258,12 +258,7 @@ public sealed class FeatureSetDefinitionTests
     public async Task DeleteFeatureSetAsync_SetWithUserCodeOfAnotherProcess_IsDeleted()
     {
         using var folder = new TempFolder();
-        await using (var project = await TestProjects.OpenAsync(folder))
-        {
-            var fs = project.FeatureStore;
-            await fs.IngestAsync(fs.FeatureSet("flights").Entity("origin").Timestamp("date").Compute("delay_hours", r => r.GetDouble("delay") / 60).Build(),
-                DataSource.Batches([FlightData.ToBatch(Sample(100))]));
-        }
+        await IngestSetWithUserCodeAsync(folder);
 
         await using var reopened = await TestProjects.OpenAsync(folder);
         var store = reopened.FeatureStore;
