@@ -119,3 +119,33 @@ public class DocsExamplesTests
         public void Report(T value) => report(value);
     }
 }
+
+/// <summary>The feature store lines of the design's API north star, as written there.</summary>
+public class NorthStarExamplesTests
+{
+    [Test]
+    public async Task NorthStar_FeatureLines_CompileAndRun()
+    {
+        using var folder = new TempFolder();
+        await using var project = await TestProjects.OpenAsync(folder, "flights");
+        var delays = project.FeatureStore.FeatureSet("flight_delays")
+            .Entity("origin").Timestamp("date")
+            .Aggregate("delay", AggregationOp.Avg | AggregationOp.Max | AggregationOp.Count, windows: ["1h", "1d"])
+            .Impute("distance", ImputeStrategy.Mean)
+            .Build();
+        IngestReport ingest = await project.FeatureStore.IngestAsync(delays, DataSource.Json(TestProjects.FlightsJson));
+        Assert.That(ingest.RowsWritten, Is.EqualTo(20_000));
+        await project.FeatureStore.IngestAsync(project.FeatureStore.FeatureSet("airports").Entity("iata").Build(), DataSource.Csv(TestProjects.AirportsCsv));
+        var vector = project.FeatureStore.Vector("delay_model_v1")
+            .Select("flight_delays.*", "airports.state as origin_state").Relation("flight_delays.origin", "airports").Build();
+        var entityRows = DataSource.Objects(new[] { new { origin = "SFO", date = new DateTime(2001, 2, 1, 12, 0, 0, DateTimeKind.Utc) } });
+        // the north star's `asOf: "date"` is OfflineFeaturesOptions.TimestampColumn (a string overload made new() { ... } ambiguous)
+        using var training = await project.FeatureStore.GetOfflineFeaturesAsync(vector, entityRows, new() { TimestampColumn = "date" });
+        Assert.That(training.RowCount, Is.EqualTo(1));
+        Assert.That(((StringArray)training.Batch.Column("origin_state")).GetString(0), Is.EqualTo("CA"));
+        await using var online = await project.FeatureStore.GetOnlineServiceAsync(vector);
+        FeatureRow row = await online.GetAsync(new() { ["origin"] = "SFO" });
+        Assert.That(row.Found, Is.True);
+        Assert.That(row.GetString("origin_state"), Is.EqualTo("CA"));
+    }
+}

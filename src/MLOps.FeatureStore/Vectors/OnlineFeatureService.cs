@@ -119,6 +119,13 @@ public sealed class OnlineFeatureService : IAsyncDisposable
     /// <summary>The entity columns a lookup needs.</summary>
     public IReadOnlyList<string> EntityColumns => _entityColumns;
 
+    /// <summary>Looks up one entity; this overload lets a call write the keys inline: <c>GetAsync(new() { ["origin"] = "SFO" })</c>.</summary>
+    /// <param name="keys">The entity columns and their values.</param>
+    /// <param name="cancellationToken">Cancels the lookup.</param>
+    /// <returns>The row (see <see cref="GetAsync(IReadOnlyDictionary{string, object}, CancellationToken)"/>).</returns>
+    public ValueTask<FeatureRow> GetAsync(Dictionary<string, object> keys, CancellationToken cancellationToken = default)
+        => GetAsync((IReadOnlyDictionary<string, object>)keys, cancellationToken);
+
     /// <summary>Looks up one entity.</summary>
     /// <param name="keys">The entity columns and their values, e.g. <c>{ ["origin"] = "SFO" }</c>.</param>
     /// <param name="cancellationToken">Cancels the lookup.</param>
@@ -133,7 +140,7 @@ public sealed class OnlineFeatureService : IAsyncDisposable
     /// <summary>
     /// Looks up many entities: set by set (in join order, since a related set's keys come from an earlier set's values),
     /// each set's rows are read in one batch (<see cref="IOnlineReader.TryReadMany"/>; with the SQLite store, one read
-    /// transaction per set and batch of up to 256 keys). The rows are the same as <see cref="GetAsync"/> per key.
+    /// transaction per set and batch of up to 256 keys). The rows are the same as <see cref="GetAsync(IReadOnlyDictionary{string, object}, CancellationToken)"/> per key.
     /// </summary>
     /// <param name="keys">The entity keys.</param>
     /// <param name="cancellationToken">Cancels the lookup.</param>
