@@ -1,0 +1,70 @@
+namespace MLOps.Serving.Graphs;
+
+/// <summary>
+/// The event that flows through a <see cref="ServingGraph"/>: a request id, the model name it addresses, a body, headers,
+/// parameters and a per-event bag of items. A step returns the event it produced: the same instance, changed, or a new one
+/// (<see cref="WithBody"/>).
+/// </summary>
+/// <remarks>
+/// Branches of a flow and shadow routes receive a <see cref="Clone"/>: their dictionaries are copies, so they cannot change
+/// what the responding branch sees; the <see cref="Body"/> object itself is shared and should be treated as immutable.
+/// </remarks>
+public sealed class ServingEvent
+{
+    /// <summary>The <see cref="Items"/> key under which a failing step's name is stored before an error handler is called.</summary>
+    public const string ErrorStepItem = "mlops.error.step";
+
+    /// <summary>Creates an event.</summary>
+    /// <param name="body">The payload (a request object, a tensor, a number, a label, ...).</param>
+    /// <param name="path">The model or route name the event addresses, used by routers; <see langword="null"/> for none.</param>
+    /// <param name="id">The request id; a new random id when <see langword="null"/>.</param>
+    public ServingEvent(object? body = null, string? path = null, string? id = null)
+    {
+        Id = string.IsNullOrEmpty(id) ? Guid.NewGuid().ToString("N") : id;
+        Path = path;
+        Body = body;
+        Headers = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
+        Parameters = new Dictionary<string, object?>(StringComparer.Ordinal);
+        Items = new Dictionary<string, object?>(StringComparer.Ordinal);
+    }
+
+    private ServingEvent(ServingEvent other, object? body)
+    {
+        Id = other.Id;
+        Path = other.Path;
+        Body = body;
+        Headers = new Dictionary<string, object?>(other.Headers, StringComparer.OrdinalIgnoreCase);
+        Parameters = new Dictionary<string, object?>(other.Parameters, StringComparer.Ordinal);
+        Items = new Dictionary<string, object?>(other.Items, StringComparer.Ordinal);
+    }
+
+    /// <summary>The request id, kept by <see cref="Clone"/> and <see cref="WithBody"/>.</summary>
+    public string Id { get; }
+
+    /// <summary>The model or route name the event addresses (routers pick a route by it); <see langword="null"/> for none.</summary>
+    public string? Path { get; set; }
+
+    /// <summary>The payload.</summary>
+    public object? Body { get; set; }
+
+    /// <summary>The request headers (case-insensitive keys).</summary>
+    public IDictionary<string, object?> Headers { get; }
+
+    /// <summary>The request parameters (the Open Inference Protocol's <c>parameters</c>).</summary>
+    public IDictionary<string, object?> Parameters { get; }
+
+    /// <summary>A bag for steps to pass values to later steps of the same event; never sent to the client.</summary>
+    public IDictionary<string, object?> Items { get; }
+
+    /// <summary>Returns a copy with the same id, path and body and copies of the dictionaries.</summary>
+    /// <returns>The copy.</returns>
+    public ServingEvent Clone() => new(this, Body);
+
+    /// <summary>Returns a copy (as <see cref="Clone"/>) with another body.</summary>
+    /// <param name="body">The new payload.</param>
+    /// <returns>The copy.</returns>
+    public ServingEvent WithBody(object? body) => new(this, body);
+
+    /// <inheritdoc />
+    public override string ToString() => $"ServingEvent {Id} (path {Path ?? "none"}, body {Body?.GetType().Name ?? "null"})";
+}
