@@ -455,7 +455,7 @@ public sealed class ServingRouter : ServingGraph
             .Select(m => RunStepAsync(m.Name, m.Step!, m.Context, null, servingEvent.Clone(), cancellationToken).AsTask())
             .ToArray();
         var results = await Task.WhenAll(runs).ConfigureAwait(false);
-        if (results.FirstOrDefault(r => r.Final) is { Event: not null } final && final.Final)
+        if (results.FirstOrDefault(r => r.Final) is { Final: true } final)
             return final.Event;
         var bodies = results.Select(r => r.Event.Body).ToArray();
         return servingEvent.WithBody(EnsembleCombiner.Combine(Name, ensemble, bodies));
