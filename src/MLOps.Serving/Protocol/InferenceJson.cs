@@ -424,7 +424,7 @@ public static class InferenceJson
         }
         catch (JsonException ex)
         {
-            throw Malformed("error body", ex, reader.BytesConsumed);
+            throw Malformed("error", ex, reader.BytesConsumed);
         }
     }
 
@@ -492,7 +492,7 @@ public static class InferenceJson
             if (format == RowsFormat.Lists)
             {
                 while (Next(ref reader) != JsonTokenType.EndArray)
-                    values.Add(ReadRowValue(ref reader, $"inputs[{r}][{values.Count}]"));
+                    values.Add(ReadRowValue(ref reader, r, values.Count, null));
                 rows.Add(new InferenceRow([.. values]));
             }
             else
@@ -507,7 +507,7 @@ public static class InferenceJson
                         throw Bad($"inputs[{r}] has the feature '{name}' twice; each feature may appear once per row.");
                     Next(ref reader);
                     names.Add(name);
-                    values.Add(ReadRowValue(ref reader, $"inputs[{r}].{name}"));
+                    values.Add(ReadRowValue(ref reader, r, i, name));
                 }
                 string[] rowNames = previousNames is not null && names.Count == previousNames.Length && SameNames(names, previousNames)
                     ? previousNames
@@ -530,17 +530,19 @@ public static class InferenceJson
         return true;
     }
 
-    private static RowValue ReadRowValue(ref Utf8JsonReader reader, string where) => reader.TokenType switch
+    private static RowValue ReadRowValue(ref Utf8JsonReader reader, int row, int column, string? feature) => reader.TokenType switch
     {
         JsonTokenType.Number => reader.TryGetDouble(out double d) && double.IsFinite(d)
             ? RowValue.FromNumber(d)
-            : throw Bad($"{where} is the number {Text(ref reader)}, out of the range of a double."),
+            : throw Bad($"{Cell(row, column, feature)} is the number {Text(ref reader)}, out of the range of a double."),
         JsonTokenType.String => RowValue.FromString(reader.GetString()!),
         JsonTokenType.True => RowValue.FromBoolean(true),
         JsonTokenType.False => RowValue.FromBoolean(false),
         JsonTokenType.Null => RowValue.Null,
-        _ => throw Bad($"{where} is {Describe(ref reader)}; row values must be numbers, strings, booleans or null."),
+        _ => throw Bad($"{Cell(row, column, feature)} is {Describe(ref reader)}; row values must be numbers, strings, booleans or null."),
     };
+
+    private static string Cell(int row, int column, string? feature) => feature is null ? $"inputs[{row}][{column}]" : $"inputs[{row}].{feature}";
 
     private static List<RequestedOutput> ReadRequestedOutputs(ref Utf8JsonReader reader)
     {

@@ -297,6 +297,20 @@ public class InferenceJsonRequestTests
     }
 
     [Test]
+    public void ParseRequest_LargeFp32Tensor_AllocatesLittleBeyondTheTypedArray()
+    {
+        byte[] body = Encoding.UTF8.GetBytes(Tensor("x", "FP32", "[10000]", "[" + string.Join(",", Enumerable.Range(0, 10_000).Select(i => i * 0.5)) + "]"));
+        InferenceJson.ParseRequest(body); // warm up
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var request = InferenceJson.ParseRequest(body);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.That(request.Inputs[0].Data.AsSingles()[9_999], Is.EqualTo(4999.5f));
+        Assert.That(allocated, Is.LessThan(10_000 * sizeof(float) + 4_096), "bytes allocated beyond the 40 KB float[]");
+    }
+
+    [Test]
     public void TryGetInput_KnownAndUnknownNames_FindsOnlyTheKnown()
     {
         var request = Parse(Tensor("x", "FP32", "[1]", "[1]"));

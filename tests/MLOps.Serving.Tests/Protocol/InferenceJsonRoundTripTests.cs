@@ -88,9 +88,15 @@ public class InferenceJsonRoundTripTests
     {
         var request = Parse("""{"id": "flight-42", "parameters": {"trace": true}, "inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1]}]}""");
 
-        var response = InferenceResponse.For(request, "delay", "1", [InferenceTensor.Singles("y", [2f])]) is var r
-            ? new InferenceResponse { ModelName = r.ModelName, ModelVersion = r.ModelVersion, Id = r.Id, Parameters = request.Parameters, Outputs = r.Outputs }
-            : null!;
+        var answer = InferenceResponse.For(request, "delay", "1", [InferenceTensor.Singles("y", [2f])]);
+        var response = new InferenceResponse
+        {
+            ModelName = answer.ModelName,
+            ModelVersion = answer.ModelVersion,
+            Id = answer.Id,
+            Parameters = request.Parameters,
+            Outputs = answer.Outputs,
+        };
         var parsed = RoundTrip(response);
 
         Assert.That(parsed.Id, Is.EqualTo("flight-42"));
