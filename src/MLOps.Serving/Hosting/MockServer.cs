@@ -125,7 +125,7 @@ public sealed class MockServer
     /// <param name="version">The version, or null for the model's version.</param>
     /// <returns><see langword="true"/> when the model can answer.</returns>
     /// <exception cref="ServingException">Status 404: the model or the version is unknown.</exception>
-    public bool IsModelReady(string name, string? version = null) => Graph.IsInitialized && Find(name, version).IsReady;
+    public bool IsModelReady(string name, string? version = null) => Find(name, version).IsReady && Graph.IsInitialized;
 
     /// <summary>Sends an inference request to a model through the graph: <c>POST v2/models/{name}[/versions/{version}]/infer</c>. Thread-safe.</summary>
     /// <param name="model">The model name (the event's <see cref="ServingEvent.Path"/>).</param>
