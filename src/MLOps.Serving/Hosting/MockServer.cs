@@ -1,0 +1,263 @@
+using System.Buffers;
+using System.Text.Json;
+using MLOps.Serving.Graphs;
+using MLOps.Serving.Models;
+using MLOps.Serving.Protocol;
+
+namespace MLOps.Serving.Hosting;
+
+/// <summary>
+/// An in-process server of the Open Inference Protocol (KServe V2) over a <see cref="ServingGraph"/>: health, server and
+/// model metadata, readiness and inference, with the protocol's status codes and JSON, and no sockets. Use it in tests
+/// and notebooks; the HTTP host answers with the same code (<see cref="SendAsync"/>). Thread-safe.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The server knows the models it serves from the list given to <see cref="Create(ServingGraph, IInferenceModel[])"/>
+/// (a graph does not expose its steps): they give the metadata and readiness, and only their names are accepted for
+/// inference. An inference request goes through <see cref="ServingGraph.InvokeAsync"/> with
+/// <see cref="ServingEvent.Path"/> set to the model name, so in a router graph each model's route must be named after the
+/// model (<c>.Route(new ModelStep(model))</c> does that), and the graph must answer with an <see cref="InferenceResponse"/>.
+/// </para>
+/// <para>
+/// The server does not own the graph or the models: dispose the graph yourself. Call <see cref="LoadAsync"/> before
+/// serving; until then the server and its models are not ready and inference answers 503.
+/// </para>
+/// </remarks>
+public sealed class MockServer
+{
+    private readonly Dictionary<string, IInferenceModel> _models;
+    private readonly ServerMetadata _metadata;
+    private readonly long _maxRequestBytes;
+
+    private MockServer(ServingGraph graph, IReadOnlyList<IInferenceModel> models, MockServerOptions options)
+    {
+        Graph = graph;
+        Models = models;
+        _models = models.ToDictionary(m => m.Name, StringComparer.Ordinal);
+        _metadata = new ServerMetadata { Name = options.Name, Version = options.Version, Extensions = [.. options.Extensions] };
+        _maxRequestBytes = options.MaxRequestBytes;
+    }
+
+    /// <summary>The graph requests go through.</summary>
+    public ServingGraph Graph { get; }
+
+    /// <summary>The models the server serves, in the order given.</summary>
+    public IReadOnlyList<IInferenceModel> Models { get; }
+
+    /// <summary>Whether the server is live (it always is in process): <c>GET v2/health/live</c>.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "A member of the server, as IsReady; the HTTP host answers from its own state.")]
+    public bool IsLive => true;
+
+    /// <summary>Whether the graph is initialized and every model is ready: <c>GET v2/health/ready</c>.</summary>
+    public bool IsReady => Graph.IsInitialized && Models.All(m => m.IsReady);
+
+    /// <summary>Creates a server over a graph serving the given models, with default options.</summary>
+    /// <param name="graph">The graph requests go through.</param>
+    /// <param name="models">The models the graph serves (each model's name unique).</param>
+    /// <returns>The server.</returns>
+    /// <exception cref="ArgumentException">A model is null, has no name, or two models share a name.</exception>
+    public static MockServer Create(ServingGraph graph, params IInferenceModel[] models) => Create(graph, models, null);
+
+    /// <summary>Creates a server over a graph serving the given models.</summary>
+    /// <param name="graph">The graph requests go through.</param>
+    /// <param name="models">The models the graph serves (each model's name unique).</param>
+    /// <param name="options">The server's name, version, extensions and body size limit; defaults when null.</param>
+    /// <returns>The server.</returns>
+    /// <exception cref="ArgumentException">A model is null, has no name, or two models share a name.</exception>
+    public static MockServer Create(ServingGraph graph, IEnumerable<IInferenceModel> models, MockServerOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(models);
+        var list = models.ToList();
+        var problems = new List<string>();
+        for (int i = 0; i < list.Count; i++)
+        {
+            if (list[i] is null)
+                problems.Add($"model {i} is null");
+            else if (string.IsNullOrWhiteSpace(list[i].Name))
+                problems.Add($"model {i} ({list[i].GetType().Name}) has no name");
+        }
+        foreach (var group in list.Where(m => m is not null && !string.IsNullOrWhiteSpace(m.Name)).GroupBy(m => m.Name, StringComparer.Ordinal).Where(g => g.Count() > 1))
+            problems.Add($"the name '{group.Key}' is used by {group.Count()} models");
+        if (problems.Count > 0)
+            throw new ArgumentException($"The models of the mock server over '{graph.Name}' are invalid: {string.Join("; ", problems)}.", nameof(models));
+        options ??= new MockServerOptions();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxRequestBytes, nameof(options));
+        return new MockServer(graph, list, options);
+    }
+
+    /// <summary>Initializes the graph (which loads the models of its <see cref="ModelStep"/>s), then loads any model still not ready.</summary>
+    /// <param name="cancellationToken">Cancels the load.</param>
+    /// <returns>A task that completes when the server is ready.</returns>
+    /// <exception cref="ServingException">Status 503: a step or model failed to load.</exception>
+    public async ValueTask LoadAsync(CancellationToken cancellationToken = default)
+    {
+        await Graph.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var model in Models)
+        {
+            if (model.IsReady)
+                continue;
+            try
+            {
+                await model.LoadAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException && e is not ServingException)
+            {
+                throw new ServingException(503, $"model '{model.Name}' failed to load: {e.Message}", e);
+            }
+        }
+    }
+
+    /// <summary>The server metadata: <c>GET v2</c>.</summary>
+    /// <returns>The name, version and extensions.</returns>
+    public ServerMetadata GetServerMetadata() => _metadata;
+
+    /// <summary>The metadata of a model: <c>GET v2/models/{name}[/versions/{version}]</c>.</summary>
+    /// <param name="name">The model name.</param>
+    /// <param name="version">The version, or null for the model's version.</param>
+    /// <returns>The metadata.</returns>
+    /// <exception cref="ServingException">Status 404: the model or the version is unknown.</exception>
+    public ModelMetadata GetModelMetadata(string name, string? version = null) => Find(name, version).Metadata;
+
+    /// <summary>Whether a model is ready (and the graph initialized): <c>GET v2/models/{name}[/versions/{version}]/ready</c>.</summary>
+    /// <param name="name">The model name.</param>
+    /// <param name="version">The version, or null for the model's version.</param>
+    /// <returns><see langword="true"/> when the model can answer.</returns>
+    /// <exception cref="ServingException">Status 404: the model or the version is unknown.</exception>
+    public bool IsModelReady(string name, string? version = null) => Find(name, version).IsReady && Graph.IsInitialized;
+
+    /// <summary>Sends an inference request to a model through the graph: <c>POST v2/models/{name}[/versions/{version}]/infer</c>. Thread-safe.</summary>
+    /// <param name="model">The model name (the event's <see cref="ServingEvent.Path"/>).</param>
+    /// <param name="request">The request; its id is the event's id and is echoed in the response.</param>
+    /// <param name="version">The version, or null for the model's version.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The response.</returns>
+    /// <exception cref="ServingException">404 for an unknown model or version, 503 when it is not ready, 400 for a request it cannot take, 500 when it fails.</exception>
+    public async ValueTask<InferenceResponse> InferAsync(string model, InferenceRequest request, string? version = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var target = Find(model, version);
+        if (!Graph.IsInitialized || !target.IsReady)
+            throw new ServingException(503, $"The model '{target.Name}' is not ready; call MockServer.LoadAsync before sending requests.");
+        var servingEvent = new ServingEvent(request, path: target.Name, id: request.Id);
+        if (request.Parameters is { } parameters)
+        {
+            foreach (var (key, value) in parameters)
+                servingEvent.Parameters[key] = value;
+        }
+        var result = await Graph.InvokeAsync(servingEvent, cancellationToken).ConfigureAwait(false);
+        return result.Body is InferenceResponse response
+            ? ModelStep.EchoId(request, response)
+            : throw new ServingException(500,
+                $"The serving graph '{Graph.Name}' answered the model '{target.Name}' with {result.Body?.GetType().Name ?? "null"}, not an InferenceResponse; end its route with a ModelStep.");
+    }
+
+    /// <summary>
+    /// Answers a raw REST request of the Open Inference Protocol, as the HTTP host does: <c>GET /v2/health/live</c>,
+    /// <c>GET /v2/health/ready</c>, <c>GET /v2</c>, <c>GET /v2/models/{name}[/versions/{version}]</c>, <c>GET .../ready</c>
+    /// and <c>POST .../infer</c>. Never throws for a bad request: errors are <c>{"error": "..."}</c> with the status of the
+    /// <see cref="ServingException"/> (404 for an unknown path, 405 for a wrong method, 413 for a body over the limit), and
+    /// any other exception is a 500 whose message names its type, never its stack trace.
+    /// </summary>
+    /// <param name="method">The HTTP method (<c>GET</c> or <c>POST</c>, case-insensitive).</param>
+    /// <param name="path">The path, such as <c>/v2/models/delay/infer</c>; a query string is ignored.</param>
+    /// <param name="body">The request body (UTF-8 JSON) of an inference request; ignored otherwise.</param>
+    /// <param name="cancellationToken">Cancels the request (the cancellation is thrown, not answered).</param>
+    /// <returns>The status code and JSON body. Readiness answers 200 <c>{"ready": true}</c> or 503 <c>{"ready": false}</c>.</returns>
+    public async ValueTask<MockResponse> SendAsync(string method, string path, ReadOnlyMemory<byte> body = default, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            if (!OpenInferenceRoute.TryParse(path, out var route))
+                throw new ServingException(404, $"No Open Inference Protocol endpoint at '{path}'; use /v2, /v2/health/live, /v2/health/ready, /v2/models/{{name}}[/versions/{{version}}][/ready|/infer].");
+            if (!string.Equals(method, route.Method, StringComparison.OrdinalIgnoreCase))
+                throw new ServingException(405, $"'{path}' answers {route.Method}, not {method}.");
+            switch (route.Endpoint)
+            {
+                case OpenInferenceEndpoint.ServerLive:
+                    return Json(200, w => WriteFlag(w, null, "live"u8, IsLive));
+                case OpenInferenceEndpoint.ServerReady:
+                    bool ready = IsReady;
+                    return Json(ready ? 200 : 503, w => WriteFlag(w, null, "ready"u8, ready));
+                case OpenInferenceEndpoint.ServerMetadata:
+                    return Json(200, w => InferenceJson.WriteServerMetadata(w, GetServerMetadata()));
+                case OpenInferenceEndpoint.ModelMetadata:
+                    var metadata = GetModelMetadata(route.Model!, route.Version);
+                    return Json(200, w => InferenceJson.WriteModelMetadata(w, metadata));
+                case OpenInferenceEndpoint.ModelReady:
+                    bool modelReady = IsModelReady(route.Model!, route.Version);
+                    return Json(modelReady ? 200 : 503, w => WriteFlag(w, route.Model, "ready"u8, modelReady));
+                default:
+                    if (body.Length > _maxRequestBytes)
+                        throw new ServingException(413, $"The request body has {body.Length} bytes; the limit is {_maxRequestBytes} (MockServerOptions.MaxRequestBytes).");
+                    Find(route.Model!, route.Version);
+                    var request = InferenceJson.ParseRequest(body.Span);
+                    var response = await InferAsync(route.Model!, request, route.Version, cancellationToken).ConfigureAwait(false);
+                    return Json(200, w => InferenceJson.WriteResponse(w, response));
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (ServingException e)
+        {
+            return Error(e.StatusCode, e.Message);
+        }
+        catch (Exception e)
+        {
+            return Error(500, $"The server failed: {e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"mock server over '{Graph.Name}' ({Models.Count} models, {(IsReady ? "ready" : "not ready")})";
+
+    private IInferenceModel Find(string name, string? version)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (!_models.TryGetValue(name, out var model))
+            throw new ServingException(404, $"The model '{name}' is not served; served models: {(Models.Count == 0 ? "(none)" : string.Join(", ", Models.Select(m => m.Name)))}.");
+        if (version is not null && !string.Equals(version, model.Version, StringComparison.Ordinal))
+            throw new ServingException(404, $"The model '{name}' has no version '{version}'; it serves {(model.Version is null ? "no versions (omit /versions/...)" : $"version '{model.Version}'")}.");
+        return model;
+    }
+
+    private static void WriteFlag(Utf8JsonWriter writer, string? name, ReadOnlySpan<byte> property, bool value)
+    {
+        writer.WriteStartObject();
+        if (name is not null)
+            writer.WriteString("name"u8, name);
+        writer.WriteBoolean(property, value);
+        writer.WriteEndObject();
+    }
+
+    private static MockResponse Error(int statusCode, string message) => Json(statusCode, w => InferenceJson.WriteError(w, message));
+
+    private static MockResponse Json(int statusCode, Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+            write(writer);
+        return new MockResponse(statusCode, buffer.WrittenMemory);
+    }
+}
+
+/// <summary>Creates a <see cref="MockServer"/> from a graph.</summary>
+public static class MockServerExtensions
+{
+    /// <summary>Creates an in-process Open Inference Protocol server over the graph, serving the given models.</summary>
+    /// <param name="graph">The graph requests go through.</param>
+    /// <param name="models">The models the graph serves.</param>
+    /// <returns>The server; call <see cref="MockServer.LoadAsync"/> before sending requests.</returns>
+    public static MockServer ToMockServer(this ServingGraph graph, params IInferenceModel[] models) => MockServer.Create(graph, models);
+
+    /// <summary>Creates an in-process Open Inference Protocol server over the graph, serving the given models, with options.</summary>
+    /// <param name="graph">The graph requests go through.</param>
+    /// <param name="options">The server's name, version, extensions and body size limit.</param>
+    /// <param name="models">The models the graph serves.</param>
+    /// <returns>The server; call <see cref="MockServer.LoadAsync"/> before sending requests.</returns>
+    public static MockServer ToMockServer(this ServingGraph graph, MockServerOptions options, params IInferenceModel[] models)
+        => MockServer.Create(graph, models, options);
+}
