@@ -82,10 +82,11 @@ public sealed class ModelHandle<TInput, TOutput> : IAsyncDisposable
     /// <summary>Why the last refresh failed, or <see langword="null"/> when it succeeded (or none ran yet).</summary>
     public Exception? LastError => Volatile.Read(ref _lastError);
 
-    /// <summary>Raised after an upgrade, once new calls go to the new version.</summary>
+    /// <summary>Raised after an upgrade, once new calls go to the new version. An exception thrown by a handler is logged.</summary>
     public event EventHandler<ModelVersionChangedEventArgs>? VersionChanged;
 
-    /// <summary>Raised when a refresh could not resolve or load the version the URI points to; the current version stays.</summary>
+    /// <summary>Raised when a refresh could not resolve or load the version the URI points to; the current version stays.
+    /// An exception thrown by a handler is logged.</summary>
     public event EventHandler<ModelUpgradeFailedEventArgs>? UpgradeFailed;
 
     /// <summary>The number of predictors not yet disposed: the current one and old ones with calls in flight (for tests).</summary>
@@ -197,7 +198,7 @@ public sealed class ModelHandle<TInput, TOutput> : IAsyncDisposable
         {
             Volatile.Write(ref _lastError, e);
             _logger.LogWarning(e, "Model handle {Uri} keeps version {Version}: the upgrade to {Target} failed.", Uri, current.Predictor.Version.Version, target?.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "an unresolved version");
-            UpgradeFailed?.Invoke(this, new ModelUpgradeFailedEventArgs(Uri, current.Predictor.Version, target, e));
+            Raise(UpgradeFailed, new ModelUpgradeFailedEventArgs(Uri, current.Predictor.Version, target, e));
             return false;
         }
 
@@ -205,8 +206,25 @@ public sealed class ModelHandle<TInput, TOutput> : IAsyncDisposable
         Volatile.Write(ref _lastError, null);
         old.Release(); // the handle's own reference: the old predictor is disposed once its last call returns
         _logger.LogInformation("Model handle {Uri} upgraded from version {Old} to {New}.", Uri, old.Predictor.Version.Version, predictor.Version.Version);
-        VersionChanged?.Invoke(this, new ModelVersionChangedEventArgs(old.Predictor.Version, predictor.Version));
+        Raise(VersionChanged, new ModelVersionChangedEventArgs(old.Predictor.Version, predictor.Version));
         return true;
+    }
+
+    /// <summary>Raises an event; a throwing handler is logged, it does not undo the refresh nor stop the other handlers.</summary>
+    private void Raise<TArgs>(EventHandler<TArgs>? handlers, TArgs args)
+    {
+        if (handlers is null) return;
+        foreach (var handler in handlers.GetInvocationList().Cast<EventHandler<TArgs>>())
+        {
+            try
+            {
+                handler(this, args);
+            }
+            catch (Exception e)
+            {
+                _logger.LogError(e, "A {Event} handler of model handle {Uri} threw.", typeof(TArgs).Name, Uri);
+            }
+        }
     }
 
     private void OnTimer()

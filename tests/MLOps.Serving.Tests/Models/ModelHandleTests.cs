@@ -138,6 +138,22 @@ public sealed class ModelHandleTests
     }
 
     [Test]
+    public async Task RefreshAsync_ThrowingHandler_StillSwapsAndRunsTheOtherHandlers()
+    {
+        await using var handle = await OpenAsync();
+        var seen = new List<int>();
+        handle.VersionChanged += (_, _) => throw new InvalidOperationException("subscriber bug");
+        handle.VersionChanged += (_, e) => seen.Add(e.Current.Version);
+
+        await MoveAliasAsync(2);
+        var swapped = await handle.RefreshAsync();
+
+        Assert.That(swapped, Is.True);
+        Assert.That(handle.Version.Version, Is.EqualTo(2));
+        Assert.That(seen, Is.EqualTo(new[] { 2 }));
+    }
+
+    [Test]
     public async Task RefreshAsync_AliasUnchanged_KeepsThePredictor()
     {
         await using var handle = await OpenAsync();
