@@ -1,0 +1,463 @@
+using System.Globalization;
+using MLOps.Serving.Protocol;
+
+namespace MLOps.Serving.Models;
+
+/// <summary>Creates <see cref="MLNetModel{TInput, TOutput}"/>s: ML.NET models of the registry served over the Open Inference Protocol.</summary>
+public static class MLNetModel
+{
+    /// <summary>Creates a model that serves a registry model URI (e.g. <c>store://models/flights/delay-model:production</c>);
+    /// nothing is loaded until <see cref="MLNetModel{TInput, TOutput}.LoadAsync"/> (a graph or mock server calls it).</summary>
+    /// <typeparam name="TInput">The input row type: each public settable property is an input feature.</typeparam>
+    /// <typeparam name="TOutput">The output row type: each public readable property is an output tensor.</typeparam>
+    /// <param name="project">The project holding the model.</param>
+    /// <param name="name">The served model name (<c>v2/models/{name}</c>, the route name in a router).</param>
+    /// <param name="uri">A model URI or name, with an alias, a version number or <c>latest</c>.</param>
+    /// <param name="options">Polling; <see langword="null"/> means no polling (upgrade with <see cref="MLNetModel{TInput, TOutput}.RefreshAsync"/>).</param>
+    /// <returns>The model, not loaded.</returns>
+    /// <exception cref="ArgumentException">A row type has a property of a type the model cannot map, or no property at all.</exception>
+    public static MLNetModel<TInput, TOutput> Create<TInput, TOutput>(MLOpsProject project, string name, string uri, ModelHandleOptions? options = null)
+        where TInput : class, new()
+        where TOutput : class, new()
+    {
+        ArgumentNullException.ThrowIfNull(project);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentException.ThrowIfNullOrWhiteSpace(uri);
+        if (options?.PollInterval is { } interval && interval <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(options), interval, "PollInterval must be positive, or null for no polling.");
+        return new MLNetModel<TInput, TOutput>(project, name, uri, options);
+    }
+}
+
+/// <summary>
+/// An ML.NET model of the registry answering Open Inference Protocol requests. Each public settable property of
+/// <typeparamref name="TInput"/> is an input (named by its <c>[ColumnName]</c> or its name); each public readable
+/// property of <typeparamref name="TOutput"/> is an output of shape <c>[N]</c>. A request carries V2 tensors (one per
+/// input, all of the same batch length) or MLRun rows (lists in metadata order, or objects keyed by input name). The
+/// model serves the version its URI points to through a <see cref="ModelHandle{TInput, TOutput}"/>, and
+/// <see cref="RefreshAsync"/> (or polling) upgrades it without failing a request. Create one with
+/// <see cref="MLNetModel.Create{TInput, TOutput}"/>.
+/// </summary>
+/// <typeparam name="TInput">The input row type.</typeparam>
+/// <typeparam name="TOutput">The output row type.</typeparam>
+/// <remarks>Thread-safe. A request the model cannot take is a <see cref="ServingException"/> with status 400 naming the input and the rule.</remarks>
+public sealed class MLNetModel<TInput, TOutput> : IInferenceModel, IAsyncDisposable
+    where TInput : class, new()
+    where TOutput : class, new()
+{
+    private readonly MLOpsProject _project;
+    private readonly ModelHandleOptions? _options;
+    private readonly IReadOnlyList<ColumnBinding> _inputs;
+    private readonly IReadOnlyList<ColumnBinding> _outputs;
+    private readonly IReadOnlyList<TensorMetadata> _inputMetadata;
+    private readonly IReadOnlyList<TensorMetadata> _outputMetadata;
+    private readonly int _rowWidth;
+    private readonly SemaphoreSlim _loadLock = new(1, 1);
+    private ModelHandle<TInput, TOutput>? _handle;
+    private ModelMetadata? _metadata;
+    private int _disposed;
+
+    internal MLNetModel(MLOpsProject project, string name, string uri, ModelHandleOptions? options)
+    {
+        _project = project;
+        _options = options;
+        Name = name;
+        Uri = uri;
+        _inputs = ColumnBinding.For(typeof(TInput), inputs: true);
+        _outputs = ColumnBinding.For(typeof(TOutput), inputs: false);
+        _inputMetadata = [.. _inputs.Select(c => c.ToMetadata())];
+        _outputMetadata = [.. _outputs.Select(c => c.ToMetadata())];
+        _rowWidth = _inputs.Sum(c => c.IsVector ? c.VectorSize : 1);
+    }
+
+    /// <summary>The served model name.</summary>
+    public string Name { get; }
+
+    /// <summary>The registry URI the model serves.</summary>
+    public string Uri { get; }
+
+    /// <summary>The registry version number new requests go to, or <see langword="null"/> before <see cref="LoadAsync"/>.</summary>
+    public string? Version => Volatile.Read(ref _handle)?.Version.Version.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The handle serving the model, or <see langword="null"/> before <see cref="LoadAsync"/>.</summary>
+    public ModelHandle<TInput, TOutput>? Handle => Volatile.Read(ref _handle);
+
+    /// <summary>The inputs (from <typeparamref name="TInput"/>) and outputs (from <typeparamref name="TOutput"/>), platform <c>mlnet</c>
+    /// and the current version.</summary>
+    public ModelMetadata Metadata
+    {
+        get
+        {
+            var version = Version;
+            var cached = Volatile.Read(ref _metadata);
+            if (cached is not null && (version is null ? cached.Versions.Count == 0 : cached.Versions.Count == 1 && cached.Versions[0] == version))
+                return cached;
+            var metadata = new ModelMetadata
+            {
+                Name = Name,
+                Platform = "mlnet",
+                Versions = version is null ? [] : [version],
+                Inputs = _inputMetadata,
+                Outputs = _outputMetadata,
+            };
+            Volatile.Write(ref _metadata, metadata);
+            return metadata;
+        }
+    }
+
+    /// <summary>Whether the model is loaded.</summary>
+    public bool IsReady => Volatile.Read(ref _handle) is not null && Volatile.Read(ref _disposed) == 0;
+
+    /// <summary>Resolves the URI and loads the version it points to; does nothing when already loaded. Thread-safe.</summary>
+    /// <param name="cancellationToken">Cancels the load.</param>
+    /// <returns>A task that completes when the model is ready.</returns>
+    /// <exception cref="ObjectDisposedException">The model was disposed.</exception>
+    /// <exception cref="NotFoundException">The model, version or alias does not exist.</exception>
+    public async ValueTask LoadAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (Volatile.Read(ref _handle) is not null) return;
+        await _loadLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            if (_handle is not null) return;
+            var handle = await ModelHandle.OpenAsync<TInput, TOutput>(_project, Uri, _options, cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _handle, handle);
+        }
+        finally
+        {
+            _loadLock.Release();
+        }
+    }
+
+    /// <summary>Resolves the URI again and, when it points to another version, upgrades to it; requests in flight finish on
+    /// the old version. A failed upgrade keeps the current version (see <see cref="ModelHandle{TInput, TOutput}.LastError"/>).</summary>
+    /// <param name="cancellationToken">Cancels the refresh.</param>
+    /// <returns><see langword="true"/> when the model now serves another version.</returns>
+    /// <exception cref="InvalidStateException">The model is not loaded.</exception>
+    public Task<bool> RefreshAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var handle = Volatile.Read(ref _handle)
+                     ?? throw new InvalidStateException($"The model '{Name}' is not loaded; call LoadAsync before RefreshAsync.");
+        return handle.RefreshAsync(cancellationToken);
+    }
+
+    /// <summary>Maps the request onto <typeparamref name="TInput"/> rows, predicts them with one version and returns one
+    /// output tensor of shape <c>[N]</c> per output (only the requested ones when the request names outputs). Thread-safe.</summary>
+    /// <param name="request">V2 tensors or MLRun rows.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The response, with the version that predicted it.</returns>
+    /// <exception cref="ServingException">400 naming the input and the rule; 503 when the model is not loaded.</exception>
+    public ValueTask<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        cancellationToken.ThrowIfCancellationRequested();
+        var handle = Volatile.Read(ref _handle);
+        if (handle is null || Volatile.Read(ref _disposed) != 0)
+            throw new ServingException(503, $"The model '{Name}' is not loaded; call LoadAsync first.");
+        var outputs = SelectOutputs(request);
+        var rows = request.HasRows ? FromRows(request.Rows!) : FromTensors(request);
+        cancellationToken.ThrowIfCancellationRequested();
+        IReadOnlyList<TOutput> predictions;
+        string version;
+        using (var lease = handle.Acquire())
+        {
+            predictions = rows.Length == 0 ? [] : lease.Predictor.PredictBatch(rows);
+            version = lease.Predictor.Version.Version.ToString(CultureInfo.InvariantCulture);
+        }
+        var tensors = new InferenceTensor[outputs.Count];
+        for (int i = 0; i < outputs.Count; i++)
+            tensors[i] = ToTensor(outputs[i], predictions);
+        return ValueTask.FromResult(InferenceResponse.For(request, Name, version, tensors));
+    }
+
+    /// <summary>Disposes the handle: stops polling and releases the predictors once their requests return.</summary>
+    /// <returns>A task that completes when disposed.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        await _loadLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_handle is { } handle) await handle.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _loadLock.Release();
+        }
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"ML.NET model '{Name}' ({Uri}{(Version is { } v ? $" -> v{v}" : ", not loaded")})";
+
+    private string InputList => string.Join(", ", _inputs);
+
+    private static ServingException Bad(string message) => new(400, message);
+
+    private IReadOnlyList<ColumnBinding> SelectOutputs(InferenceRequest request)
+    {
+        if (request.Outputs is not { Count: > 0 } requested) return _outputs;
+        var selected = new List<ColumnBinding>(requested.Count);
+        foreach (var output in requested)
+        {
+            var column = _outputs.FirstOrDefault(c => string.Equals(c.Name, output.Name, StringComparison.Ordinal))
+                         ?? throw Bad($"The model '{Name}' has no output '{output.Name}'; its outputs are {string.Join(", ", _outputs)}.");
+            if (!selected.Contains(column)) selected.Add(column);
+        }
+        return selected;
+    }
+
+    private TInput[] FromTensors(InferenceRequest request)
+    {
+        if (request.Inputs.Count == 0)
+            throw Bad($"The request has no inputs; the model '{Name}' takes {InputList}.");
+        foreach (var tensor in request.Inputs)
+        {
+            if (!_inputs.Any(c => string.Equals(c.Name, tensor.Name, StringComparison.Ordinal)))
+                throw Bad($"Unknown input '{tensor.Name}': the model '{Name}' takes {InputList}.");
+            if (request.Inputs.Count(t => string.Equals(t.Name, tensor.Name, StringComparison.Ordinal)) > 1)
+                throw Bad($"Input '{tensor.Name}' is given twice; send one tensor per input.");
+        }
+        var tensors = new InferenceTensor[_inputs.Count];
+        for (int i = 0; i < _inputs.Count; i++)
+        {
+            if (!request.TryGetInput(_inputs[i].Name, out var tensor))
+                throw Bad($"Missing input '{_inputs[i].Name}': the model '{Name}' takes {InputList}, one tensor each.");
+            tensors[i] = tensor;
+        }
+
+        // The batch length: the first dimension of every input, which must agree.
+        long n = tensors[0].Shape[0];
+        string first = tensors[0].Name;
+        for (int i = 0; i < tensors.Length; i++)
+        {
+            var column = _inputs[i];
+            var tensor = tensors[i];
+            var shape = tensor.Shape;
+            if (shape[0] != n)
+                throw Bad($"Input '{tensor.Name}' has a batch length of {shape[0]} (shape [{string.Join(", ", shape.ToArray())}]) but '{first}' has {n}; every input must have the same batch length (shape[0]).");
+            if (column.IsVector)
+            {
+                if (shape.Length != 2 || (column.VectorSize > 0 && shape[1] != column.VectorSize))
+                    throw Bad($"Input '{tensor.Name}' has shape [{string.Join(", ", shape.ToArray())}]; it takes shape [N, {(column.VectorSize > 0 ? column.VectorSize.ToString(CultureInfo.InvariantCulture) : "size")}].");
+            }
+            else if (shape.Length > 2 || (shape.Length == 2 && shape[1] != 1))
+            {
+                throw Bad($"Input '{tensor.Name}' has shape [{string.Join(", ", shape.ToArray())}]; it takes one value per row, shape [N] or [N, 1].");
+            }
+            CheckDataType(column, tensor);
+        }
+
+        var rows = new TInput[checked((int)n)];
+        for (int r = 0; r < rows.Length; r++)
+            rows[r] = new TInput();
+        for (int i = 0; i < tensors.Length; i++)
+            SetFromTensor(_inputs[i], tensors[i], rows);
+        return rows;
+    }
+
+    private static void CheckDataType(ColumnBinding column, InferenceTensor tensor)
+    {
+        var type = tensor.DataType;
+        bool numeric = type.IsFloatingPoint() || type.IsSignedInteger() || type.IsUnsignedInteger();
+        bool ok = column.Kind switch
+        {
+            ColumnKind.Single or ColumnKind.Double or ColumnKind.SingleVector => numeric,
+            ColumnKind.Int32 or ColumnKind.Int64 => type.IsSignedInteger() || type.IsUnsignedInteger(),
+            ColumnKind.Boolean => type == TensorDataType.Bool,
+            _ => type == TensorDataType.Bytes,
+        };
+        if (ok) return;
+        string accepted = column.Kind switch
+        {
+            ColumnKind.Single or ColumnKind.Double or ColumnKind.SingleVector => " (or another numeric datatype)",
+            ColumnKind.Int32 or ColumnKind.Int64 => " (or another integer datatype)",
+            _ => "",
+        };
+        throw Bad($"Input '{tensor.Name}' has datatype {type.ToProtocolName()}; it takes {column.DataTypeName}{accepted}.");
+    }
+
+    private static void SetFromTensor(ColumnBinding column, InferenceTensor tensor, TInput[] rows)
+    {
+        var data = tensor.Data;
+        var property = column.Property;
+        switch (column.Kind)
+        {
+            case ColumnKind.Single:
+                for (int r = 0; r < rows.Length; r++) property.SetValue(rows[r], (float)data.GetDouble(r));
+                break;
+            case ColumnKind.Double:
+                for (int r = 0; r < rows.Length; r++) property.SetValue(rows[r], data.GetDouble(r));
+                break;
+            case ColumnKind.Int32:
+            case ColumnKind.Int64:
+                for (int r = 0; r < rows.Length; r++)
+                {
+                    double value = data.GetDouble(r);
+                    bool fits = column.Kind == ColumnKind.Int32 ? value is >= int.MinValue and <= int.MaxValue : value is >= long.MinValue and < 9.2233720368547758E18;
+                    if (!fits)
+                        throw Bad($"Input '{tensor.Name}', row {r}: {data.FormatValue(r)} does not fit {column.DataTypeName}.");
+                    object boxed = column.Kind == ColumnKind.Int32 ? (int)value : data.DataType.IsSignedInteger() ? data.AsInt64()[r] : (long)value;
+                    property.SetValue(rows[r], boxed);
+                }
+                break;
+            case ColumnKind.Boolean:
+                var booleans = data.AsBooleans();
+                for (int r = 0; r < rows.Length; r++) property.SetValue(rows[r], booleans[r]);
+                break;
+            case ColumnKind.String:
+                var strings = data.AsStrings();
+                for (int r = 0; r < rows.Length; r++) property.SetValue(rows[r], strings[r]);
+                break;
+            default:
+                int width = rows.Length == 0 ? 0 : data.Length / rows.Length;
+                for (int r = 0; r < rows.Length; r++)
+                {
+                    var vector = new float[width];
+                    for (int j = 0; j < width; j++) vector[j] = (float)data.GetDouble(r * width + j);
+                    property.SetValue(rows[r], vector);
+                }
+                break;
+        }
+    }
+
+    private TInput[] FromRows(RowsRequest request)
+    {
+        var rows = new TInput[request.Count];
+        for (int r = 0; r < rows.Length; r++)
+        {
+            var source = request.Rows[r];
+            var row = new TInput();
+            if (source.IsKeyed)
+            {
+                foreach (var key in source.Names!)
+                {
+                    if (!_inputs.Any(c => string.Equals(c.Name, key, StringComparison.Ordinal)))
+                        throw Bad($"Row {r} has unknown input '{key}': the model '{Name}' takes {InputList}.");
+                }
+                foreach (var column in _inputs)
+                {
+                    if (column.IsVector)
+                        throw Bad($"Input '{column.Name}' is a vector; rows keyed by name carry one value per input, so send it as a V2 tensor of shape [N, {column.VectorSize}].");
+                    if (!source.TryGetValue(column.Name, out var value))
+                        throw Bad($"Row {r} is missing input '{column.Name}': each row object needs {string.Join(", ", _inputs.Select(c => c.Name))}.");
+                    Set(column, row, value, r);
+                }
+            }
+            else
+            {
+                if (_inputs.Any(c => c.IsVector && c.VectorSize == 0))
+                    throw Bad($"Input '{_inputs.First(c => c.IsVector && c.VectorSize == 0).Name}' is a vector of unknown size; send it as a V2 tensor.");
+                if (source.Count != _rowWidth)
+                    throw Bad($"Row {r} has {source.Count} values; the model '{Name}' takes {_rowWidth}, in this order: {InputList}.");
+                int position = 0;
+                foreach (var column in _inputs)
+                {
+                    if (column.IsVector)
+                    {
+                        var vector = new float[column.VectorSize];
+                        for (int j = 0; j < vector.Length; j++)
+                            vector[j] = (float)Number(column, source[position++], r);
+                        column.Property.SetValue(row, vector);
+                    }
+                    else
+                    {
+                        Set(column, row, source[position++], r);
+                    }
+                }
+            }
+            rows[r] = row;
+        }
+        return rows;
+    }
+
+    private static void Set(ColumnBinding column, TInput row, RowValue value, int r)
+    {
+        object boxed = column.Kind switch
+        {
+            ColumnKind.Single => (float)Number(column, value, r),
+            ColumnKind.Double => Number(column, value, r),
+            ColumnKind.Int32 => (int)Integer(column, value, r, int.MinValue, int.MaxValue),
+            ColumnKind.Int64 => Integer(column, value, r, long.MinValue, long.MaxValue),
+            ColumnKind.Boolean => value.Kind == RowValueKind.Boolean
+                ? value.Boolean
+                : throw Bad($"Row {r}, input '{column.Name}': {Describe(value)} is not a boolean; it takes true or false."),
+            _ => value.Kind == RowValueKind.String
+                ? value.String
+                : throw Bad($"Row {r}, input '{column.Name}': {Describe(value)} is not a string; it takes a string."),
+        };
+        column.Property.SetValue(row, boxed);
+    }
+
+    private static double Number(ColumnBinding column, RowValue value, int r) => value.Kind switch
+    {
+        RowValueKind.Number or RowValueKind.Boolean => value.Number,
+        RowValueKind.Null when column.Kind is ColumnKind.Single or ColumnKind.Double or ColumnKind.SingleVector => double.NaN,
+        _ => throw Bad($"Row {r}, input '{column.Name}': {Describe(value)} is not a number; it takes a number ({column.DataTypeName})."),
+    };
+
+    private static long Integer(ColumnBinding column, RowValue value, int r, long min, long max)
+    {
+        double number = Number(column, value, r);
+        if (number != Math.Floor(number) || number < min || number >= 9.2233720368547758E18 || number > max)
+            throw Bad($"Row {r}, input '{column.Name}': {value} is not an integer that fits {column.DataTypeName}.");
+        return (long)number;
+    }
+
+    private static string Describe(RowValue value) => value.Kind switch
+    {
+        RowValueKind.String => $"the string \"{value.String}\"",
+        RowValueKind.Null => "null",
+        _ => value.ToString(),
+    };
+
+    private static InferenceTensor ToTensor(ColumnBinding column, IReadOnlyList<TOutput> predictions)
+    {
+        int n = predictions.Count;
+        var property = column.Property;
+        TensorData data;
+        long[] shape = [n];
+        switch (column.Kind)
+        {
+            case ColumnKind.Single:
+                data = TensorData.FromSingles(Read<float>(property, predictions));
+                break;
+            case ColumnKind.Double:
+                data = TensorData.FromDoubles(Read<double>(property, predictions));
+                break;
+            case ColumnKind.Int32:
+                data = TensorData.FromInt32(Read<int>(property, predictions));
+                break;
+            case ColumnKind.Int64:
+                data = TensorData.FromInt64(Read<long>(property, predictions));
+                break;
+            case ColumnKind.UInt32:
+                data = TensorData.FromUInt64([.. Read<uint>(property, predictions).Select(v => (ulong)v)], TensorDataType.UInt32);
+                break;
+            case ColumnKind.Boolean:
+                data = TensorData.FromBooleans(Read<bool>(property, predictions));
+                break;
+            case ColumnKind.String:
+                data = TensorData.FromStrings([.. predictions.Select(p => (string?)property.GetValue(p) ?? "")]);
+                break;
+            default:
+                var vectors = predictions.Select(p => (float[]?)property.GetValue(p) ?? []).ToArray();
+                int width = vectors.Length == 0 ? Math.Max(column.VectorSize, 0) : vectors[0].Length;
+                if (vectors.Any(v => v.Length != width))
+                    throw new InvalidStateException($"The output '{column.Name}' has vectors of different lengths; it cannot be one tensor.");
+                data = TensorData.FromSingles([.. vectors.SelectMany(v => v)]);
+                shape = [n, width];
+                break;
+        }
+        return new InferenceTensor(column.Name, shape, data);
+    }
+
+    private static T[] Read<T>(System.Reflection.PropertyInfo property, IReadOnlyList<TOutput> predictions)
+    {
+        var values = new T[predictions.Count];
+        for (int i = 0; i < values.Length; i++) values[i] = (T)property.GetValue(predictions[i])!;
+        return values;
+    }
+}
