@@ -103,14 +103,18 @@ public static class ServingEndpoints
             var request = context.Request;
             var aborted = context.RequestAborted;
             MockResponse response;
-            if (state.IsStopping && OpenInferenceRoute.TryParse(request.Path.Value ?? "", out var route)
-                && route.Endpoint is OpenInferenceEndpoint.ServerReady or OpenInferenceEndpoint.ModelReady
-                && HttpMethods.IsGet(request.Method))
+            if (HttpMethods.IsGet(request.Method) && state.IsStopping && OpenInferenceRoute.TryParse(request.Path.ToUriComponent(), out var route)
+                && route.Endpoint is OpenInferenceEndpoint.ServerReady or OpenInferenceEndpoint.ModelReady)
             {
-                response = route.Endpoint == OpenInferenceEndpoint.ModelReady
-                    ? new MockResponse(503, System.Text.Encoding.UTF8.GetBytes(
-                        $"{{\"name\":{System.Text.Json.JsonSerializer.Serialize(route.Model)},\"ready\":false}}"))
-                    : new MockResponse(503, "{\"ready\":false}"u8.ToArray());
+                // Stopping: not ready, but an unknown model is still a 404.
+                response = await server.SendAsync(request.Method, request.Path.ToUriComponent(), default, aborted).ConfigureAwait(false);
+                if (response.StatusCode == 200)
+                {
+                    response = route.Endpoint == OpenInferenceEndpoint.ModelReady
+                        ? new MockResponse(503, System.Text.Encoding.UTF8.GetBytes(
+                            $"{{\"name\":{System.Text.Json.JsonSerializer.Serialize(route.Model)},\"ready\":false}}"))
+                        : new MockResponse(503, "{\"ready\":false}"u8.ToArray());
+                }
             }
             else if (HttpMethods.IsPost(request.Method))
             {

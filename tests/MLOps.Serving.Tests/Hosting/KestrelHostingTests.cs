@@ -256,6 +256,7 @@ public class KestrelHostingTests
         using var ready = await _client.GetAsync("/v2/health/ready");
         using var modelReady = await _client.GetAsync("/v2/models/delay-risk/ready");
         using var live = await _client.GetAsync("/v2/health/live");
+        using var unknown = await _client.GetAsync("/v2/models/nope/ready");
 
         Assert.That(State.IsStopping, Is.True);
         Assert.That(ready.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
@@ -264,6 +265,7 @@ public class KestrelHostingTests
         Assert.That(modelReady.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
         Assert.That((await JsonOf(modelReady)).GetProperty("name").GetString(), Is.EqualTo("delay-risk"));
         Assert.That(live.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(unknown.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
     }
 
     [Test]
