@@ -45,6 +45,9 @@ public sealed class MockServer
     /// <summary>The models the server serves, in the order given.</summary>
     public IReadOnlyList<IInferenceModel> Models { get; }
 
+    /// <summary>The largest inference request body accepted, in bytes (<see cref="MockServerOptions.MaxRequestBytes"/>).</summary>
+    internal long MaxRequestBytes => _maxRequestBytes;
+
     /// <summary>Whether the server is live (it always is in process): <c>GET v2/health/live</c>.</summary>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "A member of the server, as IsReady; the HTTP host answers from its own state.")]
     public bool IsLive => true;

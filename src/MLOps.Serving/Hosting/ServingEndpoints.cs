@@ -1,0 +1,262 @@
+using System.Buffers;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using MLOps.Serving.Graphs;
+using MLOps.Serving.Models;
+
+namespace MLOps.Serving.Hosting;
+
+/// <summary>
+/// Hosts a <see cref="MockServer"/> in ASP.NET Core: <c>app.MapServingGraph(server)</c> answers the Open Inference
+/// Protocol (KServe V2 REST) under <c>/v2</c> with the same code as <see cref="MockServer.SendAsync"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Every <c>GET</c> and <c>POST</c> under <c>/v2</c> goes to <see cref="MockServer.SendAsync"/>; the answer is sent with
+/// its status code and <c>Content-Type: application/json</c>, and a 503 (not ready) carries <c>Retry-After: 1</c>. The
+/// request body is read in chunks up to <see cref="MockServerOptions.MaxRequestBytes"/>: a larger body (by its
+/// <c>Content-Length</c>, or once the bytes read pass the limit) is answered 413 without being read into memory.
+/// </para>
+/// <para>
+/// Graceful shutdown: when <see cref="IHostApplicationLifetime.ApplicationStopping"/> fires, <see cref="ServingHostState.IsStopping"/>
+/// turns true and the readiness endpoints (<c>/v2/health/ready</c>, <c>/v2/models/{name}/ready</c>) answer 503
+/// <c>{"ready": false}</c>, so a load balancer stops sending traffic, while requests in flight (counted by
+/// <see cref="ServingHostState.InFlight"/>) run to completion: the host waits for them up to
+/// <see cref="HostOptions.ShutdownTimeout"/> before it stops Kestrel. Liveness stays 200.
+/// </para>
+/// </remarks>
+public static class ServingEndpoints
+{
+    private const int ChunkBytes = 16 * 1024;
+
+    /// <summary>
+    /// Maps <c>GET</c> and <c>POST</c> <c>/v2/{**path}</c> (which includes <c>/v2</c>) to the server. The server must be loaded
+    /// (<see cref="MockServer.LoadAsync"/>, or <see cref="AddServing(IServiceCollection, ServingGraph, IInferenceModel[])"/>
+    /// which loads it at startup) before it answers ready.
+    /// </summary>
+    /// <param name="endpoints">The application's endpoint route builder (a <c>WebApplication</c>).</param>
+    /// <param name="server">The server that answers the requests.</param>
+    /// <returns>The endpoints' convention builder (to add authorization, rate limiting, ...).</returns>
+    public static IEndpointConventionBuilder MapServingGraph(this IEndpointRouteBuilder endpoints, MockServer server)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentNullException.ThrowIfNull(server);
+        var state = endpoints.ServiceProvider.GetService<ServingHostState>() ?? new ServingHostState();
+        if (endpoints.ServiceProvider.GetService<IHostApplicationLifetime>() is { } lifetime)
+            state.Watch(lifetime);
+        RequestDelegate handler = context => HandleAsync(context, server, state);
+        string[] methods = [HttpMethods.Get, HttpMethods.Post];
+        var group = endpoints.MapGroup("/v2");
+        group.MapMethods("/{**path}", methods, handler);
+        return group;
+    }
+
+    /// <summary>Maps the Open Inference Protocol to the <see cref="MockServer"/> registered by <see cref="AddServing(IServiceCollection, ServingGraph, IInferenceModel[])"/>.</summary>
+    /// <param name="endpoints">The application's endpoint route builder (a <c>WebApplication</c>).</param>
+    /// <returns>The endpoints' convention builder.</returns>
+    /// <exception cref="InvalidOperationException">No <see cref="MockServer"/> is registered.</exception>
+    public static IEndpointConventionBuilder MapServingGraph(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var server = endpoints.ServiceProvider.GetService<MockServer>()
+            ?? throw new InvalidOperationException("No MockServer is registered; call services.AddServing(graph, models) or pass the server to MapServingGraph.");
+        return endpoints.MapServingGraph(server);
+    }
+
+    /// <summary>
+    /// Registers a singleton <see cref="MockServer"/> over the graph serving the models, loaded when the host starts
+    /// (the host does not start if a model fails to load), and the <see cref="ServingHostState"/>. Map it with
+    /// <c>app.MapServingGraph()</c>. The graph is not disposed by the container.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="graph">The graph requests go through.</param>
+    /// <param name="models">The models the graph serves.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddServing(this IServiceCollection services, ServingGraph graph, params IInferenceModel[] models)
+        => services.AddServing(graph, null, models);
+
+    /// <summary>Registers a singleton <see cref="MockServer"/> with options, loaded when the host starts; see <see cref="AddServing(IServiceCollection, ServingGraph, IInferenceModel[])"/>.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="graph">The graph requests go through.</param>
+    /// <param name="options">The server's name, version, extensions and body size limit; defaults when null.</param>
+    /// <param name="models">The models the graph serves.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddServing(this IServiceCollection services, ServingGraph graph, MockServerOptions? options, params IInferenceModel[] models)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var server = MockServer.Create(graph, models, options);
+        services.AddSingleton(server);
+        services.AddSingleton<ServingHostState>();
+        services.AddHostedService(_ => new ServingLoader(server));
+        return services;
+    }
+
+    private static async Task HandleAsync(HttpContext context, MockServer server, ServingHostState state)
+    {
+        state.Enter();
+        try
+        {
+            var request = context.Request;
+            var aborted = context.RequestAborted;
+            MockResponse response;
+            if (HttpMethods.IsGet(request.Method) && state.IsStopping && OpenInferenceRoute.TryParse(request.Path.ToUriComponent(), out var route)
+                && route.Endpoint is OpenInferenceEndpoint.ServerReady or OpenInferenceEndpoint.ModelReady)
+            {
+                // Stopping: not ready, but an unknown model is still a 404.
+                response = await server.SendAsync(request.Method, request.Path.ToUriComponent(), default, aborted).ConfigureAwait(false);
+                if (response.StatusCode == 200)
+                {
+                    response = route.Endpoint == OpenInferenceEndpoint.ModelReady
+                        ? new MockResponse(503, System.Text.Encoding.UTF8.GetBytes(
+                            $"{{\"name\":{System.Text.Json.JsonSerializer.Serialize(route.Model)},\"ready\":false}}"))
+                        : new MockResponse(503, "{\"ready\":false}"u8.ToArray());
+                }
+            }
+            else if (HttpMethods.IsPost(request.Method))
+            {
+                using var body = await ReadBodyAsync(context, server.MaxRequestBytes, aborted).ConfigureAwait(false);
+                response = body.TooLarge
+                    ? Error(413, $"The request body is over the limit of {server.MaxRequestBytes} bytes (MockServerOptions.MaxRequestBytes).")
+                    : await server.SendAsync(request.Method, request.Path.ToUriComponent(), body.Memory, aborted).ConfigureAwait(false);
+            }
+            else
+            {
+                response = await server.SendAsync(request.Method, request.Path.ToUriComponent(), default, aborted).ConfigureAwait(false);
+            }
+            await WriteAsync(context, response).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away: nothing to answer.
+        }
+        finally
+        {
+            state.Exit();
+        }
+    }
+
+    private static async Task WriteAsync(HttpContext context, MockResponse response)
+    {
+        var http = context.Response;
+        http.StatusCode = response.StatusCode;
+        http.ContentType = MockResponse.ContentType;
+        http.ContentLength = response.Body.Length;
+        if (response.StatusCode == 503)
+            http.Headers.RetryAfter = "1";
+        await http.Body.WriteAsync(response.Body, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static MockResponse Error(int statusCode, string message)
+        => new(statusCode, System.Text.Encoding.UTF8.GetBytes($"{{\"error\":{System.Text.Json.JsonSerializer.Serialize(message)}}}"));
+
+    private static async Task<RequestBody> ReadBodyAsync(HttpContext context, long limit, CancellationToken cancellationToken)
+    {
+        if (context.Request.ContentLength is long declared && declared > limit)
+            return RequestBody.Over;
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+            sizeFeature.MaxRequestBodySize = limit + 1; // our limit answers 413 first; the server's is only a backstop
+        int capacity = (int)Math.Min(context.Request.ContentLength ?? ChunkBytes, Math.Min(limit + 1, Array.MaxLength));
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 1));
+        int length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (length > limit)
+                        break;
+                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, Math.Min(limit + 1, Array.MaxLength)));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+                int read = await context.Request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                    break;
+                length += read;
+                if (length > limit)
+                    break;
+            }
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            length = (int)Math.Min(limit + 1, int.MaxValue);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+        if (length > limit)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            return RequestBody.Over;
+        }
+        return new RequestBody(buffer, length);
+    }
+
+    /// <summary>A request body in a pooled buffer, or the mark of a body over the limit.</summary>
+    private sealed class RequestBody(byte[]? buffer, int length) : IDisposable
+    {
+        public static readonly RequestBody Over = new(null, -1);
+
+        private byte[]? _buffer = buffer;
+
+        public bool TooLarge => length < 0;
+
+        public ReadOnlyMemory<byte> Memory => _buffer is null ? default : _buffer.AsMemory(0, length);
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _buffer, null) is { } rented)
+                ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>Loads the server when the host starts.</summary>
+    private sealed class ServingLoader(MockServer server) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => server.LoadAsync(cancellationToken).AsTask();
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// The state of the hosted serving endpoints during shutdown: whether the application is stopping (readiness then answers
+/// 503) and how many requests are in flight. Registered by <c>services.AddServing(...)</c> (or register it yourself with
+/// <c>services.AddSingleton&lt;ServingHostState&gt;()</c>) to observe it. Thread-safe.
+/// </summary>
+public sealed class ServingHostState
+{
+    private int _inFlight;
+    private int _stopping;
+    private int _watching;
+
+    /// <summary>Whether <see cref="IHostApplicationLifetime.ApplicationStopping"/> has fired: readiness answers 503 from then on.</summary>
+    public bool IsStopping => Volatile.Read(ref _stopping) != 0;
+
+    /// <summary>The number of requests to the serving endpoints being answered now.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>Marks the application as stopping (as <see cref="IHostApplicationLifetime.ApplicationStopping"/> does).</summary>
+    public void MarkStopping() => Volatile.Write(ref _stopping, 1);
+
+    internal void Watch(IHostApplicationLifetime lifetime)
+    {
+        if (Interlocked.Exchange(ref _watching, 1) == 0)
+            lifetime.ApplicationStopping.Register(static s => ((ServingHostState)s!).MarkStopping(), this);
+    }
+
+    internal void Enter() => Interlocked.Increment(ref _inFlight);
+
+    internal void Exit() => Interlocked.Decrement(ref _inFlight);
+
+    /// <inheritdoc />
+    public override string ToString() => $"{(IsStopping ? "stopping" : "serving")}, {InFlight} in flight";
+}
