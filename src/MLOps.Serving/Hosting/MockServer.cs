@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Text.Json;
 using MLOps.Serving.Graphs;
 using MLOps.Serving.Models;
@@ -29,6 +30,9 @@ public sealed class MockServer
     private readonly Dictionary<string, IInferenceModel> _models;
     private readonly ServerMetadata _metadata;
     private readonly long _maxRequestBytes;
+    private readonly TimeProvider _timeProvider;
+    private readonly Lock _observersLock = new();
+    private IInferenceObserver[] _observers = [];
 
     private MockServer(ServingGraph graph, IReadOnlyList<IInferenceModel> models, MockServerOptions options)
     {
@@ -37,6 +41,7 @@ public sealed class MockServer
         _models = models.ToDictionary(m => m.Name, StringComparer.Ordinal);
         _metadata = new ServerMetadata { Name = options.Name, Version = options.Version, Extensions = [.. options.Extensions] };
         _maxRequestBytes = options.MaxRequestBytes;
+        _timeProvider = options.TimeProvider;
     }
 
     /// <summary>The graph requests go through.</summary>
@@ -87,6 +92,8 @@ public sealed class MockServer
             throw new ArgumentException($"The models of the mock server over '{graph.Name}' are invalid: {string.Join("; ", problems)}.", nameof(models));
         options ??= new MockServerOptions();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxRequestBytes, nameof(options));
+        if (options.TimeProvider is null)
+            throw new ArgumentException("MockServerOptions.TimeProvider is null; leave it unset for TimeProvider.System.", nameof(options));
         return new MockServer(graph, list, options);
     }
 
@@ -137,13 +144,127 @@ public sealed class MockServer
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The response.</returns>
     /// <exception cref="ServingException">404 for an unknown model or version, 503 when it is not ready, 400 for a request it cannot take, 500 when it fails.</exception>
-    public async ValueTask<InferenceResponse> InferAsync(string model, InferenceRequest request, string? version = null, CancellationToken cancellationToken = default)
+    /// <remarks>Every call, success or error, is published to the subscribed <see cref="IInferenceObserver"/>s (<see cref="Subscribe"/>).</remarks>
+    public ValueTask<InferenceResponse> InferAsync(string model, InferenceRequest request, string? version = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (Volatile.Read(ref _observers).Length == 0)
+            return InferCoreAsync(model, request, version, null, cancellationToken);
+        return ObserveAsync(model, version, request, capture => InferCoreAsync(model, request, version, capture, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>
+    /// Subscribes an observer to the <see cref="InferenceRecord"/> of every inference request (<see cref="InferAsync"/> and
+    /// <c>POST .../infer</c> of <see cref="SendAsync"/>), successes and errors. Thread-safe. Without observers no record is built.
+    /// </summary>
+    /// <param name="observer">The observer; an exception it throws is caught and traced, never sent to the client.</param>
+    /// <returns>Disposing it unsubscribes the observer (idempotent); requests already running may still publish to it.</returns>
+    public IDisposable Subscribe(IInferenceObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        lock (_observersLock)
+            Volatile.Write(ref _observers, [.. _observers, observer]);
+        return new Subscription(this, observer);
+    }
+
+    private void Unsubscribe(IInferenceObserver observer)
+    {
+        lock (_observersLock)
+        {
+            int index = Array.IndexOf(_observers, observer);
+            if (index < 0)
+                return;
+            var observers = new IInferenceObserver[_observers.Length - 1];
+            Array.Copy(_observers, 0, observers, 0, index);
+            Array.Copy(_observers, index + 1, observers, index, observers.Length - index);
+            Volatile.Write(ref _observers, observers);
+        }
+    }
+
+    private async ValueTask<InferenceResponse> ObserveAsync(string model, string? version, InferenceRequest? request,
+        Func<InferenceCapture, ValueTask<InferenceResponse>> run, CancellationToken cancellationToken)
+    {
+        var started = _timeProvider.GetUtcNow();
+        long start = _timeProvider.GetTimestamp();
+        var capture = new InferenceCapture { Incoming = request };
+        try
+        {
+            var response = await run(capture).ConfigureAwait(false);
+            Publish(capture, model, version, started, start, response, 200, null);
+            return response;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (ServingException e)
+        {
+            Publish(capture, model, version, started, start, null, e.StatusCode, e.Message);
+            throw;
+        }
+        catch (Exception e)
+        {
+            Publish(capture, model, version, started, start, null, 500, $"The server failed: {e.GetType().Name}: {e.Message}");
+            throw;
+        }
+    }
+
+    private void Publish(InferenceCapture capture, string model, string? version, DateTimeOffset started, long start,
+        InferenceResponse? response, int statusCode, string? error)
+    {
+        var latency = _timeProvider.GetElapsedTime(start);
+        var observers = Volatile.Read(ref _observers);
+        if (observers.Length == 0)
+            return;
+        var request = capture.ModelRequest ?? capture.Incoming;
+        var record = new InferenceRecord(
+            RequestId: capture.EventId ?? request?.Id,
+            Model: model,
+            ModelVersion: version ?? (_models.TryGetValue(model, out var served) ? served.Version : null),
+            Started: started,
+            Latency: latency,
+            Request: request,
+            Response: response,
+            StatusCode: statusCode,
+            Error: error);
+        foreach (var observer in observers)
+        {
+            try
+            {
+                observer.OnInference(record);
+            }
+#pragma warning disable CA1031 // an observer that fails must not change the response nor stop the other observers
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                Trace.TraceError($"The inference observer {observer.GetType().Name} of the mock server over '{Graph.Name}' failed for the request '{record.RequestId}': {e.GetType().Name}: {e.Message}");
+            }
+        }
+    }
+
+    private async ValueTask<InferenceResponse> InferBodyAsync(string model, string? version, ReadOnlyMemory<byte> body,
+        InferenceCapture? capture, CancellationToken cancellationToken)
+    {
+        if (body.Length > _maxRequestBytes)
+            throw new ServingException(413, $"The request body has {body.Length} bytes; the limit is {_maxRequestBytes} (MockServerOptions.MaxRequestBytes).");
+        Find(model, version);
+        var request = InferenceJson.ParseRequest(body.Span);
+        capture?.Incoming = request;
+        return await InferCoreAsync(model, request, version, capture, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<InferenceResponse> InferCoreAsync(string model, InferenceRequest request, string? version,
+        InferenceCapture? capture, CancellationToken cancellationToken)
+    {
         var target = Find(model, version);
         if (!Graph.IsInitialized || !target.IsReady)
             throw new ServingException(503, $"The model '{target.Name}' is not ready; call MockServer.LoadAsync before sending requests.");
         var servingEvent = new ServingEvent(request, path: target.Name, id: request.Id);
+        if (capture is not null)
+        {
+            capture.EventId = servingEvent.Id;
+            servingEvent.Items[InferenceCapture.Item] = capture;
+        }
         if (request.Parameters is { } parameters)
         {
             foreach (var (key, value) in parameters)
@@ -192,11 +313,11 @@ public sealed class MockServer
                     bool modelReady = IsModelReady(route.Model!, route.Version);
                     return Json(modelReady ? 200 : 503, w => WriteFlag(w, route.Model, "ready"u8, modelReady));
                 default:
-                    if (body.Length > _maxRequestBytes)
-                        throw new ServingException(413, $"The request body has {body.Length} bytes; the limit is {_maxRequestBytes} (MockServerOptions.MaxRequestBytes).");
-                    Find(route.Model!, route.Version);
-                    var request = InferenceJson.ParseRequest(body.Span);
-                    var response = await InferAsync(route.Model!, request, route.Version, cancellationToken).ConfigureAwait(false);
+                    var model = route.Model!;
+                    var version = route.Version;
+                    var response = Volatile.Read(ref _observers).Length == 0
+                        ? await InferBodyAsync(model, version, body, null, cancellationToken).ConfigureAwait(false)
+                        : await ObserveAsync(model, version, null, capture => InferBodyAsync(model, version, body, capture, cancellationToken), cancellationToken).ConfigureAwait(false);
                     return Json(200, w => InferenceJson.WriteResponse(w, response));
             }
         }
@@ -225,6 +346,13 @@ public sealed class MockServer
         if (version is not null && !string.Equals(version, model.Version, StringComparison.Ordinal))
             throw new ServingException(404, $"The model '{name}' has no version '{version}'; it serves {(model.Version is null ? "no versions (omit /versions/...)" : $"version '{model.Version}'")}.");
         return model;
+    }
+
+    private sealed class Subscription(MockServer server, IInferenceObserver observer) : IDisposable
+    {
+        private MockServer? _server = server;
+
+        public void Dispose() => Interlocked.Exchange(ref _server, null)?.Unsubscribe(observer);
     }
 
     private static void WriteFlag(Utf8JsonWriter writer, string? name, ReadOnlySpan<byte> property, bool value)

@@ -14,4 +14,8 @@ public sealed class MockServerOptions
 
     /// <summary>The largest inference request body accepted, in bytes; a larger one gets 413. 32 MiB by default.</summary>
     public long MaxRequestBytes { get; init; } = 32L * 1024 * 1024;
+
+    /// <summary>The clock of the <see cref="InferenceRecord"/>s (<see cref="InferenceRecord.Started"/> and
+    /// <see cref="InferenceRecord.Latency"/>); <see cref="TimeProvider.System"/> by default.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }
