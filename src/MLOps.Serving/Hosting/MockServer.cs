@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json;
+using System.Threading.RateLimiting;
 using MLOps.Serving.Graphs;
 using MLOps.Serving.Models;
 using MLOps.Serving.Protocol;
@@ -25,8 +26,12 @@ namespace MLOps.Serving.Hosting;
 /// serving; until then the server and its models are not ready and inference answers 503.
 /// </para>
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The concurrency limiter holds no unmanaged resource and lives as long as the server; the server owns nothing else to dispose.")]
 public sealed class MockServer
 {
+    private readonly ConcurrencyLimiter? _limiter;
+    private readonly int? _maxConcurrent;
+    private readonly int _maxQueued;
     private readonly Dictionary<string, IInferenceModel> _models;
     private readonly ServerMetadata _metadata;
     private readonly long _maxRequestBytes;
@@ -42,6 +47,17 @@ public sealed class MockServer
         _metadata = new ServerMetadata { Name = options.Name, Version = options.Version, Extensions = [.. options.Extensions] };
         _maxRequestBytes = options.MaxRequestBytes;
         _timeProvider = options.TimeProvider;
+        _maxConcurrent = options.MaxConcurrentRequests;
+        _maxQueued = options.MaxQueuedRequests;
+        if (options.MaxConcurrentRequests is { } limit)
+        {
+            _limiter = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
+            {
+                PermitLimit = limit,
+                QueueLimit = options.MaxQueuedRequests,
+                QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+            });
+        }
     }
 
     /// <summary>The graph requests go through.</summary>
@@ -92,6 +108,10 @@ public sealed class MockServer
             throw new ArgumentException($"The models of the mock server over '{graph.Name}' are invalid: {string.Join("; ", problems)}.", nameof(models));
         options ??= new MockServerOptions();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxRequestBytes, nameof(options));
+        if (options.MaxConcurrentRequests is <= 0)
+            throw new ArgumentException($"MockServerOptions.MaxConcurrentRequests is {options.MaxConcurrentRequests}; use a positive limit, or null for none.", nameof(options));
+        if (options.MaxQueuedRequests < 0)
+            throw new ArgumentException($"MockServerOptions.MaxQueuedRequests is {options.MaxQueuedRequests}; use 0 or more.", nameof(options));
         if (options.TimeProvider is null)
             throw new ArgumentException("MockServerOptions.TimeProvider is null; leave it unset for TimeProvider.System.", nameof(options));
         return new MockServer(graph, list, options);
@@ -143,7 +163,7 @@ public sealed class MockServer
     /// <param name="version">The version, or null for the model's version.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The response.</returns>
-    /// <exception cref="ServingException">404 for an unknown model or version, 503 when it is not ready, 400 for a request it cannot take, 500 when it fails.</exception>
+    /// <exception cref="ServingException">404 for an unknown model or version, 503 when it is not ready or the server is busy (<see cref="MockServerOptions.MaxConcurrentRequests"/>), 400 for a request it cannot take, 500 when it fails.</exception>
     /// <remarks>Every call, success or error, is published to the subscribed <see cref="IInferenceObserver"/>s (<see cref="Subscribe"/>).</remarks>
     public ValueTask<InferenceResponse> InferAsync(string model, InferenceRequest request, string? version = null, CancellationToken cancellationToken = default)
     {
@@ -270,7 +290,18 @@ public sealed class MockServer
             foreach (var (key, value) in parameters)
                 servingEvent.Parameters[key] = value;
         }
-        var result = await Graph.InvokeAsync(servingEvent, cancellationToken).ConfigureAwait(false);
+        ServingEvent result;
+        if (_limiter is null)
+        {
+            result = await Graph.InvokeAsync(servingEvent, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            using var lease = await _limiter.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
+            if (!lease.IsAcquired)
+                throw new ServingException(503, $"The server is busy: all {_maxConcurrent} request slots are taken and the queue of {_maxQueued} is full (MockServerOptions.MaxConcurrentRequests); retry later.");
+            result = await Graph.InvokeAsync(servingEvent, cancellationToken).ConfigureAwait(false);
+        }
         return result.Body is InferenceResponse response
             ? ModelStep.EchoId(request, response)
             : throw new ServingException(500,

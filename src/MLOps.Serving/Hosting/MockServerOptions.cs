@@ -18,4 +18,14 @@ public sealed class MockServerOptions
     /// <summary>The clock of the <see cref="InferenceRecord"/>s (<see cref="InferenceRecord.Started"/> and
     /// <see cref="InferenceRecord.Latency"/>); <see cref="TimeProvider.System"/> by default.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// The most inference requests the server runs at once; <see langword="null"/> (the default) for no limit. A request
+    /// beyond the limit waits in a queue of <see cref="MaxQueuedRequests"/> (oldest first), and when the queue is full it is
+    /// answered at once with <see cref="ServingException"/> 503 "server is busy" (the HTTP host adds <c>Retry-After</c>).
+    /// </summary>
+    public int? MaxConcurrentRequests { get; init; }
+
+    /// <summary>How many inference requests may wait for a slot when <see cref="MaxConcurrentRequests"/> are running; 0 (the default) answers 503 at once.</summary>
+    public int MaxQueuedRequests { get; init; }
 }
