@@ -11,14 +11,14 @@ using MLOps.Serving.Models;
 namespace MLOps.Serving.Hosting;
 
 /// <summary>
-/// Hosts a <see cref="MockServer"/> in ASP.NET Core: <c>app.MapServingGraph(server)</c> answers the Open Inference
-/// Protocol (KServe V2 REST) under <c>/v2</c> with the same code as <see cref="MockServer.SendAsync"/>.
+/// Hosts a <see cref="InferenceServer"/> in ASP.NET Core: <c>app.MapServingGraph(server)</c> answers the Open Inference
+/// Protocol (KServe V2 REST) under <c>/v2</c> with the same code as <see cref="InferenceServer.SendAsync"/>.
 /// </summary>
 /// <remarks>
 /// <para>
-/// Every <c>GET</c> and <c>POST</c> under <c>/v2</c> goes to <see cref="MockServer.SendAsync"/>; the answer is sent with
+/// Every <c>GET</c> and <c>POST</c> under <c>/v2</c> goes to <see cref="InferenceServer.SendAsync"/>; the answer is sent with
 /// its status code and <c>Content-Type: application/json</c>, and a 503 (not ready) carries <c>Retry-After: 1</c>. The
-/// request body is read in chunks up to <see cref="MockServerOptions.MaxRequestBytes"/>: a larger body (by its
+/// request body is read in chunks up to <see cref="InferenceServerOptions.MaxRequestBytes"/>: a larger body (by its
 /// <c>Content-Length</c>, or once the bytes read pass the limit) is answered 413 without being read into memory.
 /// </para>
 /// <para>
@@ -35,13 +35,13 @@ public static class ServingEndpoints
 
     /// <summary>
     /// Maps <c>GET</c> and <c>POST</c> <c>/v2/{**path}</c> (which includes <c>/v2</c>) to the server. The server must be loaded
-    /// (<see cref="MockServer.LoadAsync"/>, or <see cref="AddServing(IServiceCollection, ServingGraph, IInferenceModel[])"/>
+    /// (<see cref="InferenceServer.LoadAsync"/>, or <see cref="AddServing(IServiceCollection, ServingGraph, IInferenceModel[])"/>
     /// which loads it at startup) before it answers ready.
     /// </summary>
     /// <param name="endpoints">The application's endpoint route builder (a <c>WebApplication</c>).</param>
     /// <param name="server">The server that answers the requests.</param>
     /// <returns>The endpoints' convention builder (to add authorization, rate limiting, ...).</returns>
-    public static IEndpointConventionBuilder MapServingGraph(this IEndpointRouteBuilder endpoints, MockServer server)
+    public static IEndpointConventionBuilder MapServingGraph(this IEndpointRouteBuilder endpoints, InferenceServer server)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(server);
@@ -55,20 +55,20 @@ public static class ServingEndpoints
         return group;
     }
 
-    /// <summary>Maps the Open Inference Protocol to the <see cref="MockServer"/> registered by <see cref="AddServing(IServiceCollection, ServingGraph, IInferenceModel[])"/>.</summary>
+    /// <summary>Maps the Open Inference Protocol to the <see cref="InferenceServer"/> registered by <see cref="AddServing(IServiceCollection, ServingGraph, IInferenceModel[])"/>.</summary>
     /// <param name="endpoints">The application's endpoint route builder (a <c>WebApplication</c>).</param>
     /// <returns>The endpoints' convention builder.</returns>
-    /// <exception cref="InvalidOperationException">No <see cref="MockServer"/> is registered.</exception>
+    /// <exception cref="InvalidOperationException">No <see cref="InferenceServer"/> is registered.</exception>
     public static IEndpointConventionBuilder MapServingGraph(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var server = endpoints.ServiceProvider.GetService<MockServer>()
-            ?? throw new InvalidOperationException("No MockServer is registered; call services.AddServing(graph, models) or pass the server to MapServingGraph.");
+        var server = endpoints.ServiceProvider.GetService<InferenceServer>()
+            ?? throw new InvalidOperationException("No InferenceServer is registered; call services.AddServing(graph, models) or pass the server to MapServingGraph.");
         return endpoints.MapServingGraph(server);
     }
 
     /// <summary>
-    /// Registers a singleton <see cref="MockServer"/> over the graph serving the models, loaded when the host starts
+    /// Registers a singleton <see cref="InferenceServer"/> over the graph serving the models, loaded when the host starts
     /// (the host does not start if a model fails to load), and the <see cref="ServingHostState"/>. Map it with
     /// <c>app.MapServingGraph()</c>. The graph is not disposed by the container.
     /// </summary>
@@ -79,30 +79,30 @@ public static class ServingEndpoints
     public static IServiceCollection AddServing(this IServiceCollection services, ServingGraph graph, params IInferenceModel[] models)
         => services.AddServing(graph, null, models);
 
-    /// <summary>Registers a singleton <see cref="MockServer"/> with options, loaded when the host starts; see <see cref="AddServing(IServiceCollection, ServingGraph, IInferenceModel[])"/>.</summary>
+    /// <summary>Registers a singleton <see cref="InferenceServer"/> with options, loaded when the host starts; see <see cref="AddServing(IServiceCollection, ServingGraph, IInferenceModel[])"/>.</summary>
     /// <param name="services">The service collection.</param>
     /// <param name="graph">The graph requests go through.</param>
     /// <param name="options">The server's name, version, extensions and body size limit; defaults when null.</param>
     /// <param name="models">The models the graph serves.</param>
     /// <returns>The service collection.</returns>
-    public static IServiceCollection AddServing(this IServiceCollection services, ServingGraph graph, MockServerOptions? options, params IInferenceModel[] models)
+    public static IServiceCollection AddServing(this IServiceCollection services, ServingGraph graph, InferenceServerOptions? options, params IInferenceModel[] models)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var server = MockServer.Create(graph, models, options);
+        var server = InferenceServer.Create(graph, models, options);
         services.AddSingleton(server);
         services.AddSingleton<ServingHostState>();
         services.AddHostedService(_ => new ServingLoader(server));
         return services;
     }
 
-    private static async Task HandleAsync(HttpContext context, MockServer server, ServingHostState state)
+    private static async Task HandleAsync(HttpContext context, InferenceServer server, ServingHostState state)
     {
         state.Enter();
         try
         {
             var request = context.Request;
             var aborted = context.RequestAborted;
-            MockResponse response;
+            InferenceHttpResponse response;
             if (HttpMethods.IsGet(request.Method) && state.IsStopping && OpenInferenceRoute.TryParse(request.Path.ToUriComponent(), out var route)
                 && route.Endpoint is OpenInferenceEndpoint.ServerReady or OpenInferenceEndpoint.ModelReady)
             {
@@ -111,16 +111,16 @@ public static class ServingEndpoints
                 if (response.StatusCode == 200)
                 {
                     response = route.Endpoint == OpenInferenceEndpoint.ModelReady
-                        ? new MockResponse(503, System.Text.Encoding.UTF8.GetBytes(
+                        ? new InferenceHttpResponse(503, System.Text.Encoding.UTF8.GetBytes(
                             $"{{\"name\":{System.Text.Json.JsonSerializer.Serialize(route.Model)},\"ready\":false}}"))
-                        : new MockResponse(503, "{\"ready\":false}"u8.ToArray());
+                        : new InferenceHttpResponse(503, "{\"ready\":false}"u8.ToArray());
                 }
             }
             else if (HttpMethods.IsPost(request.Method))
             {
                 using var body = await ReadBodyAsync(context, server.MaxRequestBytes, aborted).ConfigureAwait(false);
                 response = body.TooLarge
-                    ? Error(413, $"The request body is over the limit of {server.MaxRequestBytes} bytes (MockServerOptions.MaxRequestBytes).")
+                    ? Error(413, $"The request body is over the limit of {server.MaxRequestBytes} bytes (InferenceServerOptions.MaxRequestBytes).")
                     : await server.SendAsync(request.Method, request.Path.ToUriComponent(), body.Memory, aborted).ConfigureAwait(false);
             }
             else
@@ -139,18 +139,18 @@ public static class ServingEndpoints
         }
     }
 
-    private static async Task WriteAsync(HttpContext context, MockResponse response)
+    private static async Task WriteAsync(HttpContext context, InferenceHttpResponse response)
     {
         var http = context.Response;
         http.StatusCode = response.StatusCode;
-        http.ContentType = MockResponse.ContentType;
+        http.ContentType = InferenceHttpResponse.ContentType;
         http.ContentLength = response.Body.Length;
         if (response.StatusCode == 503)
             http.Headers.RetryAfter = "1";
         await http.Body.WriteAsync(response.Body, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private static MockResponse Error(int statusCode, string message)
+    private static InferenceHttpResponse Error(int statusCode, string message)
         => new(statusCode, System.Text.Encoding.UTF8.GetBytes($"{{\"error\":{System.Text.Json.JsonSerializer.Serialize(message)}}}"));
 
     private static async Task<RequestBody> ReadBodyAsync(HttpContext context, long limit, CancellationToken cancellationToken)
@@ -219,7 +219,7 @@ public static class ServingEndpoints
     }
 
     /// <summary>Loads the server when the host starts.</summary>
-    private sealed class ServingLoader(MockServer server) : IHostedService
+    private sealed class ServingLoader(InferenceServer server) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken) => server.LoadAsync(cancellationToken).AsTask();
 

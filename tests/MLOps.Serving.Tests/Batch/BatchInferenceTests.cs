@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
 using Apache.Arrow;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -7,6 +5,7 @@ using MLOps.Artifacts;
 using MLOps.Registry;
 using MLOps.Runs;
 using MLOps.Serving.Batch;
+using MLOps.Serving.Tests.TestSupport;
 
 namespace MLOps.Serving.Tests.Batch;
 
@@ -19,43 +18,16 @@ public sealed class BatchInferenceTests
     private string _home = null!;
     private MLOpsProject _project = null!;
 
-    public sealed class Flight
-    {
-        public float Distance { get; set; }
-        public float Hour { get; set; }
-        public bool Label { get; set; }
-    }
-
-    public sealed class FlightInput
-    {
-        public float Distance { get; set; }
-        public float Hour { get; set; }
-    }
-
-    public sealed class DelayPrediction
-    {
-        public bool PredictedLabel { get; set; }
-        public float Score { get; set; }
-        public float Probability { get; set; }
-    }
-
     private sealed record Trained(ITransformer Model, DataViewSchema Schema, IReadOnlyList<FlightInput> Flights);
 
     private static Trained Train()
     {
-        var path = Path.Combine(TestContext.CurrentContext.TestDirectory, "data", "flights-20k.json");
-        using var doc = JsonDocument.Parse(File.ReadAllText(path));
-        var rows = doc.RootElement.EnumerateArray().Select(e => new Flight
-        {
-            Distance = e.GetProperty("distance").GetInt32(),
-            Hour = DateTime.ParseExact(e.GetProperty("date").GetString()!, "yyyy/MM/dd HH:mm", CultureInfo.InvariantCulture).Hour,
-            Label = e.GetProperty("delay").GetInt32() > 15,
-        }).ToList();
+        var rows = FlightModels.Rows;
         var ml = new MLContext(seed: 1);
         var data = ml.Data.LoadFromEnumerable(rows.Take(3000));
         var model = ml.Transforms.Concatenate("Features", nameof(Flight.Distance), nameof(Flight.Hour))
             .Append(ml.BinaryClassification.Trainers.FastTree(numberOfLeaves: 8, numberOfTrees: 10, minimumExampleCountPerLeaf: 20)).Fit(data);
-        var flights = rows.Skip(10_000).Take(Rows).Select(r => new FlightInput { Distance = r.Distance, Hour = r.Hour }).ToList();
+        var flights = FlightModels.Inputs(10_000, Rows);
         return new Trained(model, data.Schema, flights);
     }
 

@@ -15,7 +15,7 @@ public class InferenceObserverTests
     private FakeTimeProvider _time = null!;
     private DelayRiskModel _delay = null!;
     private ServingRouter _graph = null!;
-    private MockServer _server = null!;
+    private InferenceServer _server = null!;
 
     [SetUp]
     public void SetUp()
@@ -24,7 +24,7 @@ public class InferenceObserverTests
         _delay = new DelayRiskModel("delay-risk", "1");
         var timed = new ClockModel(_delay, _time, TimeSpan.FromMilliseconds(25));
         _graph = ServingGraph.Router("flights").Route(new ModelStep(timed)).Build();
-        _server = _graph.ToMockServer(new MockServerOptions { TimeProvider = _time }, timed);
+        _server = _graph.ToMockServer(new InferenceServerOptions { TimeProvider = _time }, timed);
     }
 
     [TearDown]
@@ -205,7 +205,7 @@ public class InferenceObserverTests
 
     [Test]
     public void Create_NullTimeProvider_Throws()
-        => Assert.Throws<ArgumentException>(() => _graph.ToMockServer(new MockServerOptions { TimeProvider = null! }, _delay));
+        => Assert.Throws<ArgumentException>(() => _graph.ToMockServer(new InferenceServerOptions { TimeProvider = null! }, _delay));
 
     [Test]
     public void Subscribe_Null_Throws()

@@ -48,7 +48,7 @@ public class KestrelHostingTests
         await _graph.DisposeAsync();
     }
 
-    private async Task StartAsync(MockServerOptions? options = null)
+    private async Task StartAsync(InferenceServerOptions? options = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -111,7 +111,7 @@ public class KestrelHostingTests
     [Test]
     public async Task ServerMetadata_AnswersNameVersionAndExtensions()
     {
-        await StartAsync(new MockServerOptions { Name = "kestrel-test", Version = "9.8.7", Extensions = ["health"] });
+        await StartAsync(new InferenceServerOptions { Name = "kestrel-test", Version = "9.8.7", Extensions = ["health"] });
 
         using var response = await _client.GetAsync("/v2");
         var json = await JsonOf(response);
@@ -177,7 +177,7 @@ public class KestrelHostingTests
     [Test]
     public async Task Infer_BodyOverTheLimit_Answers413()
     {
-        await StartAsync(new MockServerOptions { MaxRequestBytes = 64 });
+        await StartAsync(new InferenceServerOptions { MaxRequestBytes = 64 });
         var body = InferenceJson.SerializeRequest(DelayRiskModel.Request("big", new float[100], new long[100]));
         Assert.That(body, Has.Length.GreaterThan(64));
 
@@ -191,7 +191,7 @@ public class KestrelHostingTests
     [Test]
     public async Task Infer_ChunkedBodyOverTheLimit_Answers413WithoutContentLength()
     {
-        await StartAsync(new MockServerOptions { MaxRequestBytes = 64 });
+        await StartAsync(new InferenceServerOptions { MaxRequestBytes = 64 });
         var body = InferenceJson.SerializeRequest(DelayRiskModel.Request("big", new float[100], new long[100]));
         var content = new StreamContent(new MemoryStream(body));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");

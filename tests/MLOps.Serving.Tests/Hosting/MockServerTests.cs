@@ -13,7 +13,7 @@ public class MockServerTests
     private DelayRiskModel _delay = null!;
     private DelayRiskModel _cancel = null!;
     private ServingRouter _graph = null!;
-    private MockServer _server = null!;
+    private InferenceServer _server = null!;
 
     [SetUp]
     public void SetUp()
@@ -29,11 +29,11 @@ public class MockServerTests
 
     private static byte[] Body(InferenceRequest request) => InferenceJson.SerializeRequest(request);
 
-    private static JsonElement Json(MockResponse response) => JsonDocument.Parse(response.Body).RootElement.Clone();
+    private static JsonElement Json(InferenceHttpResponse response) => JsonDocument.Parse(response.Body).RootElement.Clone();
 
-    private static string Error(MockResponse response) => Json(response).GetProperty("error").GetString()!;
+    private static string Error(InferenceHttpResponse response) => Json(response).GetProperty("error").GetString()!;
 
-    private Task<MockResponse> Infer(string path, InferenceRequest request) => _server.SendAsync("POST", path, Body(request)).AsTask();
+    private Task<InferenceHttpResponse> Infer(string path, InferenceRequest request) => _server.SendAsync("POST", path, Body(request)).AsTask();
 
     // ---------------------------------------------------------------- health and readiness
 
@@ -126,7 +126,7 @@ public class MockServerTests
     [Test]
     public async Task SendAsync_ServerMetadata_Answers200WithOptions()
     {
-        var server = _graph.ToMockServer(new MockServerOptions { Name = "flights-server", Version = "2.1.0", Extensions = ["binary_tensor_data"] }, _delay);
+        var server = _graph.ToMockServer(new InferenceServerOptions { Name = "flights-server", Version = "2.1.0", Extensions = ["binary_tensor_data"] }, _delay);
 
         var response = await server.SendAsync("get", "/v2");
 
@@ -329,7 +329,7 @@ public class MockServerTests
     [Test]
     public async Task SendAsync_InferBodyOverLimit_Answers413()
     {
-        var server = _graph.ToMockServer(new MockServerOptions { MaxRequestBytes = 16 }, _delay);
+        var server = _graph.ToMockServer(new InferenceServerOptions { MaxRequestBytes = 16 }, _delay);
         await server.LoadAsync();
 
         var response = await server.SendAsync("POST", "/v2/models/delay-risk/infer", Body(DelayRiskModel.Request("r", [1f], [1])));
@@ -407,7 +407,7 @@ public class MockServerTests
     [Test]
     public void Create_DuplicateModelNames_ThrowsListingName()
     {
-        var e = Assert.Throws<ArgumentException>(() => MockServer.Create(_graph, _delay, new DelayRiskModel("delay-risk")));
+        var e = Assert.Throws<ArgumentException>(() => InferenceServer.Create(_graph, _delay, new DelayRiskModel("delay-risk")));
 
         Assert.That(e!.Message, Does.Contain("'delay-risk' is used by 2 models"));
     }

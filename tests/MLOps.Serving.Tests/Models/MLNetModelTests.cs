@@ -21,7 +21,7 @@ public sealed class MLNetModelTests
     private MLOpsProject _project = null!;
     private MLNetModel<FlightFeatures, DelayPrediction> _model = null!;
     private ServingRouter _graph = null!;
-    private MockServer _server = null!;
+    private InferenceServer _server = null!;
 
     public sealed class Flight
     {
@@ -126,13 +126,13 @@ public sealed class MLNetModelTests
         Outputs = outputs,
     };
 
-    private Task<MockResponse> PostAsync(string json) => _server.SendAsync("POST", "/v2/models/delay/infer", Encoding.UTF8.GetBytes(json)).AsTask();
+    private Task<InferenceHttpResponse> PostAsync(string json) => _server.SendAsync("POST", "/v2/models/delay/infer", Encoding.UTF8.GetBytes(json)).AsTask();
 
-    private Task<MockResponse> PostAsync(InferenceRequest request) => _server.SendAsync("POST", "/v2/models/delay/infer", InferenceJson.SerializeRequest(request)).AsTask();
+    private Task<InferenceHttpResponse> PostAsync(InferenceRequest request) => _server.SendAsync("POST", "/v2/models/delay/infer", InferenceJson.SerializeRequest(request)).AsTask();
 
-    private static JsonElement Json(MockResponse response) => JsonDocument.Parse(response.Body).RootElement.Clone();
+    private static JsonElement Json(InferenceHttpResponse response) => JsonDocument.Parse(response.Body).RootElement.Clone();
 
-    private static float[] Probabilities(MockResponse response)
+    private static float[] Probabilities(InferenceHttpResponse response)
     {
         Assert.That(response.StatusCode, Is.EqualTo(200), response.Text);
         var output = Json(response).GetProperty("outputs").EnumerateArray().Single(o => o.GetProperty("name").GetString() == "Probability");

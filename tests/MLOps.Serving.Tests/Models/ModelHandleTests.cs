@@ -1,11 +1,11 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Text.Json;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLOps.Registry;
 using MLOps.Serving.Models;
+using MLOps.Serving.Tests.TestSupport;
 
 namespace MLOps.Serving.Tests.Models;
 
@@ -19,38 +19,11 @@ public sealed class ModelHandleTests
     private FakeTimeProvider _time = null!;
     private MLOpsProject _project = null!;
 
-    public sealed class Flight
-    {
-        public float Distance { get; set; }
-        public float Hour { get; set; }
-        public bool Label { get; set; }
-    }
-
-    public sealed class FlightInput
-    {
-        public float Distance { get; set; }
-        public float Hour { get; set; }
-    }
-
-    public sealed class DelayPrediction
-    {
-        public bool PredictedLabel { get; set; }
-        public float Score { get; set; }
-        public float Probability { get; set; }
-    }
-
     private sealed record TrainedModels(ITransformer Small, ITransformer Large, ITransformer Linear, DataViewSchema Schema, IReadOnlyList<FlightInput> Inputs);
 
     private static TrainedModels Train()
     {
-        var path = Path.Combine(TestContext.CurrentContext.TestDirectory, "data", "flights-20k.json");
-        using var doc = JsonDocument.Parse(File.ReadAllText(path));
-        var rows = doc.RootElement.EnumerateArray().Select(e => new Flight
-        {
-            Distance = e.GetProperty("distance").GetInt32(),
-            Hour = DateTime.ParseExact(e.GetProperty("date").GetString()!, "yyyy/MM/dd HH:mm", CultureInfo.InvariantCulture).Hour,
-            Label = e.GetProperty("delay").GetInt32() > 15,
-        }).ToList();
+        var rows = FlightModels.Rows;
         var ml = new MLContext(seed: 1);
         var data = ml.Data.LoadFromEnumerable(rows.Take(3000));
         var features = ml.Transforms.Concatenate("Features", nameof(Flight.Distance), nameof(Flight.Hour));
@@ -58,7 +31,7 @@ public sealed class ModelHandleTests
         var large = features.Append(ml.BinaryClassification.Trainers.FastTree(numberOfLeaves: 16, numberOfTrees: 30, minimumExampleCountPerLeaf: 5)).Fit(data);
         var linear = features.Append(ml.Transforms.NormalizeMinMax("Features"))
             .Append(ml.BinaryClassification.Trainers.SdcaLogisticRegression(maximumNumberOfIterations: 5)).Fit(data);
-        var inputs = rows.Skip(10_000).Take(64).Select(r => new FlightInput { Distance = r.Distance, Hour = r.Hour }).ToList();
+        var inputs = FlightModels.Inputs(10_000, 64);
         return new TrainedModels(small, large, linear, data.Schema, inputs);
     }
 

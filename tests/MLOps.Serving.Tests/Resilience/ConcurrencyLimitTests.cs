@@ -42,7 +42,7 @@ public class ConcurrencyLimitTests
     [Test]
     public async Task InferAsync_OverTheLimit_Answers503AtOnceAndSucceedsAfterRelease()
     {
-        var server = _graph.ToMockServer(new MockServerOptions { MaxConcurrentRequests = 2, MaxQueuedRequests = 0 }, _model);
+        var server = _graph.ToMockServer(new InferenceServerOptions { MaxConcurrentRequests = 2, MaxQueuedRequests = 0 }, _model);
         await server.LoadAsync();
 
         var first = server.InferAsync("delay-risk", Request("a")).AsTask();
@@ -64,7 +64,7 @@ public class ConcurrencyLimitTests
     [Test]
     public async Task SendAsync_OverTheLimit_Answers503Json()
     {
-        var server = _graph.ToMockServer(new MockServerOptions { MaxConcurrentRequests = 1 }, _model);
+        var server = _graph.ToMockServer(new InferenceServerOptions { MaxConcurrentRequests = 1 }, _model);
         await server.LoadAsync();
         _twoHeld.TrySetResult();
 
@@ -80,7 +80,7 @@ public class ConcurrencyLimitTests
     [Test]
     public async Task InferAsync_WithQueue_WaitsForASlot()
     {
-        var server = _graph.ToMockServer(new MockServerOptions { MaxConcurrentRequests = 1, MaxQueuedRequests = 1 }, _model);
+        var server = _graph.ToMockServer(new InferenceServerOptions { MaxConcurrentRequests = 1, MaxQueuedRequests = 1 }, _model);
         await server.LoadAsync();
 
         var first = server.InferAsync("delay-risk", Request("a")).AsTask();
@@ -97,7 +97,7 @@ public class ConcurrencyLimitTests
     [Test]
     public void Create_InvalidLimits_Throw()
     {
-        Assert.Throws<ArgumentException>(() => _graph.ToMockServer(new MockServerOptions { MaxConcurrentRequests = 0 }, _model));
-        Assert.Throws<ArgumentException>(() => _graph.ToMockServer(new MockServerOptions { MaxConcurrentRequests = 1, MaxQueuedRequests = -1 }, _model));
+        Assert.Throws<ArgumentException>(() => _graph.ToMockServer(new InferenceServerOptions { MaxConcurrentRequests = 0 }, _model));
+        Assert.Throws<ArgumentException>(() => _graph.ToMockServer(new InferenceServerOptions { MaxConcurrentRequests = 1, MaxQueuedRequests = -1 }, _model));
     }
 }

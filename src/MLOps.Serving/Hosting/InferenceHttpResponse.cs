@@ -2,13 +2,13 @@ using System.Text;
 
 namespace MLOps.Serving.Hosting;
 
-/// <summary>The answer of <see cref="MockServer.SendAsync"/>: an HTTP status code and a JSON body, as the HTTP host sends them.</summary>
-public sealed class MockResponse
+/// <summary>The answer of <see cref="InferenceServer.SendAsync"/>: an HTTP status code and a JSON body, as the HTTP host sends them.</summary>
+public sealed class InferenceHttpResponse
 {
     /// <summary>Creates the response.</summary>
     /// <param name="statusCode">The HTTP status code.</param>
     /// <param name="body">The UTF-8 JSON body.</param>
-    public MockResponse(int statusCode, ReadOnlyMemory<byte> body)
+    public InferenceHttpResponse(int statusCode, ReadOnlyMemory<byte> body)
     {
         StatusCode = statusCode;
         Body = body;

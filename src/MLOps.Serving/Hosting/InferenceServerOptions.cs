@@ -1,13 +1,13 @@
 namespace MLOps.Serving.Hosting;
 
-/// <summary>Options of a <see cref="MockServer"/> (and of the HTTP host that shares its code).</summary>
-public sealed class MockServerOptions
+/// <summary>Options of a <see cref="InferenceServer"/> (and of the HTTP host that shares its code).</summary>
+public sealed class InferenceServerOptions
 {
     /// <summary>The server name in the server metadata (<c>GET v2</c>).</summary>
     public string Name { get; init; } = "mlops-dotnet";
 
     /// <summary>The server version in the server metadata.</summary>
-    public string Version { get; init; } = typeof(MockServerOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+    public string Version { get; init; } = typeof(InferenceServerOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
     /// <summary>The protocol extensions listed in the server metadata.</summary>
     public IReadOnlyList<string> Extensions { get; init; } = [];

@@ -10,8 +10,9 @@ namespace MLOps.Serving.Hosting;
 
 /// <summary>
 /// An in-process server of the Open Inference Protocol (KServe V2) over a <see cref="ServingGraph"/>: health, server and
-/// model metadata, readiness and inference, with the protocol's status codes and JSON, and no sockets. Use it in tests
-/// and notebooks; the HTTP host answers with the same code (<see cref="SendAsync"/>). Thread-safe.
+/// model metadata, readiness and inference, with the protocol's status codes and JSON. In process it is the mock server
+/// of tests and notebooks (<c>graph.ToMockServer(models)</c>, no sockets); <c>app.MapServingGraph</c> hosts the very same
+/// object over HTTP (<see cref="SendAsync"/>). Thread-safe.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -27,7 +28,7 @@ namespace MLOps.Serving.Hosting;
 /// </para>
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The concurrency limiter holds no unmanaged resource and lives as long as the server; the server owns nothing else to dispose.")]
-public sealed class MockServer
+public sealed class InferenceServer
 {
     private readonly ConcurrencyLimiter? _limiter;
     private readonly int? _maxConcurrent;
@@ -39,7 +40,7 @@ public sealed class MockServer
     private readonly Lock _observersLock = new();
     private IInferenceObserver[] _observers = [];
 
-    private MockServer(ServingGraph graph, IReadOnlyList<IInferenceModel> models, MockServerOptions options)
+    private InferenceServer(ServingGraph graph, IReadOnlyList<IInferenceModel> models, InferenceServerOptions options)
     {
         Graph = graph;
         Models = models;
@@ -66,7 +67,7 @@ public sealed class MockServer
     /// <summary>The models the server serves, in the order given.</summary>
     public IReadOnlyList<IInferenceModel> Models { get; }
 
-    /// <summary>The largest inference request body accepted, in bytes (<see cref="MockServerOptions.MaxRequestBytes"/>).</summary>
+    /// <summary>The largest inference request body accepted, in bytes (<see cref="InferenceServerOptions.MaxRequestBytes"/>).</summary>
     internal long MaxRequestBytes => _maxRequestBytes;
 
     /// <summary>Whether the server is live (it always is in process): <c>GET v2/health/live</c>.</summary>
@@ -81,7 +82,7 @@ public sealed class MockServer
     /// <param name="models">The models the graph serves (each model's name unique).</param>
     /// <returns>The server.</returns>
     /// <exception cref="ArgumentException">A model is null, has no name, or two models share a name.</exception>
-    public static MockServer Create(ServingGraph graph, params IInferenceModel[] models) => Create(graph, models, null);
+    public static InferenceServer Create(ServingGraph graph, params IInferenceModel[] models) => Create(graph, models, null);
 
     /// <summary>Creates a server over a graph serving the given models.</summary>
     /// <param name="graph">The graph requests go through.</param>
@@ -89,7 +90,7 @@ public sealed class MockServer
     /// <param name="options">The server's name, version, extensions and body size limit; defaults when null.</param>
     /// <returns>The server.</returns>
     /// <exception cref="ArgumentException">A model is null, has no name, or two models share a name.</exception>
-    public static MockServer Create(ServingGraph graph, IEnumerable<IInferenceModel> models, MockServerOptions? options)
+    public static InferenceServer Create(ServingGraph graph, IEnumerable<IInferenceModel> models, InferenceServerOptions? options)
     {
         ArgumentNullException.ThrowIfNull(graph);
         ArgumentNullException.ThrowIfNull(models);
@@ -106,15 +107,15 @@ public sealed class MockServer
             problems.Add($"the name '{group.Key}' is used by {group.Count()} models");
         if (problems.Count > 0)
             throw new ArgumentException($"The models of the mock server over '{graph.Name}' are invalid: {string.Join("; ", problems)}.", nameof(models));
-        options ??= new MockServerOptions();
+        options ??= new InferenceServerOptions();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxRequestBytes, nameof(options));
         if (options.MaxConcurrentRequests is <= 0)
-            throw new ArgumentException($"MockServerOptions.MaxConcurrentRequests is {options.MaxConcurrentRequests}; use a positive limit, or null for none.", nameof(options));
+            throw new ArgumentException($"InferenceServerOptions.MaxConcurrentRequests is {options.MaxConcurrentRequests}; use a positive limit, or null for none.", nameof(options));
         if (options.MaxQueuedRequests < 0)
-            throw new ArgumentException($"MockServerOptions.MaxQueuedRequests is {options.MaxQueuedRequests}; use 0 or more.", nameof(options));
+            throw new ArgumentException($"InferenceServerOptions.MaxQueuedRequests is {options.MaxQueuedRequests}; use 0 or more.", nameof(options));
         if (options.TimeProvider is null)
-            throw new ArgumentException("MockServerOptions.TimeProvider is null; leave it unset for TimeProvider.System.", nameof(options));
-        return new MockServer(graph, list, options);
+            throw new ArgumentException("InferenceServerOptions.TimeProvider is null; leave it unset for TimeProvider.System.", nameof(options));
+        return new InferenceServer(graph, list, options);
     }
 
     /// <summary>Initializes the graph (which loads the models of its <see cref="ModelStep"/>s), then loads any model still not ready.</summary>
@@ -163,7 +164,7 @@ public sealed class MockServer
     /// <param name="version">The version, or null for the model's version.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The response.</returns>
-    /// <exception cref="ServingException">404 for an unknown model or version, 503 when it is not ready or the server is busy (<see cref="MockServerOptions.MaxConcurrentRequests"/>), 400 for a request it cannot take, 500 when it fails.</exception>
+    /// <exception cref="ServingException">404 for an unknown model or version, 503 when it is not ready or the server is busy (<see cref="InferenceServerOptions.MaxConcurrentRequests"/>), 400 for a request it cannot take, 500 when it fails.</exception>
     /// <remarks>Every call, success or error, is published to the subscribed <see cref="IInferenceObserver"/>s (<see cref="Subscribe"/>).</remarks>
     public ValueTask<InferenceResponse> InferAsync(string model, InferenceRequest request, string? version = null, CancellationToken cancellationToken = default)
     {
@@ -266,7 +267,7 @@ public sealed class MockServer
         InferenceCapture? capture, CancellationToken cancellationToken)
     {
         if (body.Length > _maxRequestBytes)
-            throw new ServingException(413, $"The request body has {body.Length} bytes; the limit is {_maxRequestBytes} (MockServerOptions.MaxRequestBytes).");
+            throw new ServingException(413, $"The request body has {body.Length} bytes; the limit is {_maxRequestBytes} (InferenceServerOptions.MaxRequestBytes).");
         Find(model, version);
         var request = InferenceJson.ParseRequest(body.Span);
         capture?.Incoming = request;
@@ -278,7 +279,7 @@ public sealed class MockServer
     {
         var target = Find(model, version);
         if (!Graph.IsInitialized || !target.IsReady)
-            throw new ServingException(503, $"The model '{target.Name}' is not ready; call MockServer.LoadAsync before sending requests.");
+            throw new ServingException(503, $"The model '{target.Name}' is not ready; call InferenceServer.LoadAsync before sending requests.");
         var servingEvent = new ServingEvent(request, path: target.Name, id: request.Id);
         if (capture is not null)
         {
@@ -299,7 +300,7 @@ public sealed class MockServer
         {
             using var lease = await _limiter.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
             if (!lease.IsAcquired)
-                throw new ServingException(503, $"The server is busy: all {_maxConcurrent} request slots are taken and the queue of {_maxQueued} is full (MockServerOptions.MaxConcurrentRequests); retry later.");
+                throw new ServingException(503, $"The server is busy: all {_maxConcurrent} request slots are taken and the queue of {_maxQueued} is full (InferenceServerOptions.MaxConcurrentRequests); retry later.");
             result = await Graph.InvokeAsync(servingEvent, cancellationToken).ConfigureAwait(false);
         }
         return result.Body is InferenceResponse response
@@ -320,7 +321,7 @@ public sealed class MockServer
     /// <param name="body">The request body (UTF-8 JSON) of an inference request; ignored otherwise.</param>
     /// <param name="cancellationToken">Cancels the request (the cancellation is thrown, not answered).</param>
     /// <returns>The status code and JSON body. Readiness answers 200 <c>{"ready": true}</c> or 503 <c>{"ready": false}</c>.</returns>
-    public async ValueTask<MockResponse> SendAsync(string method, string path, ReadOnlyMemory<byte> body = default, CancellationToken cancellationToken = default)
+    public async ValueTask<InferenceHttpResponse> SendAsync(string method, string path, ReadOnlyMemory<byte> body = default, CancellationToken cancellationToken = default)
     {
         try
         {
@@ -379,9 +380,9 @@ public sealed class MockServer
         return model;
     }
 
-    private sealed class Subscription(MockServer server, IInferenceObserver observer) : IDisposable
+    private sealed class Subscription(InferenceServer server, IInferenceObserver observer) : IDisposable
     {
-        private MockServer? _server = server;
+        private InferenceServer? _server = server;
 
         public void Dispose() => Interlocked.Exchange(ref _server, null)?.Unsubscribe(observer);
     }
@@ -395,31 +396,31 @@ public sealed class MockServer
         writer.WriteEndObject();
     }
 
-    private static MockResponse Error(int statusCode, string message) => Json(statusCode, w => InferenceJson.WriteError(w, message));
+    private static InferenceHttpResponse Error(int statusCode, string message) => Json(statusCode, w => InferenceJson.WriteError(w, message));
 
-    private static MockResponse Json(int statusCode, Action<Utf8JsonWriter> write)
+    private static InferenceHttpResponse Json(int statusCode, Action<Utf8JsonWriter> write)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer))
             write(writer);
-        return new MockResponse(statusCode, buffer.WrittenMemory);
+        return new InferenceHttpResponse(statusCode, buffer.WrittenMemory);
     }
 }
 
-/// <summary>Creates a <see cref="MockServer"/> from a graph.</summary>
-public static class MockServerExtensions
+/// <summary>Creates a <see cref="InferenceServer"/> from a graph.</summary>
+public static class InferenceServerExtensions
 {
     /// <summary>Creates an in-process Open Inference Protocol server over the graph, serving the given models.</summary>
     /// <param name="graph">The graph requests go through.</param>
     /// <param name="models">The models the graph serves.</param>
-    /// <returns>The server; call <see cref="MockServer.LoadAsync"/> before sending requests.</returns>
-    public static MockServer ToMockServer(this ServingGraph graph, params IInferenceModel[] models) => MockServer.Create(graph, models);
+    /// <returns>The server; call <see cref="InferenceServer.LoadAsync"/> before sending requests.</returns>
+    public static InferenceServer ToMockServer(this ServingGraph graph, params IInferenceModel[] models) => InferenceServer.Create(graph, models);
 
     /// <summary>Creates an in-process Open Inference Protocol server over the graph, serving the given models, with options.</summary>
     /// <param name="graph">The graph requests go through.</param>
     /// <param name="options">The server's name, version, extensions and body size limit.</param>
     /// <param name="models">The models the graph serves.</param>
-    /// <returns>The server; call <see cref="MockServer.LoadAsync"/> before sending requests.</returns>
-    public static MockServer ToMockServer(this ServingGraph graph, MockServerOptions options, params IInferenceModel[] models)
-        => MockServer.Create(graph, models, options);
+    /// <returns>The server; call <see cref="InferenceServer.LoadAsync"/> before sending requests.</returns>
+    public static InferenceServer ToMockServer(this ServingGraph graph, InferenceServerOptions options, params IInferenceModel[] models)
+        => InferenceServer.Create(graph, models, options);
 }
