@@ -23,9 +23,6 @@ public sealed class ServingEvent
         Id = string.IsNullOrEmpty(id) ? Guid.NewGuid().ToString("N") : id;
         Path = path;
         Body = body;
-        Headers = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
-        Parameters = new Dictionary<string, object?>(StringComparer.Ordinal);
-        Items = new Dictionary<string, object?>(StringComparer.Ordinal);
     }
 
     private ServingEvent(ServingEvent other, object? body)
@@ -33,10 +30,15 @@ public sealed class ServingEvent
         Id = other.Id;
         Path = other.Path;
         Body = body;
-        Headers = new Dictionary<string, object?>(other.Headers, StringComparer.OrdinalIgnoreCase);
-        Parameters = new Dictionary<string, object?>(other.Parameters, StringComparer.Ordinal);
-        Items = new Dictionary<string, object?>(other.Items, StringComparer.Ordinal);
+        // The dictionaries are made on first use (most events never touch them); a copy copies only those that exist.
+        if (other._headers is { Count: > 0 } headers) _headers = new Dictionary<string, object?>(headers, StringComparer.OrdinalIgnoreCase);
+        if (other._parameters is { Count: > 0 } parameters) _parameters = new Dictionary<string, object?>(parameters, StringComparer.Ordinal);
+        if (other._items is { Count: > 0 } items) _items = new Dictionary<string, object?>(items, StringComparer.Ordinal);
     }
+
+    private Dictionary<string, object?>? _headers;
+    private Dictionary<string, object?>? _parameters;
+    private Dictionary<string, object?>? _items;
 
     /// <summary>The request id, kept by <see cref="Clone"/> and <see cref="WithBody"/>.</summary>
     public string Id { get; }
@@ -48,13 +50,16 @@ public sealed class ServingEvent
     public object? Body { get; set; }
 
     /// <summary>The request headers (case-insensitive keys).</summary>
-    public IDictionary<string, object?> Headers { get; }
+    public IDictionary<string, object?> Headers => _headers ??= new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>The request parameters (the Open Inference Protocol's <c>parameters</c>).</summary>
-    public IDictionary<string, object?> Parameters { get; }
+    public IDictionary<string, object?> Parameters => _parameters ??= new Dictionary<string, object?>(StringComparer.Ordinal);
 
     /// <summary>A bag for steps to pass values to later steps of the same event; never sent to the client.</summary>
-    public IDictionary<string, object?> Items { get; }
+    public IDictionary<string, object?> Items => _items ??= new Dictionary<string, object?>(StringComparer.Ordinal);
+
+    /// <summary>Whether <see cref="Items"/> holds anything, without creating it.</summary>
+    internal bool HasItems => _items is { Count: > 0 };
 
     /// <summary>Returns a copy with the same id, path and body and copies of the dictionaries.</summary>
     /// <returns>The copy.</returns>

@@ -55,6 +55,7 @@ public sealed class MLNetModel<TInput, TOutput> : IInferenceModel, IAsyncDisposa
     private readonly SemaphoreSlim _loadLock = new(1, 1);
     private ModelHandle<TInput, TOutput>? _handle;
     private ModelMetadata? _metadata;
+    private VersionNumberText? _versionText;
     private int _disposed;
 
     internal MLNetModel(MLOpsProject project, string name, string uri, ModelHandleOptions? options)
@@ -165,13 +166,25 @@ public sealed class MLNetModel<TInput, TOutput> : IInferenceModel, IAsyncDisposa
         using (var lease = handle.Acquire())
         {
             predictions = rows.Length == 0 ? [] : lease.Predictor.PredictBatch(rows);
-            version = lease.Predictor.Version.Version.ToString(CultureInfo.InvariantCulture);
+            version = VersionText(lease.Predictor.Version.Version);
         }
         var tensors = new InferenceTensor[outputs.Count];
         for (int i = 0; i < outputs.Count; i++)
             tensors[i] = ToTensor(outputs[i], predictions);
         return ValueTask.FromResult(InferenceResponse.For(request, Name, version, tensors));
     }
+
+    /// <summary>The version number as text, cached: one string per version rather than one per request.</summary>
+    private string VersionText(int number)
+    {
+        var last = Volatile.Read(ref _versionText);
+        if (last is not null && last.Number == number) return last.Text;
+        var text = new VersionNumberText(number, number.ToString(CultureInfo.InvariantCulture));
+        Volatile.Write(ref _versionText, text);
+        return text.Text;
+    }
+
+    private sealed record VersionNumberText(int Number, string Text);
 
     /// <summary>Disposes the handle: stops polling and releases the predictors once their requests return.</summary>
     /// <returns>A task that completes when disposed.</returns>
@@ -282,42 +295,58 @@ public sealed class MLNetModel<TInput, TOutput> : IInferenceModel, IAsyncDisposa
     private static void SetFromTensor(ColumnBinding column, InferenceTensor tensor, TInput[] rows)
     {
         var data = tensor.Data;
-        var property = column.Property;
         switch (column.Kind)
         {
             case ColumnKind.Single:
-                for (int r = 0; r < rows.Length; r++) property.SetValue(rows[r], (float)data.GetDouble(r));
+                var setSingle = column.Setter<TInput, float>();
+                if (data.DataType == TensorDataType.Fp32)
+                {
+                    var singles = data.AsSingles();
+                    for (int r = 0; r < rows.Length; r++) setSingle(rows[r], singles[r]);
+                }
+                else
+                {
+                    for (int r = 0; r < rows.Length; r++) setSingle(rows[r], (float)data.GetDouble(r));
+                }
                 break;
             case ColumnKind.Double:
-                for (int r = 0; r < rows.Length; r++) property.SetValue(rows[r], data.GetDouble(r));
+                var setDouble = column.Setter<TInput, double>();
+                for (int r = 0; r < rows.Length; r++) setDouble(rows[r], data.GetDouble(r));
                 break;
             case ColumnKind.Int32:
             case ColumnKind.Int64:
+                var setInt32 = column.Kind == ColumnKind.Int32 ? column.Setter<TInput, int>() : null;
+                var setInt64 = column.Kind == ColumnKind.Int64 ? column.Setter<TInput, long>() : null;
                 for (int r = 0; r < rows.Length; r++)
                 {
                     double value = data.GetDouble(r);
-                    bool fits = column.Kind == ColumnKind.Int32 ? value is >= int.MinValue and <= int.MaxValue : value is >= long.MinValue and < 9.2233720368547758E18;
+                    bool fits = setInt32 is not null ? value is >= int.MinValue and <= int.MaxValue : value is >= long.MinValue and < 9.2233720368547758E18;
                     if (!fits)
                         throw Bad($"Input '{tensor.Name}', row {r}: {data.FormatValue(r)} does not fit {column.DataTypeName}.");
-                    object boxed = column.Kind == ColumnKind.Int32 ? (int)value : data.DataType.IsSignedInteger() ? data.AsInt64()[r] : (long)value;
-                    property.SetValue(rows[r], boxed);
+                    if (setInt32 is not null)
+                        setInt32(rows[r], (int)value);
+                    else
+                        setInt64!(rows[r], data.DataType.IsSignedInteger() ? data.AsInt64()[r] : (long)value);
                 }
                 break;
             case ColumnKind.Boolean:
+                var setBoolean = column.Setter<TInput, bool>();
                 var booleans = data.AsBooleans();
-                for (int r = 0; r < rows.Length; r++) property.SetValue(rows[r], booleans[r]);
+                for (int r = 0; r < rows.Length; r++) setBoolean(rows[r], booleans[r]);
                 break;
             case ColumnKind.String:
+                var setString = column.Setter<TInput, string>();
                 var strings = data.AsStrings();
-                for (int r = 0; r < rows.Length; r++) property.SetValue(rows[r], strings[r]);
+                for (int r = 0; r < rows.Length; r++) setString(rows[r], strings[r]);
                 break;
             default:
+                var setVector = column.Setter<TInput, float[]>();
                 int width = rows.Length == 0 ? 0 : data.Length / rows.Length;
                 for (int r = 0; r < rows.Length; r++)
                 {
                     var vector = new float[width];
                     for (int j = 0; j < width; j++) vector[j] = (float)data.GetDouble(r * width + j);
-                    property.SetValue(rows[r], vector);
+                    setVector(rows[r], vector);
                 }
                 break;
         }
@@ -360,7 +389,7 @@ public sealed class MLNetModel<TInput, TOutput> : IInferenceModel, IAsyncDisposa
                         var vector = new float[column.VectorSize];
                         for (int j = 0; j < vector.Length; j++)
                             vector[j] = (float)Number(column, source[position++], r);
-                        column.Property.SetValue(row, vector);
+                        column.Setter<TInput, float[]>()(row, vector);
                     }
                     else
                     {
@@ -375,20 +404,31 @@ public sealed class MLNetModel<TInput, TOutput> : IInferenceModel, IAsyncDisposa
 
     private static void Set(ColumnBinding column, TInput row, RowValue value, int r)
     {
-        object boxed = column.Kind switch
+        switch (column.Kind)
         {
-            ColumnKind.Single => (float)Number(column, value, r),
-            ColumnKind.Double => Number(column, value, r),
-            ColumnKind.Int32 => (int)Integer(column, value, r, int.MinValue, int.MaxValue),
-            ColumnKind.Int64 => Integer(column, value, r, long.MinValue, long.MaxValue),
-            ColumnKind.Boolean => value.Kind == RowValueKind.Boolean
-                ? value.Boolean
-                : throw Bad($"Row {r}, input '{column.Name}': {Describe(value)} is not a boolean; it takes true or false."),
-            _ => value.Kind == RowValueKind.String
-                ? value.String
-                : throw Bad($"Row {r}, input '{column.Name}': {Describe(value)} is not a string; it takes a string."),
-        };
-        column.Property.SetValue(row, boxed);
+            case ColumnKind.Single:
+                column.Setter<TInput, float>()(row, (float)Number(column, value, r));
+                break;
+            case ColumnKind.Double:
+                column.Setter<TInput, double>()(row, Number(column, value, r));
+                break;
+            case ColumnKind.Int32:
+                column.Setter<TInput, int>()(row, (int)Integer(column, value, r, int.MinValue, int.MaxValue));
+                break;
+            case ColumnKind.Int64:
+                column.Setter<TInput, long>()(row, Integer(column, value, r, long.MinValue, long.MaxValue));
+                break;
+            case ColumnKind.Boolean:
+                column.Setter<TInput, bool>()(row, value.Kind == RowValueKind.Boolean
+                    ? value.Boolean
+                    : throw Bad($"Row {r}, input '{column.Name}': {Describe(value)} is not a boolean; it takes true or false."));
+                break;
+            default:
+                column.Setter<TInput, string>()(row, value.Kind == RowValueKind.String
+                    ? value.String!
+                    : throw Bad($"Row {r}, input '{column.Name}': {Describe(value)} is not a string; it takes a string."));
+                break;
+        }
     }
 
     private static double Number(ColumnBinding column, RowValue value, int r) => value.Kind switch
@@ -416,48 +456,59 @@ public sealed class MLNetModel<TInput, TOutput> : IInferenceModel, IAsyncDisposa
     private static InferenceTensor ToTensor(ColumnBinding column, IReadOnlyList<TOutput> predictions)
     {
         int n = predictions.Count;
-        var property = column.Property;
         TensorData data;
         long[] shape = [n];
         switch (column.Kind)
         {
             case ColumnKind.Single:
-                data = TensorData.FromSingles(Read<float>(property, predictions));
+                data = TensorData.FromSingles(Read<float>(column, predictions));
                 break;
             case ColumnKind.Double:
-                data = TensorData.FromDoubles(Read<double>(property, predictions));
+                data = TensorData.FromDoubles(Read<double>(column, predictions));
                 break;
             case ColumnKind.Int32:
-                data = TensorData.FromInt32(Read<int>(property, predictions));
+                data = TensorData.FromInt32(Read<int>(column, predictions));
                 break;
             case ColumnKind.Int64:
-                data = TensorData.FromInt64(Read<long>(property, predictions));
+                data = TensorData.FromInt64(Read<long>(column, predictions));
                 break;
             case ColumnKind.UInt32:
-                data = TensorData.FromUInt64([.. Read<uint>(property, predictions).Select(v => (ulong)v)], TensorDataType.UInt32);
+                var keys = Read<uint>(column, predictions);
+                var widened = new ulong[keys.Length];
+                for (int i = 0; i < keys.Length; i++) widened[i] = keys[i];
+                data = TensorData.FromUInt64(widened, TensorDataType.UInt32);
                 break;
             case ColumnKind.Boolean:
-                data = TensorData.FromBooleans(Read<bool>(property, predictions));
+                data = TensorData.FromBooleans(Read<bool>(column, predictions));
                 break;
             case ColumnKind.String:
-                data = TensorData.FromStrings([.. predictions.Select(p => (string?)property.GetValue(p) ?? "")]);
+                var strings = Read<string?>(column, predictions);
+                for (int i = 0; i < strings.Length; i++) strings[i] ??= "";
+                data = TensorData.FromStrings(strings!);
                 break;
             default:
-                var vectors = predictions.Select(p => (float[]?)property.GetValue(p) ?? []).ToArray();
-                int width = vectors.Length == 0 ? Math.Max(column.VectorSize, 0) : vectors[0].Length;
-                if (vectors.Any(v => v.Length != width))
-                    throw new InvalidStateException($"The output '{column.Name}' has vectors of different lengths; it cannot be one tensor.");
-                data = TensorData.FromSingles([.. vectors.SelectMany(v => v)]);
+                var vectors = Read<float[]?>(column, predictions);
+                int width = vectors.Length == 0 ? Math.Max(column.VectorSize, 0) : vectors[0]?.Length ?? 0;
+                var values = new float[checked(vectors.Length * width)];
+                for (int i = 0; i < vectors.Length; i++)
+                {
+                    var vector = vectors[i] ?? [];
+                    if (vector.Length != width)
+                        throw new InvalidStateException($"The output '{column.Name}' has vectors of different lengths; it cannot be one tensor.");
+                    vector.CopyTo(values, i * width);
+                }
+                data = TensorData.FromSingles(values);
                 shape = [n, width];
                 break;
         }
         return new InferenceTensor(column.Name, shape, data);
     }
 
-    private static T[] Read<T>(System.Reflection.PropertyInfo property, IReadOnlyList<TOutput> predictions)
+    private static T[] Read<T>(ColumnBinding column, IReadOnlyList<TOutput> predictions)
     {
+        var get = column.Getter<TOutput, T>();
         var values = new T[predictions.Count];
-        for (int i = 0; i < values.Length; i++) values[i] = (T)property.GetValue(predictions[i])!;
+        for (int i = 0; i < values.Length; i++) values[i] = get(predictions[i]);
         return values;
     }
 }

@@ -22,18 +22,32 @@ internal enum ColumnKind
 /// <summary>One input feature or output column: a property of the row type, its protocol name, datatype and width.</summary>
 internal sealed class ColumnBinding
 {
-    private ColumnBinding(string name, PropertyInfo property, ColumnKind kind, int vectorSize)
+    private ColumnBinding(Type rowType, string name, PropertyInfo property, ColumnKind kind, int vectorSize, bool input)
     {
         Name = name;
         Property = property;
         Kind = kind;
         VectorSize = vectorSize;
+        // Open-instance delegates over the property's accessors: typed calls, no reflection invoke and no boxing per value.
+        Accessor = input
+            ? Delegate.CreateDelegate(typeof(Action<,>).MakeGenericType(rowType, property.PropertyType), property.SetMethod!)
+            : Delegate.CreateDelegate(typeof(Func<,>).MakeGenericType(rowType, property.PropertyType), property.GetMethod!);
     }
 
     /// <summary>The tensor (and ML.NET column) name: the <c>[ColumnName]</c> or the property name.</summary>
     public string Name { get; }
 
     public PropertyInfo Property { get; }
+
+    /// <summary>The typed setter (<c>Action&lt;TRow, TValue&gt;</c>) of an input column, or the typed getter
+    /// (<c>Func&lt;TRow, TValue&gt;</c>) of an output column.</summary>
+    public Delegate Accessor { get; }
+
+    /// <summary>The typed setter of an input column.</summary>
+    public Action<TRow, TValue> Setter<TRow, TValue>() => (Action<TRow, TValue>)Accessor;
+
+    /// <summary>The typed getter of an output column.</summary>
+    public Func<TRow, TValue> Getter<TRow, TValue>() => (Func<TRow, TValue>)Accessor;
 
     public ColumnKind Kind { get; }
 
@@ -81,7 +95,7 @@ internal sealed class ColumnBinding
             var name = ColumnNameOf(property) ?? property.Name;
             if (!names.Add(name))
                 throw new ArgumentException($"{rowType.Name} has two columns named '{name}'.", nameof(rowType));
-            columns.Add(new ColumnBinding(name, property, kind, kind == ColumnKind.SingleVector ? VectorSizeOf(property) : 1));
+            columns.Add(new ColumnBinding(rowType, name, property, kind, kind == ColumnKind.SingleVector ? VectorSizeOf(property) : 1, inputs));
         }
         if (columns.Count == 0)
             throw new ArgumentException($"{rowType.Name} has no public {(inputs ? "settable" : "readable")} properties to map.", nameof(rowType));

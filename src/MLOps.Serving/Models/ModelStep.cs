@@ -52,7 +52,7 @@ public sealed class ModelStep : IServingStep, IServingStepLifetime
                 $"The model '{Model.Name}' takes an inference request, but the event body is {servingEvent.Body?.GetType().Name ?? "null"}; send {{\"inputs\": [...]}} or make the previous step return an InferenceRequest.");
         if (!Model.IsReady)
             throw new ServingException(503, $"The model '{Model.Name}' is not ready; load it first (ServingGraph.InitializeAsync or InferenceServer.LoadAsync).");
-        if (servingEvent.Items.Count != 0 && servingEvent.Items.TryGetValue(Hosting.InferenceCapture.Item, out var item) && item is Hosting.InferenceCapture capture)
+        if (servingEvent.HasItems && servingEvent.Items.TryGetValue(Hosting.InferenceCapture.Item, out var item) && item is Hosting.InferenceCapture capture)
             capture.ModelRequest = request;
         InferenceResponse response;
         try

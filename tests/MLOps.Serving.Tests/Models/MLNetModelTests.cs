@@ -36,6 +36,26 @@ public sealed class MLNetModelTests
         [ColumnName("hour")] public float Hour { get; set; }
     }
 
+    public class DistanceOnly
+    {
+        [ColumnName("distance")] public float Distance { get; set; }
+    }
+
+    public sealed class InheritedFeatures : DistanceOnly
+    {
+        [ColumnName("hour")] public float Hour { get; set; }
+    }
+
+    public class ProbabilityOnly
+    {
+        public float Probability { get; set; }
+    }
+
+    public sealed class InheritedPrediction : ProbabilityOnly
+    {
+        public bool PredictedLabel { get; set; }
+    }
+
     public sealed class DelayPrediction
     {
         public bool PredictedLabel { get; set; }
@@ -211,6 +231,23 @@ public sealed class MLNetModelTests
         Assert.That(response.TryGetOutput("Probability", out var probability), Is.True);
         Assert.That(probability!.Shape.ToArray(), Is.EqualTo(new long[] { 100 }));
         Assert.That(probability.Data.AsSingles().ToArray(), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public async Task InferAsync_RowTypesWithInheritedProperties_MapsBaseAndDerivedProperties()
+    {
+        var expected = await RegistryProbabilitiesAsync(1);
+        await using var model = MLNetModel.Create<InheritedFeatures, InheritedPrediction>(_project, "inherited", Uri);
+        await model.LoadAsync(CancellationToken.None);
+
+        var response = await model.InferAsync(TensorRequest(), CancellationToken.None);
+
+        Assert.That(model.Metadata.Inputs.Select(i => i.Name), Is.EquivalentTo(new[] { "distance", "hour" }));
+        Assert.That(response.TryGetOutput("Probability", out var probability), Is.True);
+        Assert.That(probability!.Data.AsSingles().ToArray(), Is.EqualTo(expected));
+        Assert.That(response.TryGetOutput("PredictedLabel", out var label), Is.True);
+        using var predictor = await _project.Models.CreatePredictorAsync<FlightFeatures, DelayPrediction>("delay", "1");
+        Assert.That(label!.Data.AsBooleans().ToArray(), Is.EqualTo(Models.Inputs.Select(i => predictor.Predict(i).PredictedLabel).ToArray()));
     }
 
     [Test]

@@ -1,0 +1,195 @@
+using System.Net.Http.Headers;
+using BenchmarkDotNet.Attributes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.ObjectPool;
+using Microsoft.ML;
+using MLOps.Serving.Graphs;
+using MLOps.Serving.Hosting;
+using MLOps.Serving.Models;
+using MLOps.Serving.Protocol;
+
+namespace MLOps.Benchmarks;
+
+/// <summary>
+/// In-process inference of one flight: the mock server (a flow graph with one ML.NET model step serving the registered
+/// model through a <see cref="ModelHandle{TInput, TOutput}"/>) against <c>PredictionEngine.Predict</c> on the same model.
+/// The overhead per request is the difference of the means (target: at most 2 µs for the typed request).
+/// </summary>
+public class InProcessInferenceBenchmarks
+{
+    private ServingBenchData _data = null!;
+    private PredictionEngine<ServedFlight, ServedPrediction> _engine = null!;
+    private MLNetModel<ServedFlight, ServedPrediction> _model = null!;
+    private ServingFlow _graph = null!;
+    private InferenceServer _server = null!;
+    private InferenceRequest _request = null!;
+    private byte[] _json = [];
+
+    [GlobalSetup]
+    public async Task SetupAsync()
+    {
+        _data = await ServingBenchData.CreateAsync();
+        _engine = _data.Ml.Model.CreatePredictionEngine<ServedFlight, ServedPrediction>(_data.Model);
+        _model = MLNetModel.Create<ServedFlight, ServedPrediction>(_data.Project, ServingBenchData.ModelName, ServingBenchData.ModelUri);
+        _graph = ServingGraph.Flow("bench").To(new ModelStep(_model)).Build();
+        _server = _graph.ToMockServer(_model);
+        await _server.LoadAsync();
+        _request = _data.Request;
+        _json = _data.RequestJson;
+        var check = await _server.SendAsync("POST", "/v2/models/delay/infer", _json);
+        if (check.StatusCode != 200) throw new InvalidOperationException($"The mock server answered {check.StatusCode}: {check.Text}");
+    }
+
+    [GlobalCleanup]
+    public async Task CleanupAsync()
+    {
+        _engine.Dispose();
+        await _graph.DisposeAsync();
+        await _model.DisposeAsync();
+        await _data.DisposeAsync();
+    }
+
+    /// <summary>The baseline: the model's own prediction engine, one row.</summary>
+    [Benchmark(Baseline = true)]
+    public ServedPrediction PredictionEnginePredict() => _engine.Predict(_data.Input);
+
+    /// <summary>A typed V2 request (three FP32 tensors of shape [1]) through the mock server and the graph.</summary>
+    [Benchmark]
+    public ValueTask<InferenceResponse> MockServerInfer() => _server.InferAsync(ServingBenchData.ModelName, _request);
+
+    /// <summary>The same request as a JSON body through the mock server's REST path (parse, infer, serialize).</summary>
+    [Benchmark]
+    public ValueTask<InferenceHttpResponse> MockServerSendJson() => _server.SendAsync("POST", "/v2/models/delay/infer", _json);
+}
+
+/// <summary>
+/// HTTP inference over loopback with real Kestrel and HttpClient, 1,024 requests per invocation by
+/// <see cref="Concurrency"/> clients: V2 <c>POST /v2/models/delay/infer</c> (<c>MapServingGraph</c>) against a bare ASP.NET
+/// Core minimal API that binds the flight from JSON and predicts with pooled prediction engines of the same model. The
+/// mean is the time per request: the latency at concurrency 1, the inverse of the throughput at 32.
+/// </summary>
+[WarmupCount(2)]
+[IterationCount(10)]
+public class HttpInferenceBenchmarks
+{
+    private const int Requests = 1024;
+    private static readonly MediaTypeHeaderValue Json = new("application/json");
+    private ServingBenchData _data = null!;
+    private MLNetModel<ServedFlight, ServedPrediction> _model = null!;
+    private ServingFlow _graph = null!;
+    private (WebApplication App, HttpClient Client) _v2;
+    private (WebApplication App, HttpClient Client) _bare;
+    private byte[] _v2Body = [];
+    private byte[] _bareBody = [];
+
+    /// <summary>The number of clients sending at once.</summary>
+    [Params(1, 32)]
+    public int Concurrency { get; set; }
+
+    [GlobalSetup]
+    public async Task SetupAsync()
+    {
+        _data = await ServingBenchData.CreateAsync();
+        _model = MLNetModel.Create<ServedFlight, ServedPrediction>(_data.Project, ServingBenchData.ModelName, ServingBenchData.ModelUri);
+        _graph = ServingGraph.Flow("bench").To(new ModelStep(_model)).Build();
+        _v2 = await StartAsync(b => b.Services.AddServing(_graph, _model), app => app.MapServingGraph());
+
+        var ml = _data.Ml;
+        var trained = _data.Model;
+        var pool = new DefaultObjectPoolProvider { MaximumRetained = Environment.ProcessorCount * 2 }
+            .Create(new EnginePolicy(() => ml.Model.CreatePredictionEngine<ServedFlight, ServedPrediction>(trained)));
+        _bare = await StartAsync(_ => { }, app => app.MapPost("/predict", (ServedFlight flight) =>
+        {
+            var engine = pool.Get();
+            try
+            {
+                var p = engine.Predict(flight);
+                return new PlainPrediction(p.PredictedLabel, p.Probability);
+            }
+            finally
+            {
+                pool.Return(engine);
+            }
+        }));
+        _v2Body = _data.RequestJson;
+        _bareBody = _data.PlainJson;
+        await SendAsync(_v2.Client, "/v2/models/delay/infer", _v2Body);
+        await SendAsync(_bare.Client, "/predict", _bareBody);
+    }
+
+    [GlobalCleanup]
+    public async Task CleanupAsync()
+    {
+        foreach (var (app, client) in new[] { _v2, _bare })
+        {
+            client.Dispose();
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+        await _graph.DisposeAsync();
+        await _model.DisposeAsync();
+        await _data.DisposeAsync();
+    }
+
+    /// <summary>The baseline: a minimal API endpoint that binds the flight and predicts it.</summary>
+    [Benchmark(Baseline = true, OperationsPerInvoke = Requests)]
+    public Task MinimalApi() => RunAsync(_bare.Client, "/predict", _bareBody);
+
+    /// <summary>The Open Inference Protocol endpoint of the serving graph.</summary>
+    [Benchmark(OperationsPerInvoke = Requests)]
+    public Task OpenInferenceV2() => RunAsync(_v2.Client, "/v2/models/delay/infer", _v2Body);
+
+    private async Task RunAsync(HttpClient client, string path, byte[] body)
+    {
+        int next = -1;
+        var workers = new Task[Concurrency];
+        for (int w = 0; w < workers.Length; w++)
+        {
+            workers[w] = Task.Run(async () =>
+            {
+                while (Interlocked.Increment(ref next) < Requests)
+                    await SendAsync(client, path, body);
+            });
+        }
+        await Task.WhenAll(workers);
+    }
+
+    private static async Task SendAsync(HttpClient client, string path, byte[] body)
+    {
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = Json;
+        using var response = await client.PostAsync(path, content);
+        var text = await response.Content.ReadAsByteArrayAsync();
+        if (!response.IsSuccessStatusCode)
+            throw new InvalidOperationException($"POST {path} answered {(int)response.StatusCode}: {System.Text.Encoding.UTF8.GetString(text)}");
+    }
+
+    private static async Task<(WebApplication App, HttpClient Client)> StartAsync(Action<WebApplicationBuilder> configure, Action<WebApplication> map)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        configure(builder);
+        var app = builder.Build();
+        map(app);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+        var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(address) };
+        return (app, client);
+    }
+
+    private sealed record PlainPrediction(bool PredictedLabel, float Probability);
+
+    private sealed class EnginePolicy(Func<PredictionEngine<ServedFlight, ServedPrediction>> create) : PooledObjectPolicy<PredictionEngine<ServedFlight, ServedPrediction>>
+    {
+        public override PredictionEngine<ServedFlight, ServedPrediction> Create() => create();
+
+        public override bool Return(PredictionEngine<ServedFlight, ServedPrediction> obj) => true;
+    }
+}
