@@ -26,6 +26,11 @@ namespace MLOps.Serving.Batch;
 /// <para>The run logs the parameters <c>model</c>, <c>dataset</c> and <c>batch_size</c>, the inputs <c>model</c> (the
 /// resolved model version URI) and <c>dataset</c> (the resolved dataset version URI, for a dataset artifact), the results
 /// <c>rows</c> and <c>seconds</c>, and the predictions as an output. A failure fails the run and is rethrown.</para>
+/// <para>The dataset is streamed: each batch of at most <see cref="BatchInferenceOptions.BatchSize"/> rows is read (a
+/// Parquet file one row group at a time), scored, appended as a row group to a temporary Parquet file under the
+/// artifact root's <c>tmp</c> folder and released, so memory holds about one batch whatever the dataset's size. The
+/// complete file is renamed and then logged (its profile is computed by reading it back); it is deleted afterwards, and
+/// on a failure or a cancellation too.</para>
 /// </remarks>
 public static class BatchInference
 {
@@ -42,7 +47,13 @@ public static class BatchInference
     /// column has a type the model cannot read, a kept column does not exist, the file extension is unknown, or the
     /// model is not an ML.NET model.</exception>
     /// <exception cref="ArtifactException">The model or the dataset cannot be read.</exception>
-    public static async Task<BatchInferenceResult> RunAsync(MLOpsProject project, string modelUri, string datasetUriOrPath, BatchInferenceOptions? options = null, CancellationToken ct = default)
+    public static Task<BatchInferenceResult> RunAsync(MLOpsProject project, string modelUri, string datasetUriOrPath, BatchInferenceOptions? options = null, CancellationToken ct = default)
+        => RunCoreAsync(project, modelUri, datasetUriOrPath, options, batchWritten: null, ct);
+
+    /// <summary>Runs <see cref="RunAsync"/>, calling <paramref name="batchWritten"/> with the rows scored so far after each
+    /// batch is written to the predictions file (tests use it to look at or cancel a run in the middle of the dataset).</summary>
+    internal static async Task<BatchInferenceResult> RunCoreAsync(MLOpsProject project, string modelUri, string datasetUriOrPath, BatchInferenceOptions? options,
+        Action<long>? batchWritten, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(project);
         ArgumentException.ThrowIfNullOrWhiteSpace(modelUri);
@@ -73,7 +84,7 @@ public static class BatchInference
         {
             try
             {
-                var result = await ScoreAsync(project, run, model, dataset, datasetUriOrPath, format, options, ct).ConfigureAwait(false);
+                var result = await ScoreAsync(project, run, model, dataset, datasetUriOrPath, format, options, batchWritten, ct).ConfigureAwait(false);
                 await run.CompleteAsync(ct).ConfigureAwait(false);
                 return result;
             }
@@ -86,7 +97,7 @@ public static class BatchInference
     }
 
     private static async Task<BatchInferenceResult> ScoreAsync(MLOpsProject project, RunContext run, LoadedModel model, ArtifactRecord? dataset,
-        string path, DatasetFormat format, BatchInferenceOptions options, CancellationToken ct)
+        string path, DatasetFormat format, BatchInferenceOptions options, Action<long>? batchWritten, CancellationToken ct)
     {
         var stopwatch = Stopwatch.StartNew();
         await run.LogParametersAsync(new Dictionary<string, object>
@@ -99,26 +110,38 @@ public static class BatchInference
         if (dataset is not null)
             await run.LogInputAsync("dataset", dataset.Uri, ct).ConfigureAwait(false);
 
+        Names.ArtifactKey(options.OutputKey); // an invalid key fails the run before the scoring, not after it
         var source = dataset is not null
             ? project.Artifacts.ReadDatasetAsync(dataset.Uri, options.BatchSize, ct)
             : DatasetReader.ReadAsync(path, format, options.BatchSize, ct);
-        var inputs = new List<RecordBatch>();
-        var outputs = new List<RecordBatch>();
-        var created = new List<IArrowArray>();
-        try
+        var file = new PredictionsFile(project.ArtifactRoot, options.OutputKey);
+        await using (file.ConfigureAwait(false))
         {
             Plan? plan = null;
             long rows = 0;
+            var created = new List<IArrowArray>();
             await foreach (var batch in source.ConfigureAwait(false))
             {
-                inputs.Add(batch);
-                plan ??= Plan.Create(model, batch.Schema, options.KeepColumns);
-                outputs.Add(plan.Score(batch, created, ct));
-                rows += batch.Length;
+                try
+                {
+                    ct.ThrowIfCancellationRequested();
+                    plan ??= Plan.Create(model, batch.Schema, options.KeepColumns);
+                    await file.WriteAsync(plan.Score(batch, created, ct), ct).ConfigureAwait(false);
+                    rows += batch.Length;
+                    batchWritten?.Invoke(rows);
+                }
+                finally
+                {
+                    // The output batch shares the kept arrays with the input batch: dispose each array once.
+                    foreach (var array in created) array.Dispose();
+                    created.Clear();
+                    batch.Dispose();
+                }
             }
-            if (outputs.Count == 0)
+            if (!file.HasSchema)
                 throw new ValidationException($"The dataset '{dataset?.Uri ?? path}' has no record batch, so it has no schema to score. Pass a dataset with columns.");
-            var output = await run.LogDatasetAsync(options.OutputKey, outputs, null, ct).ConfigureAwait(false);
+            var completed = await file.CompleteAsync(ct).ConfigureAwait(false);
+            var output = await run.LogDatasetAsync(options.OutputKey, completed, null, ct).ConfigureAwait(false);
             stopwatch.Stop();
             await run.LogResultsAsync(new Dictionary<string, double>
             {
@@ -126,12 +149,6 @@ public static class BatchInference
                 ["seconds"] = stopwatch.Elapsed.TotalSeconds,
             }, ct).ConfigureAwait(false);
             return new BatchInferenceResult(run.Id, rows, output, model.Version, stopwatch.Elapsed);
-        }
-        finally
-        {
-            // Output batches share the kept arrays with the input batches: dispose each array once.
-            foreach (var array in created) array.Dispose();
-            foreach (var batch in inputs) batch.Dispose();
         }
     }
 
@@ -206,6 +223,8 @@ public static class BatchInference
             return new Plan(model, viewSchema, [.. kept], builder.Build(), [.. outputColumns]);
         }
 
+        /// <summary>Scores a batch: the output batch shares the kept arrays with <paramref name="batch"/>; the arrays it
+        /// creates are added to <paramref name="created"/>, for the caller to dispose once the output is written.</summary>
         public RecordBatch Score(RecordBatch batch, List<IArrowArray> created, CancellationToken ct)
         {
             var view = new ArrowDataView(_viewSchema, [new RecordBatch(_viewSchema, batch.Arrays, batch.Length)], numbersAsSingle: true);

@@ -12,8 +12,8 @@ public sealed class BatchInferenceOptions
     /// <summary>The artifact key of the predictions dataset the run writes; <c>predictions</c> by default.</summary>
     public string OutputKey { get; set; } = "predictions";
 
-    /// <summary>The largest number of rows read and scored at a time (one output batch per input batch);
-    /// <see cref="DatasetReader.DefaultBatchSize"/> by default. Arrow files keep their own batches.</summary>
+    /// <summary>The largest number of rows read, scored and held in memory at a time (one row group of the predictions
+    /// per input batch); <see cref="DatasetReader.DefaultBatchSize"/> by default. Arrow files keep their own batches.</summary>
     public int BatchSize { get; set; } = DatasetReader.DefaultBatchSize;
 
     /// <summary>The input columns copied to the predictions, in this order, before the model's output columns;

@@ -51,14 +51,26 @@ public sealed class BatchInferenceTests
     }
 
     /// <summary>The flights as Arrow: id (int64), distance (double), hour (float), in batches of 500 rows.</summary>
-    private static List<RecordBatch> FlightBatches(bool withHour = true)
+    private static List<RecordBatch> FlightBatches(bool withHour = true) => FlightBatches(Model.Flights, 500, withHour);
+
+    /// <summary>Flights as Arrow batches of <paramref name="batchRows"/> rows: id (int64, not nullable, null at
+    /// <paramref name="nullIdRow"/> if given), distance (double) and, <paramref name="withHour"/>, hour (float).</summary>
+    private static List<RecordBatch> FlightBatches(IReadOnlyList<FlightInput> flights, int batchRows, bool withHour = true, int nullIdRow = -1)
     {
         var batches = new List<RecordBatch>();
-        for (var start = 0; start < Rows; start += 500)
+        for (var start = 0; start < flights.Count; start += batchRows)
         {
-            var slice = Model.Flights.Skip(start).Take(500).ToList();
+            var slice = flights.Skip(start).Take(batchRows).ToList();
+            var first = start;
             var builder = new RecordBatch.Builder()
-                .Append("id", false, c => c.Int64(a => a.AppendRange(Enumerable.Range(start, slice.Count).Select(i => (long)i))))
+                .Append("id", false, c => c.Int64(a =>
+                {
+                    for (var i = first; i < first + slice.Count; i++)
+                    {
+                        if (i == nullIdRow) a.AppendNull();
+                        else a.Append(i);
+                    }
+                }))
                 .Append("distance", false, c => c.Double(a => a.AppendRange(slice.Select(f => (double)f.Distance))));
             if (withHour)
                 builder = builder.Append("hour", false, c => c.Float(a => a.AppendRange(slice.Select(f => f.Hour))));
@@ -67,11 +79,13 @@ public sealed class BatchInferenceTests
         return batches;
     }
 
-    private async Task<string> WriteFileAsync(string name, bool withHour = true)
+    private Task<string> WriteFileAsync(string name, bool withHour = true) => WriteFileAsync(name, FlightBatches(withHour));
+
+    /// <summary>Writes the batches (then disposes them) as a Parquet file, one row group per batch, or an Arrow file.</summary>
+    private async Task<string> WriteFileAsync(string name, List<RecordBatch> batches)
     {
         Directory.CreateDirectory(_home);
         var path = Path.Combine(_home, name);
-        var batches = FlightBatches(withHour);
         try
         {
             await using var stream = File.Create(path);
@@ -86,6 +100,16 @@ public sealed class BatchInferenceTests
         }
         return path;
     }
+
+    /// <summary>The files and folders in the artifact root's temporary folder, where the predictions are streamed.</summary>
+    private string[] TemporaryEntries()
+    {
+        var temp = Path.Combine(_project.ArtifactRoot, "tmp");
+        return Directory.Exists(temp) ? Directory.GetFileSystemEntries(temp, "*", SearchOption.AllDirectories) : [];
+    }
+
+    private static double?[] Doubles(List<RecordBatch> batches, string column)
+        => [.. batches.SelectMany(b => (DoubleArray)b.Column(column))];
 
     private async Task<List<RecordBatch>> ReadPredictionsAsync(string uri)
     {
@@ -233,5 +257,103 @@ public sealed class BatchInferenceTests
         Assert.ThrowsAsync<NotFoundException>(() => BatchInference.RunAsync(_project, ModelUri, "store://datasets/test/unknown"));
         Assert.ThrowsAsync<NotFoundException>(() => BatchInference.RunAsync(_project, ModelUri, Path.Combine(_home, "missing.parquet")));
         Assert.That((await _project.Runs.SearchAsync()).Runs, Is.Empty);
+    }
+
+    [Test]
+    public async Task RunAsync_DatasetOfManyBatches_GivesThePredictionsOfOneBatch()
+    {
+        var flights = FlightModels.Inputs(0, FlightModels.Rows.Count);
+        var path = await WriteFileAsync("flights-20k.parquet", FlightBatches(flights, flights.Count));
+
+        var streamed = await BatchInference.RunAsync(_project, ModelUri, path, new BatchInferenceOptions { BatchSize = 1000, OutputKey = "streamed" });
+        var whole = await BatchInference.RunAsync(_project, ModelUri, path, new BatchInferenceOptions { BatchSize = flights.Count, OutputKey = "whole" });
+
+        Assert.That(streamed.Rows, Is.EqualTo(flights.Count));
+        Assert.That(whole.Rows, Is.EqualTo(flights.Count));
+        var streamedPredictions = await ReadPredictionsAsync(streamed.OutputUri);
+        var wholePredictions = await ReadPredictionsAsync(whole.OutputUri);
+        try
+        {
+            Assert.That(streamedPredictions.Select(b => b.Length), Is.EqualTo(Enumerable.Repeat(1000, flights.Count / 1000)),
+                "one row group per scored batch");
+            Assert.That(wholePredictions.Select(b => b.Length), Is.EqualTo(new[] { flights.Count }));
+            Assert.That(streamedPredictions[0].Schema.FieldsList.Select(f => f.Name), Is.EqualTo(wholePredictions[0].Schema.FieldsList.Select(f => f.Name)));
+            Assert.That(streamedPredictions.SelectMany(b => (Int64Array)b.Column("id")), Is.EqualTo(Enumerable.Range(0, flights.Count).Select(i => (long?)i)));
+            Assert.That(streamedPredictions.SelectMany(b => (BooleanArray)b.Column("PredictedLabel")),
+                Is.EqualTo(wholePredictions.SelectMany(b => (BooleanArray)b.Column("PredictedLabel"))));
+            Assert.That(Doubles(streamedPredictions, "Score"), Is.EqualTo(Doubles(wholePredictions, "Score")));
+            Assert.That(Doubles(streamedPredictions, "Probability"), Is.EqualTo(Doubles(wholePredictions, "Probability")));
+        }
+        finally
+        {
+            foreach (var batch in streamedPredictions.Concat(wholePredictions)) batch.Dispose();
+        }
+    }
+
+    [Test]
+    public async Task RunAsync_SeveralBatches_ProfileRowCountEqualsInputRows()
+    {
+        var path = await WriteFileAsync("flights.parquet");
+
+        var result = await BatchInference.RunAsync(_project, ModelUri, path, new BatchInferenceOptions { BatchSize = 300 });
+
+        var profile = await _project.Artifacts.GetDatasetProfileAsync(result.OutputUri);
+        Assert.That(profile.RowCount, Is.EqualTo(Rows));
+        Assert.That(profile.Format, Is.EqualTo("parquet"));
+        Assert.That(profile.Schema.Select(c => c.Name), Is.EqualTo(new[] { "id", "distance", "hour", "PredictedLabel", "Score", "Probability" }));
+        Assert.That(profile.Statistics.Single(s => s.Name == "Probability").Count, Is.EqualTo(Rows));
+        Assert.That(result.Output.FileName, Is.EqualTo("predictions.parquet"));
+    }
+
+    [Test]
+    public async Task RunAsync_Success_StreamsToATemporaryFileAndDeletesIt()
+    {
+        var path = await WriteFileAsync("flights.parquet");
+        var partials = new List<int>();
+
+        var result = await BatchInference.RunCoreAsync(_project, ModelUri, path, new BatchInferenceOptions { BatchSize = 300 },
+            _ => partials.Add(TemporaryEntries().Count(e => e.EndsWith(".part", StringComparison.Ordinal))), CancellationToken.None);
+
+        Assert.That(result.Rows, Is.EqualTo(Rows));
+        Assert.That(partials, Has.Count.EqualTo(8).And.All.EqualTo(1), "each batch is appended to one temporary file (500-row row groups cut in 300 + 200)");
+        Assert.That(TemporaryEntries(), Is.Empty);
+    }
+
+    [Test]
+    public async Task RunAsync_FailureAfterSomeBatches_DeletesTheTemporaryFileAndFailsTheRun()
+    {
+        // The id column is not nullable but holds a null in its third batch: Parquet refuses to write it.
+        var path = await WriteFileAsync("flights.arrow", FlightBatches(Model.Flights, 500, nullIdRow: 1200));
+        long written = 0;
+
+        var e = Assert.ThrowsAsync<ValidationException>(() => BatchInference.RunCoreAsync(_project, ModelUri, path, null,
+            rows => written = rows, CancellationToken.None));
+
+        Assert.That(e!.Message, Does.Contain("'id'"));
+        Assert.That(written, Is.EqualTo(1000), "two batches were written before the failure");
+        Assert.That(TemporaryEntries(), Is.Empty);
+        var runs = await _project.Runs.SearchAsync();
+        Assert.That(runs.Runs.Single().State, Is.EqualTo(RunState.Failed));
+        Assert.That(await _project.Artifacts.ListAsync(ArtifactKind.Dataset), Is.Empty, "no predictions are logged");
+    }
+
+    [Test]
+    public async Task RunAsync_CancelledAfterSomeBatches_DeletesTheTemporaryFileAndFailsTheRun()
+    {
+        var path = await WriteFileAsync("flights.parquet");
+        using var cts = new CancellationTokenSource();
+        long written = 0;
+
+        Assert.CatchAsync<OperationCanceledException>(() => BatchInference.RunCoreAsync(_project, ModelUri, path, new BatchInferenceOptions { BatchSize = 300 },
+            rows =>
+            {
+                written = rows;
+                if (rows >= 500) cts.Cancel();
+            }, cts.Token));
+
+        Assert.That(written, Is.EqualTo(500), "the run stops before the next batch (batches of 300 and 200 rows)");
+        Assert.That(TemporaryEntries(), Is.Empty);
+        var runs = await _project.Runs.SearchAsync();
+        Assert.That(runs.Runs.Single().State, Is.EqualTo(RunState.Failed));
     }
 }
