@@ -25,6 +25,9 @@ public sealed record StoreUri(string Scheme, string Project, string Key, string?
     /// <summary>The scheme of feature vectors (<c>store://feature-vectors/&lt;project&gt;/&lt;name&gt;:&lt;version-or-tag&gt;</c>).</summary>
     public const string FeatureVectors = "feature-vectors";
 
+    /// <summary>The scheme of stored serving graphs (<c>store://serving-graphs/&lt;project&gt;/&lt;name&gt;:&lt;version-or-tag&gt;</c>).</summary>
+    public const string ServingGraphs = "serving-graphs";
+
     private const string Prefix = "store://";
 
     /// <summary>The scheme used for an artifact kind.</summary>
@@ -52,7 +55,7 @@ public sealed record StoreUri(string Scheme, string Project, string Key, string?
     private static bool TryParse(string? uri, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StoreUri? result, out string error)
     {
         result = null;
-        const string example = "Write store://<artifacts|datasets|models|feature-sets|feature-vectors>/<project>/<key>[:<version-or-tag>], e.g. store://datasets/flights/train:latest.";
+        const string example = "Write store://<artifacts|datasets|models|feature-sets|feature-vectors|serving-graphs>/<project>/<key>[:<version-or-tag>], e.g. store://datasets/flights/train:latest.";
         if (uri is null || !uri.StartsWith(Prefix, StringComparison.Ordinal))
         {
             error = $"'{uri}' is not a store URI. {example}";
@@ -60,7 +63,7 @@ public sealed record StoreUri(string Scheme, string Project, string Key, string?
         }
         var rest = uri[Prefix.Length..];
         var parts = rest.Split('/', 3);
-        if (parts.Length < 3 || parts[0] is not (Artifacts or Datasets or Models or FeatureSets or FeatureVectors) || parts[1].Length == 0 || parts[2].Length == 0)
+        if (parts.Length < 3 || parts[0] is not (Artifacts or Datasets or Models or FeatureSets or FeatureVectors or ServingGraphs) || parts[1].Length == 0 || parts[2].Length == 0)
         {
             error = $"'{uri}' is not a store URI. {example}";
             return false;
