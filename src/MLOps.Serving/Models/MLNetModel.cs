@@ -57,13 +57,14 @@ public sealed class MLNetModel<TInput, TOutput> : IInferenceModel, IAsyncDisposa
     private ModelMetadata? _metadata;
     private VersionNumberText? _versionText;
     private int _disposed;
+    private readonly string _uri;
 
     internal MLNetModel(MLOpsProject project, string name, string uri, ModelHandleOptions? options)
     {
         _project = project;
         _options = options;
         Name = name;
-        Uri = uri;
+        _uri = uri;
         _inputs = ColumnBinding.For(typeof(TInput), inputs: true);
         _outputs = ColumnBinding.For(typeof(TOutput), inputs: false);
         _inputMetadata = [.. _inputs.Select(c => c.ToMetadata())];
@@ -74,8 +75,8 @@ public sealed class MLNetModel<TInput, TOutput> : IInferenceModel, IAsyncDisposa
     /// <summary>The served model name.</summary>
     public string Name { get; }
 
-    /// <summary>The registry URI the model serves.</summary>
-    public string Uri { get; }
+    /// <summary>The registry URI the model serves (the one given to <see cref="DeployAsync"/> once it was called).</summary>
+    public string Uri => Volatile.Read(ref _handle)?.Uri ?? _uri;
 
     /// <summary>The registry version number new requests go to, or <see langword="null"/> before <see cref="LoadAsync"/>.</summary>
     public string? Version => Volatile.Read(ref _handle)?.Version.Version.ToString(CultureInfo.InvariantCulture);
@@ -123,7 +124,7 @@ public sealed class MLNetModel<TInput, TOutput> : IInferenceModel, IAsyncDisposa
         {
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
             if (_handle is not null) return;
-            var handle = await ModelHandle.OpenAsync<TInput, TOutput>(_project, Uri, _options, cancellationToken).ConfigureAwait(false);
+            var handle = await ModelHandle.OpenAsync<TInput, TOutput>(_project, _uri, _options, cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _handle, handle);
         }
         finally
@@ -143,6 +144,24 @@ public sealed class MLNetModel<TInput, TOutput> : IInferenceModel, IAsyncDisposa
         var handle = Volatile.Read(ref _handle)
                      ?? throw new InvalidStateException($"The model '{Name}' is not loaded; call LoadAsync before RefreshAsync.");
         return handle.RefreshAsync(cancellationToken);
+    }
+
+    /// <summary>Deploys another URI by hand (a version number, another alias or another registered model with the same
+    /// row types) without failing a request; see <see cref="ModelHandle{TInput, TOutput}.DeployAsync"/>. <see cref="Uri"/>
+    /// follows it.</summary>
+    /// <param name="uri">The model URI or name to serve from now on.</param>
+    /// <param name="cancellationToken">Cancels the deployment (the current version stays).</param>
+    /// <returns><see langword="true"/> when the model now serves another version.</returns>
+    /// <exception cref="InvalidStateException">The model is not loaded.</exception>
+    /// <exception cref="NotFoundException">The model, version or alias does not exist.</exception>
+    /// <exception cref="ValidationException">The version is not an ML.NET model, or the row types do not fit it.</exception>
+    public Task<bool> DeployAsync(string uri, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(uri);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var handle = Volatile.Read(ref _handle)
+                     ?? throw new InvalidStateException($"The model '{Name}' is not loaded; call LoadAsync before DeployAsync.");
+        return handle.DeployAsync(uri, cancellationToken);
     }
 
     /// <summary>Maps the request onto <typeparamref name="TInput"/> rows, predicts them with one version and returns one

@@ -58,11 +58,12 @@ public sealed class ModelHandle<TInput, TOutput> : IAsyncDisposable
     private Exception? _lastError;
     private int _livePredictors;
     private int _disposed;
+    private string _uri;
 
     internal ModelHandle(MLOpsProject project, string uri, ModelPredictor<TInput, TOutput> predictor, TimeSpan? pollInterval)
     {
         _project = project;
-        Uri = uri;
+        _uri = uri;
         _logger = project.LoggerFactory.CreateLogger("MLOps.Serving.ModelHandle");
         _current = NewSlot(predictor);
         PollInterval = pollInterval;
@@ -70,8 +71,8 @@ public sealed class ModelHandle<TInput, TOutput> : IAsyncDisposable
             _timer = project.TimeProvider.CreateTimer(static state => ((ModelHandle<TInput, TOutput>)state!).OnTimer(), this, interval, interval);
     }
 
-    /// <summary>The URI (or name and reference) this handle serves.</summary>
-    public string Uri { get; }
+    /// <summary>The URI (or name and reference) this handle serves; <see cref="DeployAsync"/> changes it.</summary>
+    public string Uri => Volatile.Read(ref _uri);
 
     /// <summary>How often the URI is resolved again, or <see langword="null"/> when the handle does not poll.</summary>
     public TimeSpan? PollInterval { get; }
@@ -139,6 +140,46 @@ public sealed class ModelHandle<TInput, TOutput> : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Deploys another URI by hand — a version number (<c>store://models/flights/delay-model:4</c>), another alias, or another
+    /// registered model with the same row types — without failing a request: the version is loaded in the background and
+    /// swapped in atomically, calls in flight finish on the old version, and from then on the handle serves (and polls)
+    /// <paramref name="uri"/>. Unlike a refresh, a failed deployment throws and changes nothing.
+    /// </summary>
+    /// <param name="uri">The model URI or name to serve from now on.</param>
+    /// <param name="cancellationToken">Cancels the deployment (the current version stays).</param>
+    /// <returns><see langword="true"/> when the handle now serves another version; <see langword="false"/> when
+    /// <paramref name="uri"/> resolves to the version already served (the handle still follows <paramref name="uri"/>).</returns>
+    /// <exception cref="ObjectDisposedException">The handle was disposed.</exception>
+    /// <exception cref="NotFoundException">The model, version or alias does not exist.</exception>
+    /// <exception cref="ValidationException">The version is not an ML.NET model, or the row types do not fit it.</exception>
+    /// <exception cref="ArtifactException">The model file is missing, corrupted or unreadable by ML.NET.</exception>
+    public async Task<bool> DeployAsync(string uri, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(uri);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        await _refreshLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            var current = Volatile.Read(ref _current);
+            var target = await _project.Models.ResolveAsync(uri, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (IsServed(current, target))
+            {
+                Volatile.Write(ref _uri, uri);
+                return false;
+            }
+            var predictor = await LoadPredictorAsync(_project, target, cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _uri, uri);
+            Swap(predictor);
+            return true;
+        }
+        finally
+        {
+            _refreshLock.Release();
+        }
+    }
+
     /// <summary>Stops polling, waits for a refresh in progress and releases the current predictor once its calls in flight return.</summary>
     /// <returns>A task that completes when disposed.</returns>
     public async ValueTask DisposeAsync()
@@ -187,7 +228,7 @@ public sealed class ModelHandle<TInput, TOutput> : IAsyncDisposable
         try
         {
             target = await _project.Models.ResolveAsync(Uri, cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (target.Version == current.Predictor.Version.Version && target.ContentHash == current.Predictor.Version.ContentHash)
+            if (IsServed(current, target))
             {
                 Volatile.Write(ref _lastError, null);
                 return false;
@@ -202,12 +243,22 @@ public sealed class ModelHandle<TInput, TOutput> : IAsyncDisposable
             return false;
         }
 
+        Swap(predictor);
+        return true;
+    }
+
+    private static bool IsServed(Slot current, ModelVersionRecord target)
+        => target.Name == current.Predictor.Version.Name && target.Version == current.Predictor.Version.Version
+           && target.ContentHash == current.Predictor.Version.ContentHash;
+
+    /// <summary>Makes a loaded predictor current; the old one is disposed once its last call returns.</summary>
+    private void Swap(ModelPredictor<TInput, TOutput> predictor)
+    {
         var old = Interlocked.Exchange(ref _current, NewSlot(predictor));
         Volatile.Write(ref _lastError, null);
-        old.Release(); // the handle's own reference: the old predictor is disposed once its last call returns
+        old.Release(); // the handle's own reference
         _logger.LogInformation("Model handle {Uri} upgraded from version {Old} to {New}.", Uri, old.Predictor.Version.Version, predictor.Version.Version);
         Raise(VersionChanged, new ModelVersionChangedEventArgs(old.Predictor.Version, predictor.Version));
-        return true;
     }
 
     /// <summary>Raises an event; a throwing handler is logged, it does not undo the refresh nor stop the other handlers.</summary>

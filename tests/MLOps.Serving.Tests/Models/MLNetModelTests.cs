@@ -346,10 +346,10 @@ public sealed class MLNetModelTests
 
     // ---------------------------------------------------------------- upgrades
 
-    [Test]
-    public async Task RefreshAsync_AliasMovedUnderLoad_SwitchesVersionWithoutAFailedRequest()
+    /// <summary>Runs <paramref name="change"/> while 8 clients post requests (40 before, 40 after); returns the
+    /// failures (non-200 answers, a version going backwards) and the versions that answered.</summary>
+    private async Task<(string[] Failures, string[] Versions)> UnderLoadAsync(Func<Task> change)
     {
-        var expectedV2 = await RegistryProbabilitiesAsync(2);
         var body = InferenceJson.SerializeRequest(TensorRequest());
         var failures = new ConcurrentQueue<string>();
         var versions = new ConcurrentQueue<string>();
@@ -378,21 +378,71 @@ public sealed class MLNetModelTests
 
         var clients = Enumerable.Range(0, 8).Select(_ => Task.Run(ClientAsync)).ToArray();
         while (Volatile.Read(ref requests) < 40) await Task.Delay(5);
-        await _project.Models.SetAliasAsync("delay", "production", 2);
-        var swapped = await _model.RefreshAsync();
+        await change();
         int after = Volatile.Read(ref requests);
         while (Volatile.Read(ref requests) < after + 40) await Task.Delay(5);
         await stop.CancelAsync();
         await Task.WhenAll(clients);
+        return ([.. failures], [.. versions.Distinct().Order()]);
+    }
+
+    [Test]
+    public async Task RefreshAsync_AliasMovedUnderLoad_SwitchesVersionWithoutAFailedRequest()
+    {
+        var expectedV2 = await RegistryProbabilitiesAsync(2);
+        bool swapped = false;
+
+        var (failures, versions) = await UnderLoadAsync(async () =>
+        {
+            await _project.Models.SetAliasAsync("delay", "production", 2);
+            swapped = await _model.RefreshAsync();
+        });
 
         Assert.That(swapped, Is.True);
         Assert.That(failures, Is.Empty);
-        Assert.That(versions.Distinct().Order(), Is.EqualTo(new[] { "1", "2" }));
+        Assert.That(versions, Is.EqualTo(new[] { "1", "2" }));
         Assert.That(_model.Version, Is.EqualTo("2"));
         Assert.That(_model.Metadata.Versions, Is.EqualTo(new[] { "2" }));
         var response = await PostAsync(TensorRequest());
         Assert.That(Json(response).GetProperty("model_version").GetString(), Is.EqualTo("2"));
         Assert.That(Probabilities(response), Is.EqualTo(expectedV2));
+    }
+
+    [Test]
+    public async Task DeployAsync_VersionByHandUnderLoad_SwitchesWithoutAFailedRequestAndFollowsTheNewUri()
+    {
+        var expectedV2 = await RegistryProbabilitiesAsync(2);
+        bool deployed = false;
+
+        var (failures, versions) = await UnderLoadAsync(async () => deployed = await _model.DeployAsync("store://models/flights/delay:2"));
+
+        Assert.That(deployed, Is.True);
+        Assert.That(failures, Is.Empty);
+        Assert.That(versions, Is.EqualTo(new[] { "1", "2" }));
+        Assert.That(_model.Uri, Is.EqualTo("store://models/flights/delay:2"));
+        Assert.That(Probabilities(await PostAsync(TensorRequest())), Is.EqualTo(expectedV2));
+        // The production alias still points at version 1, but the model now follows its new URI.
+        Assert.That(await _model.RefreshAsync(), Is.False);
+        Assert.That(_model.Version, Is.EqualTo("2"));
+    }
+
+    [Test]
+    public async Task DeployAsync_UnknownVersion_ThrowsAndKeepsServingTheCurrentVersion()
+    {
+        var ex = Assert.ThrowsAsync<NotFoundException>(() => _model.DeployAsync("store://models/flights/delay:9"));
+
+        Assert.That(ex!.Message, Does.Contain("9"));
+        Assert.That(_model.Version, Is.EqualTo("1"));
+        Assert.That(_model.Uri, Is.EqualTo(Uri));
+        Assert.That((await PostAsync(TensorRequest())).StatusCode, Is.EqualTo(200));
+    }
+
+    [Test]
+    public async Task DeployAsync_SameVersion_ReturnsFalse()
+    {
+        Assert.That(await _model.DeployAsync("store://models/flights/delay:1"), Is.False);
+        Assert.That(_model.Uri, Is.EqualTo("store://models/flights/delay:1"));
+        Assert.That(_model.Version, Is.EqualTo("1"));
     }
 
     [Test]
