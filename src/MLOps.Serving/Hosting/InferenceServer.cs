@@ -399,12 +399,7 @@ public sealed class InferenceServer
     private static InferenceHttpResponse Error(int statusCode, string message) => Json(statusCode, w => InferenceJson.WriteError(w, message));
 
     private static InferenceHttpResponse Json(int statusCode, Action<Utf8JsonWriter> write)
-    {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
-            write(writer);
-        return new InferenceHttpResponse(statusCode, buffer.WrittenMemory);
-    }
+        => new(statusCode, InferenceJson.Write(write, static (writer, w) => w(writer)));
 }
 
 /// <summary>Creates a <see cref="InferenceServer"/> from a graph.</summary>

@@ -595,31 +595,36 @@ public static class InferenceJson
             if (reader.ValueTextEquals("name"u8))
             {
                 Next(ref reader);
-                name = ReadOptionalString(ref reader, $"{listName}[{index}].name");
+                name = reader.TokenType switch
+                {
+                    JsonTokenType.String => reader.GetString(),
+                    JsonTokenType.Null => null,
+                    _ => throw Bad($"{listName}[{index}].name is {Describe(ref reader)}; it must be a string."),
+                };
                 if (string.IsNullOrWhiteSpace(name))
                     throw Bad($"{listName}[{index}].name is empty; every tensor needs a name.");
             }
             else if (reader.ValueTextEquals("datatype"u8))
             {
                 Next(ref reader);
-                dataType = ReadDataType(ref reader, Who(role, name, listName, index));
+                dataType = ReadDataType(ref reader, new TensorWho(role, name, listName, index));
             }
             else if (reader.ValueTextEquals("shape"u8))
             {
                 Next(ref reader);
-                shape = ReadShape(ref reader, Who(role, name, listName, index));
+                shape = ReadShape(ref reader, new TensorWho(role, name, listName, index));
             }
             else if (reader.ValueTextEquals("parameters"u8))
             {
                 Next(ref reader);
-                parameters = ReadParameters(ref reader, $"{Who(role, name, listName, index)}: 'parameters'");
+                parameters = ReadParameters(ref reader, $"{new TensorWho(role, name, listName, index)}: 'parameters'");
             }
             else if (reader.ValueTextEquals("data"u8))
             {
                 Next(ref reader);
                 if (name is not null && dataType is not null && shape is not null)
                 {
-                    data = ReadData(ref reader, Who(role, name, listName, index), dataType.Value, shape, bodyLength);
+                    data = ReadData(ref reader, new TensorWho(role, name, listName, index), dataType.Value, shape, bodyLength);
                 }
                 else
                 {
@@ -635,7 +640,7 @@ public static class InferenceJson
                 reader.Skip();
             }
         }
-        string who = Who(role, name, listName, index);
+        var who = new TensorWho(role, name, listName, index);
         if (name is null)
             throw Bad($"{listName}[{index}] has no 'name'; every tensor needs \"name\", \"shape\", \"datatype\" and \"data\".");
         if (dataType is null)
@@ -649,10 +654,17 @@ public static class InferenceJson
         return new InferenceTensor(name, shape, TensorData.Wrap(dataType.Value, data), parameters, trusted: true);
     }
 
-    private static string Who(string role, string? name, string listName, int index) =>
-        name is null ? $"{role} {listName}[{index}]" : $"{role} '{name}' ({listName}[{index}])";
+    /// <summary>Names a tensor in error messages (<c>Input 'hour' (inputs[1])</c>); the text is only made when an error
+    /// is thrown, so a valid request allocates no message.</summary>
+    private readonly struct TensorWho(string role, string? name, string listName, int index, string? text = null)
+    {
+        public TensorWho(string text) : this("", null, "", 0, text) { }
 
-    private static TensorDataType ReadDataType(ref Utf8JsonReader reader, string who)
+        public override string ToString() => text
+            ?? (name is null ? $"{role} {listName}[{index}]" : $"{role} '{name}' ({listName}[{index}])");
+    }
+
+    private static TensorDataType ReadDataType(ref Utf8JsonReader reader, TensorWho who)
     {
         if (reader.TokenType != JsonTokenType.String)
             throw Bad($"{who}: 'datatype' is {Describe(ref reader)}; it must be a string, one of {string.Join(", ", TensorDataTypes.All)}.");
@@ -664,7 +676,7 @@ public static class InferenceJson
         return dataType;
     }
 
-    private static long[] ReadShape(ref Utf8JsonReader reader, string who)
+    private static long[] ReadShape(ref Utf8JsonReader reader, TensorWho who)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
             throw Bad($"{who}: 'shape' is {Describe(ref reader)}; it must be an array of dimensions, such as [2, 3].");
@@ -689,7 +701,7 @@ public static class InferenceJson
         return more is not null ? [.. more] : dims[..count].ToArray();
     }
 
-    private static Array ReadData(ref Utf8JsonReader reader, string who, TensorDataType dataType, long[] shape, int bodyLength)
+    private static Array ReadData(ref Utf8JsonReader reader, TensorWho who, TensorDataType dataType, long[] shape, int bodyLength)
     {
         long count = 1;
         foreach (long dim in shape)
@@ -791,7 +803,7 @@ public static class InferenceJson
         return values;
     }
 
-    private static long ReadSigned(ref Utf8JsonReader reader, string who, long i, string datatypeName, long min, long max)
+    private static long ReadSigned(ref Utf8JsonReader reader, TensorWho who, long i, string datatypeName, long min, long max)
     {
         if (!reader.TryGetInt64(out long value))
         {
@@ -808,7 +820,7 @@ public static class InferenceJson
         return value;
     }
 
-    private static ulong ReadUnsigned(ref Utf8JsonReader reader, string who, long i, string datatypeName, ulong max)
+    private static ulong ReadUnsigned(ref Utf8JsonReader reader, TensorWho who, long i, string datatypeName, ulong max)
     {
         if (!reader.TryGetUInt64(out ulong value))
         {
@@ -825,13 +837,13 @@ public static class InferenceJson
         return value;
     }
 
-    private static ServingException Fraction(ref Utf8JsonReader reader, string who, long i, string datatypeName) =>
+    private static ServingException Fraction(ref Utf8JsonReader reader, TensorWho who, long i, string datatypeName) =>
         Bad($"{who}: data[{i}] is {Text(ref reader)}, which has a fraction; {datatypeName} takes whole numbers.");
 
-    private static ServingException OutOfRange(ref Utf8JsonReader reader, string who, long i, string datatypeName, string min, string max) =>
+    private static ServingException OutOfRange(ref Utf8JsonReader reader, TensorWho who, long i, string datatypeName, string min, string max) =>
         Bad($"{who}: data[{i}] is {Text(ref reader)}, out of the range of {datatypeName} ({min}..{max}).");
 
-    private static ServingException WrongElement(ref Utf8JsonReader reader, string who, long i, string rule) =>
+    private static ServingException WrongElement(ref Utf8JsonReader reader, TensorWho who, long i, string rule) =>
         Bad($"{who}: data[{i}] is {Describe(ref reader)}; {rule}.");
 
     private static Dictionary<string, JsonElement> ReadParameters(ref Utf8JsonReader reader, string what)
@@ -861,7 +873,7 @@ public static class InferenceJson
             while (Next(ref reader) == JsonTokenType.PropertyName)
             {
                 if (reader.ValueTextEquals("name"u8)) { Next(ref reader); name = ReadOptionalString(ref reader, $"{where}.name"); }
-                else if (reader.ValueTextEquals("datatype"u8)) { Next(ref reader); dataType = ReadDataType(ref reader, where); }
+                else if (reader.ValueTextEquals("datatype"u8)) { Next(ref reader); dataType = ReadDataType(ref reader, new TensorWho(where)); }
                 else if (reader.ValueTextEquals("shape"u8))
                 {
                     Next(ref reader);
@@ -1104,9 +1116,46 @@ public static class InferenceJson
     private static byte[] Serialize<T>(T value, Action<Utf8JsonWriter, T> write)
     {
         ArgumentNullException.ThrowIfNull(value);
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer))
-            write(writer, value);
-        return buffer.WrittenSpan.ToArray();
+        return Write(value, write);
     }
+
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
+    [ThreadStatic] private static Utf8JsonWriter? t_writer;
+
+    /// <summary>Writes JSON with this thread's reusable buffer and writer and returns an exact-size copy: one allocation
+    /// for the bytes instead of a growing buffer and a writer per body.</summary>
+    internal static byte[] Write<T>(T state, Action<Utf8JsonWriter, T> write)
+    {
+        var buffer = t_buffer;
+        var writer = t_writer;
+        t_buffer = null; // taken: a nested call (a writer callback that serializes) gets its own
+        t_writer = null;
+        buffer ??= new ArrayBufferWriter<byte>(1024);
+        if (writer is null)
+            writer = new Utf8JsonWriter(buffer);
+        else
+            writer.Reset(buffer);
+        try
+        {
+            write(writer, state);
+            writer.Flush();
+            return buffer.WrittenSpan.ToArray();
+        }
+        finally
+        {
+            if (buffer.Capacity <= MaxCachedBuffer)
+            {
+                buffer.ResetWrittenCount();
+                writer.Reset();
+                t_buffer = buffer;
+                t_writer = writer;
+            }
+            else
+            {
+                writer.Dispose();
+            }
+        }
+    }
+
+    private const int MaxCachedBuffer = 1 << 20;
 }

@@ -24,6 +24,23 @@ public class InferenceJsonRoundTripTests
         yield return new TestCaseData(TensorData.FromStrings(["SFO", "", "café", "a\"b", "line\nbreak", "🛫"])).SetArgDisplayNames("BYTES");
     }
 
+    [Test]
+    public void SerializeResponse_LargeThenSmallThenFailing_EachBodyComplete()
+    {
+        var large = new InferenceResponse { ModelName = "m", Outputs = [InferenceTensor.Singles("p", [.. Enumerable.Range(0, 300_000).Select(i => i / 7f)], 300_000)] };
+        var small = new InferenceResponse { ModelName = "m", Id = "s", Outputs = [InferenceTensor.Singles("p", [0.25f], 1)] };
+        var failing = new InferenceResponse { ModelName = "m", Outputs = [InferenceTensor.Singles("p", [1f, float.NaN], 2)] };
+
+        var largeBody = InferenceJson.SerializeResponse(large);
+        var smallBody = InferenceJson.SerializeResponse(small);
+        Assert.Throws<ServingException>(() => InferenceJson.SerializeResponse(failing));
+        var smallAgain = InferenceJson.SerializeResponse(small);
+
+        Assert.That(InferenceJson.ParseResponse(largeBody).Outputs[0].Data.AsSingles().ToArray(), Is.EqualTo(large.Outputs[0].Data.AsSingles().ToArray()));
+        Assert.That(Encoding.UTF8.GetString(smallBody), Is.EqualTo("""{"model_name":"m","id":"s","outputs":[{"name":"p","shape":[1],"datatype":"FP32","data":[0.25]}]}"""));
+        Assert.That(smallAgain, Is.EqualTo(smallBody));
+    }
+
     [TestCaseSource(nameof(EveryDatatype))]
     public void SerializeRequest_EveryDatatype_RoundTripsExactly(TensorData data)
     {
