@@ -36,7 +36,7 @@ public sealed class BatchInferenceTests
     [SetUp]
     public async Task SetUp()
     {
-        _home = Path.Combine(Path.GetTempPath(), "mlops-batch-" + Guid.NewGuid().ToString("N"));
+        _home = TempHome.New("batch");
         _project = await MLOpsProject.Configure("test").UseHome(_home).CaptureGit(false).OpenAsync();
         await _project.Models.RegisterAsync("delay", Model.Model, Model.Schema, new ModelLogOptions { Aliases = { "production" } });
     }
@@ -45,9 +45,7 @@ public sealed class BatchInferenceTests
     public async Task TearDown()
     {
         await _project.DisposeAsync();
-        try { Directory.Delete(_home, recursive: true); }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
+        TempHome.Delete(_home);
     }
 
     /// <summary>The flights as Arrow: id (int64), distance (double), hour (float), in batches of 500 rows.</summary>

@@ -7,6 +7,7 @@ using MLOps.FeatureStore.Vectors;
 using MLOps.Serving.Enrichment;
 using MLOps.Serving.Graphs;
 using MLOps.Serving.Protocol;
+using MLOps.Serving.Tests.TestSupport;
 
 namespace MLOps.Serving.Tests.Enrichment;
 
@@ -24,7 +25,7 @@ public class FeatureEnrichmentStepTests
         var path = Path.Combine(TestContext.CurrentContext.TestDirectory, "data", "flights-20k.json");
         using (var doc = JsonDocument.Parse(File.ReadAllText(path)))
             _origins = doc.RootElement.EnumerateArray().Select(e => e.GetProperty("origin").GetString()!).Distinct().Take(5).ToArray();
-        _home = Path.Combine(Path.GetTempPath(), "mlops-enrich-" + Guid.NewGuid().ToString("N"));
+        _home = TempHome.New("enrich");
         _project = await MLOpsProject.Configure("test").UseHome(_home).CaptureGit(false).OpenAsync();
         var fs = _project.FeatureStore;
         var delays = fs.FeatureSet("flight_delays")
@@ -41,7 +42,7 @@ public class FeatureEnrichmentStepTests
     {
         await _online.DisposeAsync();
         await _project.DisposeAsync();
-        try { Directory.Delete(_home, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        TempHome.Delete(_home);
     }
 
     private ServingGraph EchoGraph() => ServingGraph.Flow("enrich-graph")

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using MLOps.Serving.Graphs;
+using MLOps.Serving.Tests.TestSupport;
 
 namespace MLOps.Serving.Tests.Graphs;
 
@@ -20,7 +21,7 @@ public sealed class ServingGraphCatalogTests
     [SetUp]
     public async Task SetUp()
     {
-        _home = Path.Combine(Path.GetTempPath(), "mlops-graphs-" + Guid.NewGuid().ToString("N"));
+        _home = TempHome.New("graphs");
         _project = await MLOpsProject.Configure("flights").UseHome(_home).CaptureGit(false).OpenAsync();
     }
 
@@ -28,9 +29,7 @@ public sealed class ServingGraphCatalogTests
     public async Task TearDown()
     {
         await _project.DisposeAsync();
-        try { Directory.Delete(_home, recursive: true); }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
+        TempHome.Delete(_home);
     }
 
     [Test]

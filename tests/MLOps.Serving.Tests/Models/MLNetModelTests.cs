@@ -9,6 +9,7 @@ using MLOps.Serving.Graphs;
 using MLOps.Serving.Hosting;
 using MLOps.Serving.Models;
 using MLOps.Serving.Protocol;
+using MLOps.Serving.Tests.TestSupport;
 
 namespace MLOps.Serving.Tests.Models;
 
@@ -108,7 +109,7 @@ public sealed class MLNetModelTests
     [SetUp]
     public async Task SetUp()
     {
-        _home = Path.Combine(Path.GetTempPath(), "mlops-mlnet-" + Guid.NewGuid().ToString("N"));
+        _home = TempHome.New("mlnet");
         _project = await MLOpsProject.Configure("flights").UseHome(_home).CaptureGit(false).OpenAsync();
         await _project.Models.RegisterAsync("delay", Models.Small, Models.Schema, new ModelLogOptions { Aliases = { "production" } });
         await _project.Models.RegisterAsync("delay", Models.Large, Models.Schema);
@@ -124,9 +125,7 @@ public sealed class MLNetModelTests
         await _graph.DisposeAsync();
         await _model.DisposeAsync();
         await _project.DisposeAsync();
-        try { Directory.Delete(_home, recursive: true); }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
+        TempHome.Delete(_home);
     }
 
     private async Task<float[]> RegistryProbabilitiesAsync(int version)

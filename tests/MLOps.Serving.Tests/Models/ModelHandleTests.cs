@@ -40,7 +40,7 @@ public sealed class ModelHandleTests
     [SetUp]
     public async Task SetUp()
     {
-        _home = Path.Combine(Path.GetTempPath(), "mlops-handle-" + Guid.NewGuid().ToString("N"));
+        _home = TempHome.New("handle");
         _time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         _project = await MLOpsProject.Configure("test").UseHome(_home).CaptureGit(false).UseTimeProvider(_time).OpenAsync();
         await _project.Models.RegisterAsync("delay", Models.Small, Models.Schema, new ModelLogOptions { Aliases = { "production" } });
@@ -51,9 +51,7 @@ public sealed class ModelHandleTests
     public async Task TearDown()
     {
         await _project.DisposeAsync();
-        try { Directory.Delete(_home, recursive: true); }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
+        TempHome.Delete(_home);
     }
 
     private Task<ModelHandle<FlightInput, DelayPrediction>> OpenAsync(ModelHandleOptions? options = null)
