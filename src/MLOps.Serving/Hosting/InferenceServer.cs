@@ -174,6 +174,23 @@ public sealed class InferenceServer
         return ObserveAsync(model, version, request, capture => InferCoreAsync(model, request, version, capture, cancellationToken), cancellationToken);
     }
 
+    /// <summary>Asks a model to explain its predictions for a request, through the graph (so enrichment steps run first):
+    /// <c>POST v2/models/{name}[/versions/{version}]/explain</c>, MLRun's extension of the protocol. The
+    /// <see cref="ModelStep"/> calls <see cref="IExplainableModel.ExplainAsync"/>. Explanations are not published to
+    /// observers (they are not predictions). Thread-safe.</summary>
+    /// <param name="model">The model name.</param>
+    /// <param name="request">The request whose predictions to explain.</param>
+    /// <param name="version">The version, or null for the model's version.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The explanation (such as one attribution tensor per input feature).</returns>
+    /// <exception cref="ServingException">404 for an unknown model or version, or a model that does not implement
+    /// <see cref="IExplainableModel"/>; 503 when not ready or busy; 400 for a request it cannot take; 500 when it fails.</exception>
+    public ValueTask<InferenceResponse> ExplainAsync(string model, InferenceRequest request, string? version = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return InferCoreAsync(model, request, version, null, cancellationToken, explain: true);
+    }
+
     /// <summary>
     /// Subscribes an observer to the <see cref="InferenceRecord"/> of every inference request (<see cref="InferAsync"/> and
     /// <c>POST .../infer</c> of <see cref="SendAsync"/>), successes and errors. Thread-safe. Without observers no record is built.
@@ -264,23 +281,25 @@ public sealed class InferenceServer
     }
 
     private async ValueTask<InferenceResponse> InferBodyAsync(string model, string? version, ReadOnlyMemory<byte> body,
-        InferenceCapture? capture, CancellationToken cancellationToken)
+        InferenceCapture? capture, CancellationToken cancellationToken, bool explain = false)
     {
         if (body.Length > _maxRequestBytes)
             throw new ServingException(413, $"The request body has {body.Length} bytes; the limit is {_maxRequestBytes} (InferenceServerOptions.MaxRequestBytes).");
         Find(model, version);
         var request = InferenceJson.ParseRequest(body.Span);
         capture?.Incoming = request;
-        return await InferCoreAsync(model, request, version, capture, cancellationToken).ConfigureAwait(false);
+        return await InferCoreAsync(model, request, version, capture, cancellationToken, explain).ConfigureAwait(false);
     }
 
     private async ValueTask<InferenceResponse> InferCoreAsync(string model, InferenceRequest request, string? version,
-        InferenceCapture? capture, CancellationToken cancellationToken)
+        InferenceCapture? capture, CancellationToken cancellationToken, bool explain = false)
     {
         var target = Find(model, version);
         if (!Graph.IsInitialized || !target.IsReady)
             throw new ServingException(503, $"The model '{target.Name}' is not ready; call InferenceServer.LoadAsync before sending requests.");
         var servingEvent = new ServingEvent(request, path: target.Name, id: request.Id);
+        if (explain)
+            servingEvent.Items[ModelStep.ExplainItem] = true;
         if (capture is not null)
         {
             capture.EventId = servingEvent.Id;
@@ -344,6 +363,9 @@ public sealed class InferenceServer
                 case OpenInferenceEndpoint.ModelReady:
                     bool modelReady = IsModelReady(route.Model!, route.Version);
                     return Json(modelReady ? 200 : 503, w => WriteFlag(w, route.Model, "ready"u8, modelReady));
+                case OpenInferenceEndpoint.ModelExplain:
+                    var explained = await InferBodyAsync(route.Model!, route.Version, body, null, cancellationToken, explain: true).ConfigureAwait(false);
+                    return Json(200, w => InferenceJson.WriteResponse(w, explained));
                 default:
                     var model = route.Model!;
                     var version = route.Version;

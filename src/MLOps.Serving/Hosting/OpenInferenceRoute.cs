@@ -9,17 +9,18 @@ internal enum OpenInferenceEndpoint
     ModelMetadata,
     ModelReady,
     ModelInfer,
+    ModelExplain,
 }
 
 /// <summary>A parsed REST path of the Open Inference Protocol: the endpoint, the model and version it names, and its method.</summary>
 internal readonly record struct OpenInferenceRoute(OpenInferenceEndpoint Endpoint, string? Model, string? Version)
 {
     /// <summary>The HTTP method the endpoint answers.</summary>
-    public string Method => Endpoint == OpenInferenceEndpoint.ModelInfer ? "POST" : "GET";
+    public string Method => Endpoint is OpenInferenceEndpoint.ModelInfer or OpenInferenceEndpoint.ModelExplain ? "POST" : "GET";
 
     /// <summary>
     /// Parses <c>/v2</c>, <c>/v2/health/live</c>, <c>/v2/health/ready</c>, <c>/v2/models/{name}[/versions/{version}]</c>
-    /// and its <c>/ready</c> and <c>/infer</c>. A query string and a trailing slash are ignored; segments are URL-decoded.
+    /// and its <c>/ready</c>, <c>/infer</c> and <c>/explain</c> (MLRun's extension). A query string and a trailing slash are ignored; segments are URL-decoded.
     /// </summary>
     public static bool TryParse(string path, out OpenInferenceRoute route)
     {
@@ -67,6 +68,7 @@ internal readonly record struct OpenInferenceRoute(OpenInferenceEndpoint Endpoin
         {
             "ready" => OpenInferenceEndpoint.ModelReady,
             "infer" => OpenInferenceEndpoint.ModelInfer,
+            "explain" => OpenInferenceEndpoint.ModelExplain,
             _ => null,
         };
         if (endpoint is null)

@@ -17,6 +17,10 @@ namespace MLOps.Serving.Models;
 /// </remarks>
 public sealed class ModelStep : IServingStep, IServingStepLifetime
 {
+    /// <summary>The <see cref="ServingEvent.Items"/> key that asks the step for an explanation instead of a prediction
+    /// (set to <see langword="true"/> by <see cref="Hosting.InferenceServer.ExplainAsync"/> and <c>POST .../explain</c>).</summary>
+    public const string ExplainItem = "mlops.explain";
+
     /// <summary>Creates the step, named after the model (the route name a router picks by <see cref="ServingEvent.Path"/>).</summary>
     /// <param name="model">The model.</param>
     public ModelStep(IInferenceModel model)
@@ -57,7 +61,12 @@ public sealed class ModelStep : IServingStep, IServingStepLifetime
         InferenceResponse response;
         try
         {
-            response = await Model.InferAsync(request, cancellationToken).ConfigureAwait(false)
+            var task = IsExplain(servingEvent)
+                ? Model is IExplainableModel explainable
+                    ? explainable.ExplainAsync(request, cancellationToken)
+                    : throw new ServingException(404, $"The model '{Model.Name}' cannot explain its predictions: it does not implement IExplainableModel. Use POST .../infer.")
+                : Model.InferAsync(request, cancellationToken);
+            response = await task.ConfigureAwait(false)
                        ?? throw new InvalidStateException("it returned no response");
         }
         catch (ServingException)
@@ -74,6 +83,9 @@ public sealed class ModelStep : IServingStep, IServingStepLifetime
         }
         return servingEvent.WithBody(EchoId(request, response));
     }
+
+    private static bool IsExplain(ServingEvent servingEvent)
+        => servingEvent.HasItems && servingEvent.Items.TryGetValue(ExplainItem, out var explain) && explain is true;
 
     /// <summary>Returns the response with the request's id (a copy when the model did not keep it).</summary>
     internal static InferenceResponse EchoId(InferenceRequest request, InferenceResponse response)
