@@ -50,6 +50,24 @@ public class InferenceHttpHostTests
     }
 
     [Test]
+    public async Task ServingGuide_HostingWithoutAspNetCoreExample_Runs()
+    {
+        var model = new DelayRiskModel("delay-model", "3");
+        await using var graph = ServingGraph.Router("models").Route(new ModelStep(model)).Build();
+        var cancellationToken = CancellationToken.None;
+
+        var server = graph.ToMockServer(model);
+        await using var host = await server.StartHttpAsync("http://127.0.0.1:0", cancellationToken);
+        using var http = host.CreateClient();
+        using var ready = await http.GetAsync("/v2/health/ready");
+        await host.StopAsync(cancellationToken);
+
+        Assert.That(ready.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(await ready.Content.ReadAsStringAsync(), Is.EqualTo("{\"ready\":true}"));
+        Assert.That(host.State.IsStopping, Is.True);
+    }
+
+    [Test]
     public async Task StartHttpAsync_TwoHostsAtOnce_GetDifferentPortsAndServeTheirOwnServer()
     {
         var first = new DelayRiskModel("first", "1");
