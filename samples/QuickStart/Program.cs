@@ -1,7 +1,9 @@
 // QuickStart: the main lifecycle of MLOps for .NET on the embedded default (SQLite + local files).
 // Ingests 20,000 real US flights into a feature store (per-origin delay windows of 1h and 1d, plus airports), builds a
 // point-in-time correct training set, trains an ML.NET delay classifier in a grid search, registers the best model,
-// points the `production` alias at it, predicts, and looks features up online for a new flight.
+// points the `production` alias at it, predicts, and looks features up online for a new flight. Then it serves the model
+// through a serving graph (online features + model), in process and over HTTP, and moves `production` to a retrained
+// version while concurrent HTTP requests flow; it exits with 1 if any of them failed.
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
@@ -213,6 +215,8 @@ await using (var host = await server.StartHttpAsync("http://127.0.0.1:0"))
         exitCode = 1;
 }
 Console.WriteLine($"Serving, HTTP and the upgrade under load: {servingClock.Elapsed.TotalSeconds:F1} s");
+if (exitCode != 0)
+    Console.Error.WriteLine("FAILED: a request over HTTP failed, or the upgrade was not answered by both versions.");
 return exitCode;
 
 /// <summary>One record of flights-20k.json.</summary>
