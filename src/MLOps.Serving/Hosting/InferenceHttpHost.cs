@@ -47,8 +47,8 @@ public sealed class InferenceHttpHost : IAsyncDisposable
 
     /// <summary>
     /// An address a client on this machine can call, with the real port when the URL asked for port 0 (such as
-    /// <c>http://127.0.0.1:41873/</c>); a wildcard host (<c>0.0.0.0</c>, <c>[::]</c>, <c>*</c>, <c>+</c>) becomes the
-    /// loopback address. Use it as <see cref="HttpClient.BaseAddress"/> (or call <see cref="CreateClient"/>).
+    /// <c>http://127.0.0.1:41873/</c>); a wildcard host becomes the loopback address (<c>0.0.0.0</c> becomes <c>127.0.0.1</c>;
+    /// <c>[::]</c>, <c>*</c> and <c>+</c> become <c>[::1]</c>). Use it as <see cref="HttpClient.BaseAddress"/> (or call <see cref="CreateClient"/>).
     /// </summary>
     public Uri BaseAddress { get; }
 
@@ -187,11 +187,11 @@ public sealed class InferenceHttpHost : IAsyncDisposable
     /// <summary>Replaces a wildcard host by the loopback address, which a client can call.</summary>
     private static Uri ForClients(Uri address)
     {
+        // Kestrel reports the wildcards * and + as [::] (or 0.0.0.0 without IPv6).
         string host = address.Host switch
         {
             "0.0.0.0" => "127.0.0.1",
-            "[::]" or "::" => "[::1]",
-            _ when address.Host is "*" or "+" => "localhost",
+            "[::]" => "[::1]",
             _ => address.Host,
         };
         return new UriBuilder(address.Scheme, host, address.Port).Uri;

@@ -186,6 +186,20 @@ public class InferenceHttpHostTests
     }
 
     [Test]
+    public async Task StartHttpAsync_ModelFailsToLoad_ThrowsServingException503NamingTheModel()
+    {
+        var gate = new TaskCompletionSource();
+        gate.SetException(new InvalidOperationException("the model file is missing"));
+        var model = new DelayRiskModel("broken", loadGate: gate);
+        await using var graph = ServingGraph.Router("flights").Route(new ModelStep(model)).Build();
+
+        var e = Assert.ThrowsAsync<ServingException>(() => graph.ToMockServer(model).StartHttpAsync())!;
+
+        Assert.That(e.StatusCode, Is.EqualTo(503));
+        Assert.That(e.Message, Does.Contain("broken").And.Contain("the model file is missing"));
+    }
+
+    [Test]
     public async Task StartHttpAsync_PortInUse_ThrowsIOExceptionAndTheFirstHostKeepsServing()
     {
         var model = new DelayRiskModel();
