@@ -1,17 +1,26 @@
 // QuickStart: the main lifecycle of MLOps for .NET on the embedded default (SQLite + local files).
 // Ingests 20,000 real US flights into a feature store (per-origin delay windows of 1h and 1d, plus airports), builds a
 // point-in-time correct training set, trains an ML.NET delay classifier in a grid search, registers the best model,
-// points the `production` alias at it, predicts, and looks features up online for a new flight.
+// points the `production` alias at it, predicts, and looks features up online for a new flight. Then it serves the model
+// through a serving graph (online features + model), in process and over HTTP, and moves `production` to a retrained
+// version while concurrent HTTP requests flow; it exits with 1 if any of them failed.
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using MLOps;
 using MLOps.FeatureStore;
 using MLOps.FeatureStore.Aggregations;
 using MLOps.FeatureStore.Sources;
 using MLOps.Registry;
 using MLOps.Runs;
+using MLOps.Serving.Enrichment;
+using MLOps.Serving.Graphs;
+using MLOps.Serving.Hosting;
+using MLOps.Serving.Models;
+using MLOps.Serving.Protocol;
 
 var home = Environment.GetEnvironmentVariable(MLOpsOptions.HomeVariable) ?? ".mlops";
 Console.WriteLine($"MLOps home: {Path.GetFullPath(home)}");
@@ -71,29 +80,35 @@ var all = training.ToDataView();
 var trainSet = mlContext.Data.TakeRows(all, 16_000);
 var testSet = mlContext.Data.SkipRows(all, 16_000);
 
+// One iteration: fit on the first 16,000 flights, evaluate on the rest, log the metrics to the run.
+async Task<ITransformer> TrainAsync(RunContext run, MLContext ml, int trees, int leaves, CancellationToken ct)
+{
+    await run.LogInputAsync("training-data", datasetUri, ct);
+    var pipeline = ml.Transforms.Categorical.OneHotEncoding([new("OriginKey", "origin"), new("DestinationKey", "destination")])
+        .Append(ml.Transforms.Concatenate("Features", [.. FlightInput.Numeric, "OriginKey", "DestinationKey"]))
+        .Append(ml.BinaryClassification.Trainers.FastTree(labelColumnName: "is_delayed", numberOfTrees: trees, numberOfLeaves: leaves, minimumExampleCountPerLeaf: 20));
+    var model = pipeline.Fit(trainSet);
+    var metrics = ml.BinaryClassification.Evaluate(model.Transform(testSet), labelColumnName: "is_delayed");
+    run.LogMetric("log_loss", metrics.LogLoss);
+    await run.LogResultsAsync(new Dictionary<string, double>
+    {
+        ["auc"] = metrics.AreaUnderRocCurve,
+        ["accuracy"] = metrics.Accuracy,
+        ["f1"] = metrics.F1Score,
+    }, ct);
+    return model;
+}
+
 var search = await project.Runs.Hyper("train")
     .Grid(h => h.Add("trees", 20, 100).Add("leaves", 8, 32))
     .SelectBy("max:auc")
     .Parallelism(2)
     .RunAsync(async (run, ct) =>
     {
-        await run.LogInputAsync("training-data", datasetUri, ct);
         var ml = new MLContext(seed: 1);   // MLContext is not thread-safe: one per parallel iteration
         var trees = run.GetParameter<int>("trees");
         var leaves = run.GetParameter<int>("leaves");
-        var pipeline = ml.Transforms.Categorical.OneHotEncoding([new("OriginKey", "origin"), new("DestinationKey", "destination")])
-            .Append(ml.Transforms.Concatenate("Features", [.. FlightFeatures.Numeric, "OriginKey", "DestinationKey"]))
-            .Append(ml.BinaryClassification.Trainers.FastTree(labelColumnName: "is_delayed", numberOfTrees: trees, numberOfLeaves: leaves, minimumExampleCountPerLeaf: 20));
-        var model = pipeline.Fit(trainSet);
-        var metrics = ml.BinaryClassification.Evaluate(model.Transform(testSet), labelColumnName: "is_delayed");
-        run.LogMetric("log_loss", metrics.LogLoss);
-        await run.LogResultsAsync(new Dictionary<string, double>
-        {
-            ["auc"] = metrics.AreaUnderRocCurve,
-            ["accuracy"] = metrics.Accuracy,
-            ["f1"] = metrics.F1Score,
-        }, ct);
-        return model;
+        return await TrainAsync(run, ml, trees, leaves, ct);
     });
 Console.WriteLine();
 Console.WriteLine("Hyper-parameter search (the best marked *):");
@@ -110,7 +125,7 @@ await project.Models.SetAliasAsync("delay-model", "production", version.Version)
 Console.WriteLine($"Registered {version.Uri} (run {best.Run.Id[^8..]}, trees={best.Parameters["trees"]}, leaves={best.Parameters["leaves"]}, auc={version.Metrics["auc"]:F4}) as production");
 
 // 4. Load the production model back from the registry and predict a few flights.
-using var predictor = await project.Models.CreatePredictorAsync<FlightFeatures, DelayPrediction>("store://models/flights/delay-model:production");
+using var predictor = await project.Models.CreatePredictorAsync<FlightInput, DelayPrediction>("store://models/flights/delay-model:production");
 Console.WriteLine();
 var scored = flights.Skip(16_000)
     .Zip(mlContext.Data.CreateEnumerable<FlightFeatures>(testSet, reuseRowObject: false))
@@ -129,7 +144,7 @@ await using (var online = await fs.GetOnlineServiceAsync(vector))
 {
     var last = flights[^1];
     var row = await online.GetAsync(new Dictionary<string, object> { ["origin"] = last.Origin });
-    var next = FlightFeatures.From(last.Origin, "LAX", 337, last.When.AddMinutes(5), row);
+    var next = FlightInput.From(new Departure(last.Origin, "LAX", 337, last.When.AddMinutes(5)), row);
     Console.WriteLine($"Online features of {last.Origin} after {last.Date}: {row}");
     Console.WriteLine($"A {last.Origin}->LAX departure five minutes later: P(delayed) = {predictor.Predict(next).Probability:P1}");
     Console.WriteLine();
@@ -140,10 +155,76 @@ var lineage = await project.Models.GetLineageAsync("delay-model", version.Versio
 Console.WriteLine("Lineage:");
 Console.WriteLine(lineage);
 
+// 7. Serving: the production model behind a graph that adds each flight's origin features from the online store. Called
+// in process first (the mock server of unit tests and notebooks), then over HTTP with the Open Inference Protocol (V2).
+var servingClock = Stopwatch.StartNew();
+await using var served = MLNetModel.Create<FlightInput, DelayPrediction>(project, "delay-model", "store://models/flights/delay-model:production");
+await using var graph = ServingGraph.Flow("flight-delays")
+    .To(new FeatureEnrichmentStep(fs, "delay-features"))
+    .To(new ModelStep(served))
+    .Build();
+var server = graph.ToMockServer(served);
+await server.LoadAsync();
+string[] busiest = ["ORD", "DFW", "ATL"];
+var departures = busiest.Select(origin => flights.Last(f => f.Origin == origin).ToDeparture()).ToList();
+Console.WriteLine();
+Console.WriteLine($"Serving graph '{graph.Name}': the online features of delay-features by origin -> delay-model v{served.Version}");
+var inProcess = await server.InferAsync("delay-model", InferenceJson.ParseRequest(Encoding.UTF8.GetBytes(DelayRequests.Tensors("in-process", departures))));
+var probabilities = inProcess.Outputs.Single(o => o.Name == "Probability").Data.AsSingles().ToArray();
+Console.WriteLine($"In process (graph.ToMockServer, server.InferAsync), answered by v{inProcess.ModelVersion}:");
+foreach (var (d, p) in departures.Zip(probabilities))
+    Console.WriteLine($"  {d.Origin}->{d.Destination,-4} {d.When:yyyy/MM/dd HH:mm}  P(delayed) = {p:P1}");
+
+int exitCode = 0;
+await using (var host = await server.StartHttpAsync("http://127.0.0.1:0"))
+{
+    using var http = host.CreateClient();
+    Console.WriteLine($"Over HTTP at {host.BaseAddress} (server.StartHttpAsync), V2 tensors and MLRun-style rows:");
+    foreach (var body in new[] { DelayRequests.Tensors("http-tensors", departures), DelayRequests.Rows(departures.Take(1).ToList()) })
+    {
+        using var response = await http.PostAsync("/v2/models/delay-model/infer", new StringContent(body, Encoding.UTF8, "application/json"));
+        Console.WriteLine($"  POST /v2/models/delay-model/infer {body}");
+        Console.WriteLine($"  {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        if (!response.IsSuccessStatusCode) exitCode = 1;
+    }
+
+    // 8. A new version under load: retrain with other hyper-parameters; then, while 4 clients keep posting requests,
+    // register it, move `production` to it and refresh the served model. Requests in flight finish on the old version.
+    var retrained = await project.Runs.RunAsync("retrain", (run, ct) => TrainAsync(run, new MLContext(seed: 2), 60, 16, ct),
+        new Dictionary<string, object> { ["trees"] = 60, ["leaves"] = 16 });
+    var load = RequestLoad.Start(http, "/v2/models/delay-model/infer", DelayRequests.Tensors("load", departures), clients: 4);
+    await load.WhenAnsweredAsync(200);
+    var upgrade = await project.Models.RegisterAsync("delay-model", retrained.Value, trainSet.Schema, new ModelLogOptions
+    {
+        Description = "The same features, retrained with 60 trees of 16 leaves.",
+        TrainingData = datasetUri,
+    }, runId: retrained.Run.Id);
+    await project.Models.SetAliasAsync("delay-model", "production", upgrade.Version);
+    bool swapped = await served.RefreshAsync();
+    await load.WhenAnsweredAsync(200, upgrade.Version.ToString(CultureInfo.InvariantCulture));
+    var outcome = await load.StopAsync();
+    Console.WriteLine();
+    Console.WriteLine($"Registered {upgrade.Uri} (trees=60, leaves=16, auc={upgrade.Metrics["auc"]:F4}) and moved production v{version.Version} -> v{upgrade.Version} "
+        + $"while 4 clients posted requests over HTTP; RefreshAsync {(swapped ? "swapped it in" : "found nothing to swap")}.");
+    Console.WriteLine($"{outcome.Succeeded + outcome.Failed:N0} requests: {outcome.Succeeded:N0} succeeded, {outcome.Failed} failed; answered by "
+        + string.Join(" and ", outcome.Versions.OrderBy(v => int.Parse(v.Key, CultureInfo.InvariantCulture)).Select(v => $"v{v.Key} ({v.Value:N0})")));
+    if (outcome.FirstError is { } error)
+        Console.WriteLine($"First failure: {error}");
+    var expected = new[] { version.Version, upgrade.Version }.Select(v => v.ToString(CultureInfo.InvariantCulture));
+    if (outcome.Failed > 0 || !expected.All(outcome.Versions.ContainsKey))
+        exitCode = 1;
+}
+Console.WriteLine($"Serving, HTTP and the upgrade under load: {servingClock.Elapsed.TotalSeconds:F1} s");
+if (exitCode != 0)
+    Console.Error.WriteLine("FAILED: a request over HTTP failed, or the upgrade was not answered by both versions.");
+return exitCode;
+
 /// <summary>One record of flights-20k.json.</summary>
 internal sealed record Flight(string Date, int Delay, int Distance, string Origin, string Destination)
 {
     public DateTime When => DateTime.ParseExact(Date, "yyyy/MM/dd HH:mm", CultureInfo.InvariantCulture);
+
+    public Departure ToDeparture() => new(Origin, Destination, Distance, When);
 }
 
 internal static class Flights
@@ -153,49 +234,86 @@ internal static class Flights
     public static List<Flight> Load(string path)
         => JsonSerializer.Deserialize<List<Flight>>(File.ReadAllText(path), Json)
            ?? throw new InvalidDataException($"{path} holds no flights.");
-
 }
 
-/// <summary>The model input: one row of the training set (flight columns and the feature vector), and the label.</summary>
-public sealed class FlightFeatures
+/// <summary>Clients posting the same inference request in a loop until stopped, counting the answers of each model version.</summary>
+internal sealed class RequestLoad
 {
-    public static readonly string[] Numeric = ["distance", "hour", "day_of_week", "delay_avg_1h", "delay_max_1h", "delay_count_1h", "delay_avg_1d", "origin_lat", "origin_lon"];
+    private readonly ConcurrentDictionary<string, int> _versions = new();
+    private readonly List<(int Count, string? Version, TaskCompletionSource Reached)> _waits = [];
+    private volatile bool _stopping;
+    private Task[] _clients = [];
+    private int _succeeded;
+    private int _failed;
+    private string? _firstError;
 
-    [ColumnName("origin")] public string Origin { get; set; } = "";
-    [ColumnName("destination")] public string Destination { get; set; } = "";
-    [ColumnName("distance")] public float Distance { get; set; }
-    [ColumnName("hour")] public float Hour { get; set; }
-    [ColumnName("day_of_week")] public float DayOfWeek { get; set; }
-    [ColumnName("delay_avg_1h")] public float DelayAvg1h { get; set; }
-    [ColumnName("delay_max_1h")] public float DelayMax1h { get; set; }
-    [ColumnName("delay_count_1h")] public float DelayCount1h { get; set; }
-    [ColumnName("delay_avg_1d")] public float DelayAvg1d { get; set; }
-    [ColumnName("origin_lat")] public float OriginLat { get; set; }
-    [ColumnName("origin_lon")] public float OriginLon { get; set; }
-    [ColumnName("is_delayed")] public bool IsDelayed { get; set; }
-
-    /// <summary>A new flight with its origin's online features.</summary>
-    internal static FlightFeatures From(string origin, string destination, int distance, DateTime when, MLOps.FeatureStore.Vectors.FeatureRow online) => new()
+    public static RequestLoad Start(HttpClient http, string path, string body, int clients)
     {
-        Origin = origin,
-        Destination = destination,
-        Distance = distance,
-        Hour = when.Hour,
-        DayOfWeek = (float)when.DayOfWeek,
-        DelayAvg1h = (float)online.GetDouble("delay_avg_1h"),
-        DelayMax1h = (float)online.GetDouble("delay_max_1h"),
-        DelayCount1h = (float)online.GetDouble("delay_count_1h"),
-        DelayAvg1d = (float)online.GetDouble("delay_avg_1d"),
-        OriginLat = (float)online.GetDouble("origin_lat"),
-        OriginLon = (float)online.GetDouble("origin_lon"),
-    };
-}
+        var load = new RequestLoad();
+        load._clients = [.. Enumerable.Range(0, clients).Select(_ => Task.Run(() => load.RunAsync(http, path, body)))];
+        return load;
+    }
 
-/// <summary>The model output.</summary>
-public sealed class DelayPrediction
-{
-    [ColumnName("PredictedLabel")]
-    public bool PredictedLabel { get; set; }
+    /// <summary>Completes once <paramref name="count"/> requests were answered (by <paramref name="version"/> when given), or one failed.</summary>
+    public Task WhenAnsweredAsync(int count, string? version = null)
+    {
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_waits) _waits.Add((count, version, reached));
+        Check();
+        return reached.Task.WaitAsync(TimeSpan.FromMinutes(1));
+    }
 
-    public float Probability { get; set; }
+    public async Task<(int Succeeded, int Failed, IReadOnlyDictionary<string, int> Versions, string? FirstError)> StopAsync()
+    {
+        _stopping = true;
+        await Task.WhenAll(_clients);
+        return (_succeeded, _failed, _versions, _firstError);
+    }
+
+    private async Task RunAsync(HttpClient http, string path, string body)
+    {
+        while (!_stopping)
+        {
+            try
+            {
+                using var response = await http.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+                var answer = await response.Content.ReadAsByteArrayAsync();
+                if (!response.IsSuccessStatusCode)
+                {
+                    Fail($"{(int)response.StatusCode} {Encoding.UTF8.GetString(answer)}");
+                    return;
+                }
+                _versions.AddOrUpdate(InferenceJson.ParseResponse(answer).ModelVersion ?? "none", 1, (_, n) => n + 1);
+                Interlocked.Increment(ref _succeeded);
+            }
+            catch (HttpRequestException e)
+            {
+                Fail(e.Message);
+                return;
+            }
+            finally
+            {
+                Check();
+            }
+        }
+    }
+
+    private void Fail(string error)
+    {
+        Interlocked.CompareExchange(ref _firstError, error, null);
+        Interlocked.Increment(ref _failed);
+    }
+
+    private void Check()
+    {
+        lock (_waits)
+        {
+            foreach (var (count, version, reached) in _waits)
+            {
+                int answered = version is null ? Volatile.Read(ref _succeeded) : _versions.GetValueOrDefault(version);
+                if (answered >= count || Volatile.Read(ref _failed) > 0)
+                    reached.TrySetResult();
+            }
+        }
+    }
 }
