@@ -418,7 +418,11 @@ public sealed class InferenceServer
         writer.WriteEndObject();
     }
 
-    private static InferenceHttpResponse Error(int statusCode, string message) => Json(statusCode, w => InferenceJson.WriteError(w, message));
+    /// <summary>An <c>{"error": "..."}</c> answer.</summary>
+    internal static InferenceHttpResponse Error(int statusCode, string message) => Json(statusCode, w => InferenceJson.WriteError(w, message));
+
+    /// <summary>The 503 <c>{"ready": false}</c> answer of a server (or <c>{"name", "ready": false}</c> of a model) that is stopping.</summary>
+    internal static InferenceHttpResponse NotReady(string? model) => Json(503, w => WriteFlag(w, model, "ready"u8, false));
 
     private static InferenceHttpResponse Json(int statusCode, Action<Utf8JsonWriter> write)
         => new(statusCode, InferenceJson.Write(write, static (writer, w) => w(writer)));

@@ -110,10 +110,7 @@ public static class ServingEndpoints
                 response = await server.SendAsync(request.Method, request.Path.ToUriComponent(), default, aborted).ConfigureAwait(false);
                 if (response.StatusCode == 200)
                 {
-                    response = route.Endpoint == OpenInferenceEndpoint.ModelReady
-                        ? new InferenceHttpResponse(503, System.Text.Encoding.UTF8.GetBytes(
-                            $"{{\"name\":{System.Text.Json.JsonSerializer.Serialize(route.Model)},\"ready\":false}}"))
-                        : new InferenceHttpResponse(503, "{\"ready\":false}"u8.ToArray());
+                    response = InferenceServer.NotReady(route.Endpoint == OpenInferenceEndpoint.ModelReady ? route.Model : null);
                 }
             }
             else if (HttpMethods.IsPost(request.Method))
@@ -150,8 +147,7 @@ public static class ServingEndpoints
         await http.Body.WriteAsync(response.Body, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private static InferenceHttpResponse Error(int statusCode, string message)
-        => new(statusCode, System.Text.Encoding.UTF8.GetBytes($"{{\"error\":{System.Text.Json.JsonSerializer.Serialize(message)}}}"));
+    private static InferenceHttpResponse Error(int statusCode, string message) => InferenceServer.Error(statusCode, message);
 
     private static async Task<RequestBody> ReadBodyAsync(HttpContext context, long limit, CancellationToken cancellationToken)
     {

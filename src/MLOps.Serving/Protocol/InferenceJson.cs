@@ -1132,7 +1132,7 @@ public static class InferenceJson
         t_writer = null;
         buffer ??= new ArrayBufferWriter<byte>(1024);
         if (writer is null)
-            writer = new Utf8JsonWriter(buffer);
+            writer = new Utf8JsonWriter(buffer, WriterOptions);
         else
             writer.Reset(buffer);
         try
@@ -1158,4 +1158,8 @@ public static class InferenceJson
     }
 
     private const int MaxCachedBuffer = 1 << 20;
+
+    /// <summary>Readable bodies: quotes in messages stay <c>'</c> rather than <c>\u0027</c> (the bodies are
+    /// <c>application/json</c>, never embedded in HTML); control characters, <c>"</c> and <c>\</c> are still escaped.</summary>
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 }

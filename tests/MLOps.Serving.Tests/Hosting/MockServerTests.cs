@@ -308,7 +308,7 @@ public class MockServerTests
         var response = await Infer("/v2/models/delay-risk/infer", DelayRiskModel.Request("r", [1f], [1]));
 
         Assert.That(response.StatusCode, Is.EqualTo(500));
-        Assert.That(response.Text, Is.EqualTo("{\"error\":\"model \\u0027delay-risk\\u0027 failed: scorer table is empty\"}"));
+        Assert.That(response.Text, Is.EqualTo("{\"error\":\"model 'delay-risk' failed: scorer table is empty\"}"));
         Assert.That(Error(response), Does.Not.Contain(" at ").And.Not.Contain("InvalidOperationException"));
     }
 

@@ -25,6 +25,14 @@ public class InferenceJsonRoundTripTests
     }
 
     [Test]
+    public void SerializeError_QuotesAndControlCharacters_ReadableQuotesEscapedControls()
+    {
+        var body = Encoding.UTF8.GetString(InferenceJson.SerializeError(new ErrorResponse("The model 'delay' said \"no\"\n<ok> & café")));
+
+        Assert.That(body, Is.EqualTo("{\"error\":\"The model 'delay' said \\\"no\\\"\\n<ok> & café\"}"));
+    }
+
+    [Test]
     public void SerializeResponse_LargeThenSmallThenFailing_EachBodyComplete()
     {
         var large = new InferenceResponse { ModelName = "m", Outputs = [InferenceTensor.Singles("p", [.. Enumerable.Range(0, 300_000).Select(i => i / 7f)], 300_000)] };
