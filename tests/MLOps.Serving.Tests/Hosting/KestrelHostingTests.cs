@@ -22,7 +22,9 @@ namespace MLOps.Serving.Tests.Hosting;
 public class KestrelHostingTests
 {
     private DelayRiskModel _delay = null!;
-    private GatedModel _gated = null!;
+    private TaskCompletionSource _entered = null!;
+    private TaskCompletionSource _release = null!;
+    private HookedModel _gated = null!;
     private ServingRouter _graph = null!;
     private WebApplication _app = null!;
     private HttpClient _client = null!;
@@ -31,7 +33,9 @@ public class KestrelHostingTests
     public void SetUp()
     {
         _delay = new DelayRiskModel("delay-risk", "1", peakBonus: 0.3f);
-        _gated = new GatedModel(new DelayRiskModel("gated", null));
+        _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        _gated = HookedModel.Gated(new DelayRiskModel("gated", null), _entered, _release);
         _graph = ServingGraph.Router("flights").Route(new ModelStep(_delay)).Route(new ModelStep(_gated)).Build();
     }
 
@@ -41,7 +45,7 @@ public class KestrelHostingTests
         _client?.Dispose();
         if (_app is not null)
         {
-            _gated.Release.TrySetResult();
+            _release.TrySetResult();
             await _app.StopAsync();
             await _app.DisposeAsync();
         }
@@ -276,7 +280,7 @@ public class KestrelHostingTests
         _app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() => stopping.TrySetResult());
 
         var inFlight = _client.PostAsync("/v2/models/gated/infer", Body(DelayRiskModel.Request("last", [2500f], [9])));
-        await _gated.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await _entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
         var stop = _app.StopAsync();
         await stopping.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
@@ -284,7 +288,7 @@ public class KestrelHostingTests
         Assert.That(State.InFlight, Is.EqualTo(1));
         Assert.That(stop.IsCompleted, Is.False);
 
-        _gated.Release.SetResult();
+        _release.SetResult();
         using var response = await inFlight.WaitAsync(TimeSpan.FromSeconds(30));
         await stop.WaitAsync(TimeSpan.FromSeconds(30));
 
@@ -293,28 +297,4 @@ public class KestrelHostingTests
         Assert.That(State.InFlight, Is.Zero);
     }
 
-    /// <summary>A model that signals when a request enters it and holds the request until released.</summary>
-    private sealed class GatedModel(DelayRiskModel inner) : IInferenceModel
-    {
-        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public string Name => inner.Name;
-
-        public string? Version => inner.Version;
-
-        public ModelMetadata Metadata => inner.Metadata;
-
-        public bool IsReady => inner.IsReady;
-
-        public ValueTask LoadAsync(CancellationToken cancellationToken) => inner.LoadAsync(cancellationToken);
-
-        public async ValueTask<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken)
-        {
-            Entered.TrySetResult();
-            await Release.Task.WaitAsync(cancellationToken);
-            return await inner.InferAsync(request, cancellationToken);
-        }
-    }
 }
