@@ -1,13 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using MLOps.Serving.Graphs;
 using MLOps.Serving.Hosting;
 using MLOps.Serving.Models;
@@ -172,29 +165,15 @@ public class ExplainTests
     [Test]
     public async Task PostExplain_OverKestrel_Answers200()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(_server);
-        await using var app = builder.Build();
-        app.MapServingGraph(_server);
-        await app.StartAsync();
-        try
-        {
-            var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
-            using var client = new HttpClient { BaseAddress = new Uri(address) };
-            using var content = new ByteArrayContent(Body());
-            content.Headers.ContentType = new("application/json");
+        await using var host = await _server.StartHttpAsync();
+        using var client = host.CreateClient();
+        using var content = new ByteArrayContent(Body());
+        content.Headers.ContentType = new("application/json");
 
-            using var response = await client.PostAsync("/v2/models/delay-risk/explain", content);
+        using var response = await client.PostAsync("/v2/models/delay-risk/explain", content);
 
-            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
-            var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
-            Assert.That(json.GetProperty("outputs")[0].GetProperty("name").GetString(), Is.EqualTo("attribution"));
-        }
-        finally
-        {
-            await app.StopAsync();
-        }
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.That(json.GetProperty("outputs")[0].GetProperty("name").GetString(), Is.EqualTo("attribution"));
     }
 }
