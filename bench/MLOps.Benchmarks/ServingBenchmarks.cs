@@ -79,6 +79,7 @@ public class InProcessInferenceBenchmarks
 public class HttpInferenceBenchmarks
 {
     private const int Requests = 1024;
+    private static bool s_latencyPrinted;
     private static readonly MediaTypeHeaderValue Json = new("application/json");
     private ServingBenchData _data = null!;
     private MLNetModel<ServedFlight, ServedPrediction> _model = null!;
@@ -121,9 +122,16 @@ public class HttpInferenceBenchmarks
         _bareBody = _data.PlainJson;
         await SendAsync(_v2.Client, "/v2/models/delay/infer", _v2Body);
         await SendAsync(_bare.Client, "/predict", _bareBody);
-        if (Concurrency == 1)
+        if (Concurrency == 1 && !s_latencyPrinted)
         {
-            // BenchmarkDotNet reports means; the latency percentiles of single requests go to the log.
+            // BenchmarkDotNet reports means; the latency percentiles of single requests go to the log (once per run,
+            // after a warm-up long enough for tiered compilation of both servers and the client).
+            s_latencyPrinted = true;
+            for (int i = 0; i < 3_000; i++)
+            {
+                await SendAsync(_bare.Client, "/predict", _bareBody);
+                await SendAsync(_v2.Client, "/v2/models/delay/infer", _v2Body);
+            }
             OnlineBenchTiming.Print("HTTP inference latency at concurrency 1", 4_000,
                 ("MinimalApi", () => { SendAsync(_bare.Client, "/predict", _bareBody).GetAwaiter().GetResult(); return 0; }),
                 ("OpenInferenceV2", () => { SendAsync(_v2.Client, "/v2/models/delay/infer", _v2Body).GetAwaiter().GetResult(); return 0; }));
