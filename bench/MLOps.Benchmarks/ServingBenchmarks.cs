@@ -132,6 +132,7 @@ public class HttpInferenceBenchmarks
                 await SendAsync(_bare.Client, "/predict", _bareBody);
                 await SendAsync(_v2.Client, "/v2/models/delay/infer", _v2Body);
             }
+            await CompareInterleavedAsync();
             OnlineBenchTiming.Print("HTTP inference latency at concurrency 1", 4_000,
                 ("MinimalApi", () => { SendAsync(_bare.Client, "/predict", _bareBody).GetAwaiter().GetResult(); return 0; }),
                 ("OpenInferenceV2", () => { SendAsync(_v2.Client, "/v2/models/delay/infer", _v2Body).GetAwaiter().GetResult(); return 0; }));
@@ -160,10 +161,47 @@ public class HttpInferenceBenchmarks
     [Benchmark(OperationsPerInvoke = Requests)]
     public Task OpenInferenceV2() => RunAsync(_v2.Client, "/v2/models/delay/infer", _v2Body);
 
-    private async Task RunAsync(HttpClient client, string path, byte[] body)
+    /// <summary>
+    /// Both sides in alternating rounds of <see cref="Requests"/> requests (so drift on a shared machine hits both alike),
+    /// at concurrency 1 and 32: the median wall time per request over the rounds and the process CPU time per request
+    /// (client and server together; it does not count waiting for a core).
+    /// </summary>
+    private async Task CompareInterleavedAsync()
+    {
+        const int Rounds = 15;
+        var process = System.Diagnostics.Process.GetCurrentProcess();
+        foreach (int concurrency in new[] { 1, 32 })
+        {
+            var wall = new List<double>[] { [], [] };
+            var cpu = new double[2];
+            for (int round = 0; round < Rounds; round++)
+            {
+                for (int side = 0; side < 2; side++)
+                {
+                    process.Refresh();
+                    var cpu0 = process.TotalProcessorTime;
+                    long start = System.Diagnostics.Stopwatch.GetTimestamp();
+                    if (side == 0)
+                        await RunAsync(_bare.Client, "/predict", _bareBody, concurrency);
+                    else
+                        await RunAsync(_v2.Client, "/v2/models/delay/infer", _v2Body, concurrency);
+                    wall[side].Add(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMicroseconds / Requests);
+                    process.Refresh();
+                    cpu[side] += (process.TotalProcessorTime - cpu0).TotalMicroseconds / Requests;
+                }
+            }
+            double bare = wall[0].Order().ElementAt(Rounds / 2), v2 = wall[1].Order().ElementAt(Rounds / 2);
+            Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"// HTTP interleaved, concurrency {concurrency}, {Rounds} rounds of {Requests}: median per request MinimalApi {bare:F1} us, OpenInferenceV2 {v2:F1} us (ratio {v2 / bare:F2}; {1e6 / v2:F0} vs {1e6 / bare:F0} req/s); process CPU per request {cpu[0] / Rounds:F1} vs {cpu[1] / Rounds:F1} us"));
+        }
+    }
+
+    private Task RunAsync(HttpClient client, string path, byte[] body) => RunAsync(client, path, body, Concurrency);
+
+    private static async Task RunAsync(HttpClient client, string path, byte[] body, int concurrency)
     {
         int next = -1;
-        var workers = new Task[Concurrency];
+        var workers = new Task[concurrency];
         for (int w = 0; w < workers.Length; w++)
         {
             workers[w] = Task.Run(async () =>

@@ -91,6 +91,24 @@ public sealed class ModelPredictor<TInput, TOutput> : IDisposable
         return results;
     }
 
+    /// <summary>Predicts an array of rows, in order, with one pooled prediction engine (no enumerator, no list).</summary>
+    internal TOutput[] PredictArray(TInput[] inputs)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var results = new TOutput[inputs.Length];
+        var engine = _pool.Get();
+        try
+        {
+            for (int i = 0; i < inputs.Length; i++)
+                results[i] = engine.Predict(inputs[i] ?? throw new ArgumentException($"Row {i} of the batch is null.", nameof(inputs)));
+        }
+        finally
+        {
+            _pool.Return(engine);
+        }
+        return results;
+    }
+
     /// <summary>Releases the pooled prediction engines. The loaded model itself stays cached by the registry.</summary>
     public void Dispose()
     {

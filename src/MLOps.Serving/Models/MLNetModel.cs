@@ -47,8 +47,10 @@ public sealed class MLNetModel<TInput, TOutput> : IInferenceModel, IAsyncDisposa
 {
     private readonly MLOpsProject _project;
     private readonly ModelHandleOptions? _options;
-    private readonly IReadOnlyList<ColumnBinding> _inputs;
-    private readonly IReadOnlyList<ColumnBinding> _outputs;
+    private readonly ColumnBinding[] _inputs;
+    private readonly ColumnBinding[] _outputs;
+    private readonly HashSet<string> _inputNames;
+    private readonly ColumnBinding? _unknownSizeVector;
     private readonly IReadOnlyList<TensorMetadata> _inputMetadata;
     private readonly IReadOnlyList<TensorMetadata> _outputMetadata;
     private readonly int _rowWidth;
@@ -65,8 +67,10 @@ public sealed class MLNetModel<TInput, TOutput> : IInferenceModel, IAsyncDisposa
         _options = options;
         Name = name;
         _uri = uri;
-        _inputs = ColumnBinding.For(typeof(TInput), inputs: true);
-        _outputs = ColumnBinding.For(typeof(TOutput), inputs: false);
+        _inputs = [.. ColumnBinding.For(typeof(TInput), inputs: true)];
+        _outputs = [.. ColumnBinding.For(typeof(TOutput), inputs: false)];
+        _inputNames = new HashSet<string>(_inputs.Select(c => c.Name), StringComparer.Ordinal);
+        _unknownSizeVector = _inputs.FirstOrDefault(c => c.IsVector && c.VectorSize == 0);
         _inputMetadata = [.. _inputs.Select(c => c.ToMetadata())];
         _outputMetadata = [.. _outputs.Select(c => c.ToMetadata())];
         _rowWidth = _inputs.Sum(c => c.IsVector ? c.VectorSize : 1);
@@ -180,16 +184,17 @@ public sealed class MLNetModel<TInput, TOutput> : IInferenceModel, IAsyncDisposa
         var outputs = SelectOutputs(request);
         var rows = request.HasRows ? FromRows(request.Rows!) : FromTensors(request);
         cancellationToken.ThrowIfCancellationRequested();
-        IReadOnlyList<TOutput> predictions;
+        TOutput[] predictions;
         string version;
         using (var lease = handle.Acquire())
         {
-            predictions = rows.Length == 0 ? [] : lease.Predictor.PredictBatch(rows);
+            predictions = rows.Length == 0 ? [] : lease.Predictor.PredictArray(rows);
             version = VersionText(lease.Predictor.Version.Version);
         }
         var tensors = new InferenceTensor[outputs.Count];
+        long[] shape = [predictions.Length]; // shared by the scalar outputs: a tensor never changes its shape
         for (int i = 0; i < outputs.Count; i++)
-            tensors[i] = ToTensor(outputs[i], predictions);
+            tensors[i] = ToTensor(outputs[i], predictions, shape);
         return ValueTask.FromResult(InferenceResponse.For(request, Name, version, tensors));
     }
 
@@ -245,15 +250,20 @@ public sealed class MLNetModel<TInput, TOutput> : IInferenceModel, IAsyncDisposa
     {
         if (request.Inputs.Count == 0)
             throw Bad($"The request has no inputs; the model '{Name}' takes {InputList}.");
-        foreach (var tensor in request.Inputs)
+        var given = request.Inputs;
+        for (int t = 0; t < given.Count; t++)
         {
-            if (!_inputs.Any(c => string.Equals(c.Name, tensor.Name, StringComparison.Ordinal)))
-                throw Bad($"Unknown input '{tensor.Name}': the model '{Name}' takes {InputList}.");
-            if (request.Inputs.Count(t => string.Equals(t.Name, tensor.Name, StringComparison.Ordinal)) > 1)
-                throw Bad($"Input '{tensor.Name}' is given twice; send one tensor per input.");
+            string name = given[t].Name;
+            if (!_inputNames.Contains(name))
+                throw Bad($"Unknown input '{name}': the model '{Name}' takes {InputList}.");
+            for (int u = 0; u < t; u++)
+            {
+                if (string.Equals(given[u].Name, name, StringComparison.Ordinal))
+                    throw Bad($"Input '{name}' is given twice; send one tensor per input.");
+            }
         }
-        var tensors = new InferenceTensor[_inputs.Count];
-        for (int i = 0; i < _inputs.Count; i++)
+        var tensors = new InferenceTensor[_inputs.Length];
+        for (int i = 0; i < _inputs.Length; i++)
         {
             if (!request.TryGetInput(_inputs[i].Name, out var tensor))
                 throw Bad($"Missing input '{_inputs[i].Name}': the model '{Name}' takes {InputList}, one tensor each.");
@@ -380,10 +390,11 @@ public sealed class MLNetModel<TInput, TOutput> : IInferenceModel, IAsyncDisposa
             var row = new TInput();
             if (source.IsKeyed)
             {
-                foreach (var key in source.Names!)
+                var keys = source.Names!;
+                for (int k = 0; k < keys.Count; k++)
                 {
-                    if (!_inputs.Any(c => string.Equals(c.Name, key, StringComparison.Ordinal)))
-                        throw Bad($"Row {r} has unknown input '{key}': the model '{Name}' takes {InputList}.");
+                    if (!_inputNames.Contains(keys[k]))
+                        throw Bad($"Row {r} has unknown input '{keys[k]}': the model '{Name}' takes {InputList}.");
                 }
                 foreach (var column in _inputs)
                 {
@@ -396,8 +407,8 @@ public sealed class MLNetModel<TInput, TOutput> : IInferenceModel, IAsyncDisposa
             }
             else
             {
-                if (_inputs.Any(c => c.IsVector && c.VectorSize == 0))
-                    throw Bad($"Input '{_inputs.First(c => c.IsVector && c.VectorSize == 0).Name}' is a vector of unknown size; send it as a V2 tensor.");
+                if (_unknownSizeVector is not null)
+                    throw Bad($"Input '{_unknownSizeVector.Name}' is a vector of unknown size; send it as a V2 tensor.");
                 if (source.Count != _rowWidth)
                     throw Bad($"Row {r} has {source.Count} values; the model '{Name}' takes {_rowWidth}, in this order: {InputList}.");
                 int position = 0;
@@ -472,11 +483,10 @@ public sealed class MLNetModel<TInput, TOutput> : IInferenceModel, IAsyncDisposa
         _ => value.ToString(),
     };
 
-    private static InferenceTensor ToTensor(ColumnBinding column, IReadOnlyList<TOutput> predictions)
+    private static InferenceTensor ToTensor(ColumnBinding column, TOutput[] predictions, long[] shape)
     {
-        int n = predictions.Count;
+        int n = predictions.Length;
         TensorData data;
-        long[] shape = [n];
         switch (column.Kind)
         {
             case ColumnKind.Single:
@@ -520,13 +530,13 @@ public sealed class MLNetModel<TInput, TOutput> : IInferenceModel, IAsyncDisposa
                 shape = [n, width];
                 break;
         }
-        return new InferenceTensor(column.Name, shape, data);
+        return new InferenceTensor(column.Name, shape, data, null, trusted: true); // shape and data agree by construction
     }
 
-    private static T[] Read<T>(ColumnBinding column, IReadOnlyList<TOutput> predictions)
+    private static T[] Read<T>(ColumnBinding column, TOutput[] predictions)
     {
         var get = column.Getter<TOutput, T>();
-        var values = new T[predictions.Count];
+        var values = new T[predictions.Length];
         for (int i = 0; i < values.Length; i++) values[i] = get(predictions[i]);
         return values;
     }

@@ -32,11 +32,12 @@ public sealed class InferenceRequest
     /// <returns>Whether the request has the input.</returns>
     public bool TryGetInput(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out InferenceTensor? tensor)
     {
-        foreach (var input in Inputs)
+        var inputs = Inputs;
+        for (int i = 0; i < inputs.Count; i++)
         {
-            if (string.Equals(input.Name, name, StringComparison.Ordinal))
+            if (string.Equals(inputs[i].Name, name, StringComparison.Ordinal))
             {
-                tensor = input;
+                tensor = inputs[i];
                 return true;
             }
         }
