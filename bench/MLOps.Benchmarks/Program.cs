@@ -16,6 +16,11 @@ if (args.Contains("--profile-retrieval", StringComparer.Ordinal))
     await OfflineRetrievalBenchmarks.ProfileAsync(Console.Out).ConfigureAwait(false);
     return;
 }
+if (args.Contains("--profile-serving", StringComparer.Ordinal))
+{
+    await HttpInferenceBenchmarks.ProfileAsync().ConfigureAwait(false);
+    return;
+}
 if (args.Contains("--profile-ingest", StringComparer.Ordinal))
 {
     await IngestionBenchmarks.ProfileAsync(Console.Out).ConfigureAwait(false);

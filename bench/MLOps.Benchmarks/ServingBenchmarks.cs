@@ -74,12 +74,11 @@ public class InProcessInferenceBenchmarks
 /// Core minimal API that binds the flight from JSON and predicts with pooled prediction engines of the same model. The
 /// mean is the time per request: the latency at concurrency 1, the inverse of the throughput at 32.
 /// </summary>
-[WarmupCount(2)]
-[IterationCount(10)]
+[WarmupCount(3)]
+[IterationCount(15)]
 public class HttpInferenceBenchmarks
 {
     private const int Requests = 1024;
-    private static bool s_latencyPrinted;
     private static readonly MediaTypeHeaderValue Json = new("application/json");
     private ServingBenchData _data = null!;
     private MLNetModel<ServedFlight, ServedPrediction> _model = null!;
@@ -122,21 +121,6 @@ public class HttpInferenceBenchmarks
         _bareBody = _data.PlainJson;
         await SendAsync(_v2.Client, "/v2/models/delay/infer", _v2Body);
         await SendAsync(_bare.Client, "/predict", _bareBody);
-        if (Concurrency == 1 && !s_latencyPrinted)
-        {
-            // BenchmarkDotNet reports means; the latency percentiles of single requests go to the log (once per run,
-            // after a warm-up long enough for tiered compilation of both servers and the client).
-            s_latencyPrinted = true;
-            for (int i = 0; i < 3_000; i++)
-            {
-                await SendAsync(_bare.Client, "/predict", _bareBody);
-                await SendAsync(_v2.Client, "/v2/models/delay/infer", _v2Body);
-            }
-            await CompareInterleavedAsync();
-            OnlineBenchTiming.Print("HTTP inference latency at concurrency 1", 4_000,
-                ("MinimalApi", () => { SendAsync(_bare.Client, "/predict", _bareBody).GetAwaiter().GetResult(); return 0; }),
-                ("OpenInferenceV2", () => { SendAsync(_v2.Client, "/v2/models/delay/infer", _v2Body).GetAwaiter().GetResult(); return 0; }));
-        }
     }
 
     [GlobalCleanup]
@@ -162,13 +146,39 @@ public class HttpInferenceBenchmarks
     public Task OpenInferenceV2() => RunAsync(_v2.Client, "/v2/models/delay/infer", _v2Body);
 
     /// <summary>
+    /// Not a benchmark (<c>--profile-serving</c>): after a long warm-up (20,000 requests per side), both sides in
+    /// alternating rounds at concurrency 1 and 32, then p50/p99 latencies of single requests at concurrency 1.
+    /// </summary>
+    public static async Task ProfileAsync()
+    {
+        var bench = new HttpInferenceBenchmarks { Concurrency = 1 };
+        await bench.SetupAsync();
+        try
+        {
+            for (int i = 0; i < 20_000; i++)
+            {
+                await SendAsync(bench._bare.Client, "/predict", bench._bareBody);
+                await SendAsync(bench._v2.Client, "/v2/models/delay/infer", bench._v2Body);
+            }
+            await bench.CompareInterleavedAsync();
+            OnlineBenchTiming.Print("HTTP inference latency at concurrency 1", 10_000,
+                ("MinimalApi", () => { SendAsync(bench._bare.Client, "/predict", bench._bareBody).GetAwaiter().GetResult(); return 0; }),
+                ("OpenInferenceV2", () => { SendAsync(bench._v2.Client, "/v2/models/delay/infer", bench._v2Body).GetAwaiter().GetResult(); return 0; }));
+        }
+        finally
+        {
+            await bench.CleanupAsync();
+        }
+    }
+
+    /// <summary>
     /// Both sides in alternating rounds of <see cref="Requests"/> requests (so drift on a shared machine hits both alike),
     /// at concurrency 1 and 32: the median wall time per request over the rounds and the process CPU time per request
     /// (client and server together; it does not count waiting for a core).
     /// </summary>
     private async Task CompareInterleavedAsync()
     {
-        const int Rounds = 15;
+        const int Rounds = 21;
         var process = System.Diagnostics.Process.GetCurrentProcess();
         foreach (int concurrency in new[] { 1, 32 })
         {
