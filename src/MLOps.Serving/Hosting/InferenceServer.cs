@@ -330,7 +330,8 @@ public sealed class InferenceServer
 
     /// <summary>
     /// Answers a raw REST request of the Open Inference Protocol, as the HTTP host does: <c>GET /v2/health/live</c>,
-    /// <c>GET /v2/health/ready</c>, <c>GET /v2</c>, <c>GET /v2/models/{name}[/versions/{version}]</c>, <c>GET .../ready</c>
+    /// <c>GET /v2/health/ready</c>, <c>GET /v2</c>, <c>GET /v2/models</c> (MLRun's list of model names,
+    /// <c>{"models": [...]}</c>), <c>GET /v2/models/{name}[/versions/{version}]</c>, <c>GET .../ready</c>
     /// and <c>POST .../infer</c>. Never throws for a bad request: errors are <c>{"error": "..."}</c> with the status of the
     /// <see cref="ServingException"/> (404 for an unknown path, 405 for a wrong method, 413 for a body over the limit), and
     /// any other exception is a 500 whose message names its type, never its stack trace.
@@ -357,6 +358,16 @@ public sealed class InferenceServer
                     return Json(ready ? 200 : 503, w => WriteFlag(w, null, "ready"u8, ready));
                 case OpenInferenceEndpoint.ServerMetadata:
                     return Json(200, w => InferenceJson.WriteServerMetadata(w, GetServerMetadata()));
+                case OpenInferenceEndpoint.ModelList:
+                    return Json(200, w =>
+                    {
+                        w.WriteStartObject();
+                        w.WriteStartArray("models"u8);
+                        foreach (var served in Models)
+                            w.WriteStringValue(served.Name);
+                        w.WriteEndArray();
+                        w.WriteEndObject();
+                    });
                 case OpenInferenceEndpoint.ModelMetadata:
                     var metadata = GetModelMetadata(route.Model!, route.Version);
                     return Json(200, w => InferenceJson.WriteModelMetadata(w, metadata));

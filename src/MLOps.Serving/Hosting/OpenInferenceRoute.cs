@@ -7,6 +7,7 @@ internal enum OpenInferenceEndpoint
     ServerReady,
     ServerMetadata,
     ModelMetadata,
+    ModelList,
     ModelReady,
     ModelInfer,
     ModelExplain,
@@ -19,7 +20,7 @@ internal readonly record struct OpenInferenceRoute(OpenInferenceEndpoint Endpoin
     public string Method => Endpoint is OpenInferenceEndpoint.ModelInfer or OpenInferenceEndpoint.ModelExplain ? "POST" : "GET";
 
     /// <summary>
-    /// Parses <c>/v2</c>, <c>/v2/health/live</c>, <c>/v2/health/ready</c>, <c>/v2/models/{name}[/versions/{version}]</c>
+    /// Parses <c>/v2</c>, <c>/v2/models</c> (MLRun's model list), <c>/v2/health/live</c>, <c>/v2/health/ready</c>, <c>/v2/models/{name}[/versions/{version}]</c>
     /// and its <c>/ready</c>, <c>/infer</c> and <c>/explain</c> (MLRun's extension). A query string and a trailing slash are ignored; segments are URL-decoded.
     /// </summary>
     public static bool TryParse(string path, out OpenInferenceRoute route)
@@ -39,6 +40,9 @@ internal readonly record struct OpenInferenceRoute(OpenInferenceEndpoint Endpoin
         {
             case 1:
                 route = new(OpenInferenceEndpoint.ServerMetadata, null, null);
+                return true;
+            case 2 when segments[1] == "models":
+                route = new(OpenInferenceEndpoint.ModelList, null, null);
                 return true;
             case 3 when segments[1] == "health" && segments[2] == "live":
                 route = new(OpenInferenceEndpoint.ServerLive, null, null);

@@ -136,6 +136,19 @@ public class MockServerTests
     }
 
     [Test]
+    public async Task SendAsync_ModelList_Answers200WithEveryServedModel()
+    {
+        var response = await _server.SendAsync("GET", "/v2/models");
+        var trailingSlash = await _server.SendAsync("GET", "/v2/models/");
+        var post = await _server.SendAsync("POST", "/v2/models");
+
+        Assert.That(response.StatusCode, Is.EqualTo(200));
+        Assert.That(response.Text, Is.EqualTo("{\"models\":[\"delay-risk\",\"cancel-risk\"]}"));
+        Assert.That(trailingSlash.Text, Is.EqualTo(response.Text));
+        Assert.That(post.StatusCode, Is.EqualTo(405));
+    }
+
+    [Test]
     public async Task SendAsync_ModelMetadata_Answers200WithTensors()
     {
         var response = await _server.SendAsync("GET", "/v2/models/delay-risk");
