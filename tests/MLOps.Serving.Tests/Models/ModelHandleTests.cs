@@ -205,7 +205,9 @@ public sealed class ModelHandleTests
         var foreign = new ConcurrentQueue<string>();
         long calls = 0;
 
-        var tasks = Enumerable.Range(0, workers).Select(w => Task.Run(() =>
+        // Dedicated threads (LongRunning): 8 synchronous loops on pool threads would starve the refreshes' own pool work
+        // on a 2-core machine until the pool grows, which can take tens of seconds.
+        var tasks = Enumerable.Range(0, workers).Select(w => Task.Factory.StartNew(() =>
         {
             var batch = w % 2 == 1;
             var first = true;
@@ -238,7 +240,7 @@ public sealed class ModelHandleTests
                     if (Interlocked.Increment(ref started) == workers) allStarted.TrySetResult();
                 }
             }
-        })).ToList();
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToList();
 
         await allStarted.Task.WaitAsync(s_safety);
         for (var round = 0; round < 5; round++)
