@@ -22,11 +22,8 @@ public static class InferenceJson
     /// <returns>The request.</returns>
     /// <exception cref="ServingException">Status 400: the body is not valid JSON or breaks a rule of the protocol.</exception>
     public static InferenceRequest ParseRequest(ReadOnlySpan<byte> utf8)
-    {
-        var reader = new Utf8JsonReader(utf8, ReaderOptions);
-        try
+        => ParseObject(utf8, "request body", "request", static (ref Utf8JsonReader reader, int bodyLength) =>
         {
-            ExpectStartObject(ref reader, "request body");
             string? id = null;
             IReadOnlyDictionary<string, JsonElement>? parameters = null;
             IReadOnlyList<InferenceTensor>? inputs = null;
@@ -49,7 +46,7 @@ public static class InferenceJson
                 {
                     Next(ref reader);
                     sawInputs = true;
-                    ReadInputs(ref reader, utf8.Length, out inputs, out rows);
+                    ReadInputs(ref reader, bodyLength, out inputs, out rows);
                 }
                 else if (reader.ValueTextEquals("outputs"u8))
                 {
@@ -66,16 +63,7 @@ public static class InferenceJson
             if (!sawInputs)
                 throw Bad("The request has no 'inputs'; send {\"inputs\": [{\"name\": ..., \"shape\": [...], \"datatype\": ..., \"data\": [...]}]} or rows as {\"inputs\": [[...], ...]}.");
             return new InferenceRequest { Id = id, Parameters = parameters, Inputs = inputs ?? [], Outputs = outputs, Rows = rows };
-        }
-        catch (JsonException ex)
-        {
-            throw Malformed("request", ex, reader.BytesConsumed);
-        }
-        catch (InvalidOperationException ex)
-        {
-            throw Malformed("request", ex, reader.BytesConsumed);
-        }
-    }
+        });
 
     /// <summary>Reads a request body from a stream (up to <paramref name="maxBytes"/>) and parses it.</summary>
     /// <param name="body">The request body.</param>
@@ -205,11 +193,8 @@ public static class InferenceJson
     /// <returns>The response.</returns>
     /// <exception cref="ServingException">Status 400: the body is not valid JSON or breaks a rule of the protocol.</exception>
     public static InferenceResponse ParseResponse(ReadOnlySpan<byte> utf8)
-    {
-        var reader = new Utf8JsonReader(utf8, ReaderOptions);
-        try
+        => ParseObject(utf8, "response body", "response", static (ref Utf8JsonReader reader, int bodyLength) =>
         {
-            ExpectStartObject(ref reader, "response body");
             string? modelName = null, modelVersion = null, id = null;
             IReadOnlyDictionary<string, JsonElement>? parameters = null;
             List<InferenceTensor>? outputs = null;
@@ -242,7 +227,7 @@ public static class InferenceJson
                         throw Bad($"The response's 'outputs' is {Describe(ref reader)}; it must be an array of tensors.");
                     outputs = [];
                     while (Next(ref reader) != JsonTokenType.EndArray)
-                        outputs.Add(ReadTensor(ref reader, "Output", "outputs", outputs.Count, utf8.Length));
+                        outputs.Add(ReadTensor(ref reader, "Output", "outputs", outputs.Count, bodyLength));
                 }
                 else
                 {
@@ -254,16 +239,7 @@ public static class InferenceJson
             if (modelName is null)
                 throw Bad("The response has no 'model_name'.");
             return new InferenceResponse { ModelName = modelName, ModelVersion = modelVersion, Id = id, Parameters = parameters, Outputs = outputs ?? [] };
-        }
-        catch (JsonException ex)
-        {
-            throw Malformed("response", ex, reader.BytesConsumed);
-        }
-        catch (InvalidOperationException ex)
-        {
-            throw Malformed("response", ex, reader.BytesConsumed);
-        }
-    }
+        });
 
     // ---------------------------------------------------------------- metadata and errors
 
@@ -337,11 +313,8 @@ public static class InferenceJson
     /// <returns>The metadata.</returns>
     /// <exception cref="ServingException">Status 400: the body is not valid server metadata.</exception>
     public static ServerMetadata ParseServerMetadata(ReadOnlySpan<byte> utf8)
-    {
-        var reader = new Utf8JsonReader(utf8, ReaderOptions);
-        try
+        => ParseObject(utf8, "server metadata", "server metadata", static (ref Utf8JsonReader reader, int bodyLength) =>
         {
-            ExpectStartObject(ref reader, "server metadata");
             string? name = null, version = null;
             IReadOnlyList<string> extensions = [];
             while (Next(ref reader) == JsonTokenType.PropertyName)
@@ -358,23 +331,15 @@ public static class InferenceJson
                 Version = version ?? throw Bad("The server metadata has no 'version'."),
                 Extensions = extensions,
             };
-        }
-        catch (JsonException ex)
-        {
-            throw Malformed("server metadata", ex, reader.BytesConsumed);
-        }
-    }
+        });
 
     /// <summary>Parses model metadata (for clients and tests).</summary>
     /// <param name="utf8">The body in UTF-8.</param>
     /// <returns>The metadata.</returns>
     /// <exception cref="ServingException">Status 400: the body is not valid model metadata.</exception>
     public static ModelMetadata ParseModelMetadata(ReadOnlySpan<byte> utf8)
-    {
-        var reader = new Utf8JsonReader(utf8, ReaderOptions);
-        try
+        => ParseObject(utf8, "model metadata", "model metadata", static (ref Utf8JsonReader reader, int bodyLength) =>
         {
-            ExpectStartObject(ref reader, "model metadata");
             string? name = null, platform = null;
             IReadOnlyList<string> versions = [];
             IReadOnlyList<TensorMetadata> inputs = [], outputs = [];
@@ -396,23 +361,15 @@ public static class InferenceJson
                 Inputs = inputs,
                 Outputs = outputs,
             };
-        }
-        catch (JsonException ex)
-        {
-            throw Malformed("model metadata", ex, reader.BytesConsumed);
-        }
-    }
+        });
 
     /// <summary>Parses the error body <c>{"error": "..."}</c> (for clients and tests).</summary>
     /// <param name="utf8">The body in UTF-8.</param>
     /// <returns>The error.</returns>
     /// <exception cref="ServingException">Status 400: the body is not an error body.</exception>
     public static ErrorResponse ParseError(ReadOnlySpan<byte> utf8)
-    {
-        var reader = new Utf8JsonReader(utf8, ReaderOptions);
-        try
+        => ParseObject(utf8, "error body", "error", static (ref Utf8JsonReader reader, int bodyLength) =>
         {
-            ExpectStartObject(ref reader, "error body");
             string? error = null;
             while (Next(ref reader) == JsonTokenType.PropertyName)
             {
@@ -421,12 +378,7 @@ public static class InferenceJson
             }
             EnsureEnd(ref reader);
             return new ErrorResponse(error ?? throw Bad("The error body has no 'error'."));
-        }
-        catch (JsonException ex)
-        {
-            throw Malformed("error", ex, reader.BytesConsumed);
-        }
-    }
+        });
 
     // ---------------------------------------------------------------- reading
 
@@ -961,6 +913,28 @@ public static class InferenceJson
 
     private static ServingException TooLarge(long maxBytes, long? actual) => new(413,
         $"The request body is {(actual is null ? "larger than" : $"{actual} bytes, over")} the limit of {maxBytes} bytes; send fewer rows per request or raise the server's request size limit.");
+
+    /// <summary>Reads a body from one JSON object: <paramref name="read"/> reads its properties (and checks the end); a
+    /// syntax error becomes a 400 naming <paramref name="what"/> and the byte where it was found.</summary>
+    private static T ParseObject<T>(ReadOnlySpan<byte> utf8, string body, string what, ReadBody<T> read)
+    {
+        var reader = new Utf8JsonReader(utf8, ReaderOptions);
+        try
+        {
+            ExpectStartObject(ref reader, body);
+            return read(ref reader, utf8.Length);
+        }
+        catch (JsonException ex)
+        {
+            throw Malformed(what, ex, reader.BytesConsumed);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw Malformed(what, ex, reader.BytesConsumed);
+        }
+    }
+
+    private delegate T ReadBody<T>(ref Utf8JsonReader reader, int bodyLength);
 
     private static ServingException Malformed(string what, Exception ex, long bytesConsumed)
     {
