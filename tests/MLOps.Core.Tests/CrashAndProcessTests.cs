@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Microsoft.Data.Sqlite;
-using MLOps.Core.Tests.TestSupport;
 using MLOps.Runs;
 
 namespace MLOps.Core.Tests;

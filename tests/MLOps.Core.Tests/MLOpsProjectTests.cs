@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using MLOps.Core.Tests.TestSupport;
 using MLOps.DependencyInjection;
 using MLOps.Runs;
 

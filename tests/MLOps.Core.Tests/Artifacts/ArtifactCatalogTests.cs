@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using MLOps.Artifacts;
-using MLOps.Core.Tests.TestSupport;
 
 namespace MLOps.Core.Tests.Artifacts;
 

@@ -1,4 +1,3 @@
-using MLOps.Core.Tests.TestSupport;
 using MLOps.Runs;
 
 namespace MLOps.Core.Tests.Runs;

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
-using MLOps.Core.Tests.TestSupport;
 using MLOps.Runs;
 
 namespace MLOps.Core.Tests.Runs;

@@ -1,5 +1,4 @@
 using MLOps.Artifacts;
-using MLOps.Core.Tests.TestSupport;
 using MLOps.Registry;
 using MLOps.Runs;
 using MLOps.Storage;

@@ -1,5 +1,4 @@
 using Microsoft.Data.Sqlite;
-using MLOps.Core.Tests.TestSupport;
 using MLOps.Storage;
 using MLOps.Storage.Sqlite;
 

@@ -15,6 +15,7 @@ public sealed class BatchInferenceTests
     private const int Rows = 2000;
     private static readonly Lazy<Trained> s_trained = new(Train);
 
+    private TempFolder _folder = null!;
     private string _home = null!;
     private MLOpsProject _project = null!;
 
@@ -36,7 +37,8 @@ public sealed class BatchInferenceTests
     [SetUp]
     public async Task SetUp()
     {
-        _home = TempHome.New("batch");
+        _folder = new TempFolder();
+        _home = _folder.Path;
         _project = await MLOpsProject.Configure("test").UseHome(_home).CaptureGit(false).OpenAsync();
         await _project.Models.RegisterAsync("delay", Model.Model, Model.Schema, new ModelLogOptions { Aliases = { "production" } });
     }
@@ -45,7 +47,7 @@ public sealed class BatchInferenceTests
     public async Task TearDown()
     {
         await _project.DisposeAsync();
-        TempHome.Delete(_home);
+        _folder.Dispose();
     }
 
     /// <summary>The flights as Arrow: id (int64), distance (double), hour (float), in batches of 500 rows.</summary>

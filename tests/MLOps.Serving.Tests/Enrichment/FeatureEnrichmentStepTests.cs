@@ -7,13 +7,13 @@ using MLOps.FeatureStore.Vectors;
 using MLOps.Serving.Enrichment;
 using MLOps.Serving.Graphs;
 using MLOps.Serving.Protocol;
-using MLOps.Serving.Tests.TestSupport;
 
 namespace MLOps.Serving.Tests.Enrichment;
 
 public class FeatureEnrichmentStepTests
 {
     private const string VectorName = "delay_features";
+    private TempFolder _folder = null!;
     private string _home = null!;
     private MLOpsProject _project = null!;
     private OnlineFeatureService _online = null!;
@@ -25,7 +25,8 @@ public class FeatureEnrichmentStepTests
         var path = Path.Combine(TestContext.CurrentContext.TestDirectory, "data", "flights-20k.json");
         using (var doc = JsonDocument.Parse(File.ReadAllText(path)))
             _origins = doc.RootElement.EnumerateArray().Select(e => e.GetProperty("origin").GetString()!).Distinct().Take(5).ToArray();
-        _home = TempHome.New("enrich");
+        _folder = new TempFolder();
+        _home = _folder.Path;
         _project = await MLOpsProject.Configure("test").UseHome(_home).CaptureGit(false).OpenAsync();
         var fs = _project.FeatureStore;
         var delays = fs.FeatureSet("flight_delays")
@@ -42,7 +43,7 @@ public class FeatureEnrichmentStepTests
     {
         await _online.DisposeAsync();
         await _project.DisposeAsync();
-        TempHome.Delete(_home);
+        _folder.Dispose();
     }
 
     private ServingGraph EchoGraph() => ServingGraph.Flow("enrich-graph")

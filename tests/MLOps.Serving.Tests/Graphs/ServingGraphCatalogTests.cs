@@ -1,12 +1,12 @@
 using System.Text.Json.Nodes;
 using MLOps.Serving.Graphs;
-using MLOps.Serving.Tests.TestSupport;
 
 namespace MLOps.Serving.Tests.Graphs;
 
 /// <summary>Serving graphs stored in a real SQLite metadata store and rebuilt from it.</summary>
 public sealed class ServingGraphCatalogTests
 {
+    private TempFolder _folder = null!;
     private string _home = null!;
     private MLOpsProject _project = null!;
 
@@ -21,7 +21,8 @@ public sealed class ServingGraphCatalogTests
     [SetUp]
     public async Task SetUp()
     {
-        _home = TempHome.New("graphs");
+        _folder = new TempFolder();
+        _home = _folder.Path;
         _project = await MLOpsProject.Configure("flights").UseHome(_home).CaptureGit(false).OpenAsync();
     }
 
@@ -29,7 +30,7 @@ public sealed class ServingGraphCatalogTests
     public async Task TearDown()
     {
         await _project.DisposeAsync();
-        TempHome.Delete(_home);
+        _folder.Dispose();
     }
 
     [Test]

@@ -18,6 +18,7 @@ public sealed class MLNetModelTests
     private const string Uri = "store://models/flights/delay:production";
     private static readonly Lazy<TrainedModels> s_models = new(Train);
 
+    private TempFolder _folder = null!;
     private string _home = null!;
     private MLOpsProject _project = null!;
     private MLNetModel<FlightFeatures, DelayPrediction> _model = null!;
@@ -109,7 +110,8 @@ public sealed class MLNetModelTests
     [SetUp]
     public async Task SetUp()
     {
-        _home = TempHome.New("mlnet");
+        _folder = new TempFolder();
+        _home = _folder.Path;
         _project = await MLOpsProject.Configure("flights").UseHome(_home).CaptureGit(false).OpenAsync();
         await _project.Models.RegisterAsync("delay", Models.Small, Models.Schema, new ModelLogOptions { Aliases = { "production" } });
         await _project.Models.RegisterAsync("delay", Models.Large, Models.Schema);
@@ -125,7 +127,7 @@ public sealed class MLNetModelTests
         await _graph.DisposeAsync();
         await _model.DisposeAsync();
         await _project.DisposeAsync();
-        TempHome.Delete(_home);
+        _folder.Dispose();
     }
 
     private async Task<float[]> RegistryProbabilitiesAsync(int version)

@@ -15,6 +15,7 @@ public sealed class ModelHandleTests
     private static readonly TimeSpan s_safety = TimeSpan.FromSeconds(60);
     private static readonly Lazy<TrainedModels> s_models = new(Train);
 
+    private TempFolder _folder = null!;
     private string _home = null!;
     private FakeTimeProvider _time = null!;
     private MLOpsProject _project = null!;
@@ -40,7 +41,8 @@ public sealed class ModelHandleTests
     [SetUp]
     public async Task SetUp()
     {
-        _home = TempHome.New("handle");
+        _folder = new TempFolder();
+        _home = _folder.Path;
         _time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         _project = await MLOpsProject.Configure("test").UseHome(_home).CaptureGit(false).UseTimeProvider(_time).OpenAsync();
         await _project.Models.RegisterAsync("delay", Models.Small, Models.Schema, new ModelLogOptions { Aliases = { "production" } });
@@ -51,7 +53,7 @@ public sealed class ModelHandleTests
     public async Task TearDown()
     {
         await _project.DisposeAsync();
-        TempHome.Delete(_home);
+        _folder.Dispose();
     }
 
     private Task<ModelHandle<FlightInput, DelayPrediction>> OpenAsync(ModelHandleOptions? options = null)

@@ -1,7 +1,6 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
 using MLOps.Artifacts;
-using MLOps.Core.Tests.TestSupport;
 using static MLOps.Core.Tests.Artifacts.Profiling.ProfilingTestData;
 
 namespace MLOps.Core.Tests.Artifacts.Profiling;

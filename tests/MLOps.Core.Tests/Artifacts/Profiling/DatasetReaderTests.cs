@@ -2,7 +2,6 @@ using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
 using MLOps.Artifacts;
-using MLOps.Core.Tests.TestSupport;
 using static MLOps.Core.Tests.Artifacts.Profiling.ProfilingTestData;
 
 namespace MLOps.Core.Tests.Artifacts.Profiling;

@@ -1,11 +1,11 @@
-namespace MLOps.FeatureStore.Tests.TestSupport;
+namespace MLOps.Tests.Support;
 
-/// <summary>A per-test temporary folder, deleted on dispose.</summary>
+/// <summary>A per-test temporary folder, deleted on dispose. Linked into every test project (tests/Shared).</summary>
 public sealed class TempFolder : IDisposable
 {
     public TempFolder()
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "mlops-fs-tests", Guid.NewGuid().ToString("N"));
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "mlops-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Path);
     }
 
@@ -21,7 +21,11 @@ public sealed class TempFolder : IDisposable
         }
         catch (IOException)
         {
-            // a file may still be closing; the OS temp folder is cleaned eventually
+            // a file may still be closing on slow file systems; the OS temp folder is cleaned eventually
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // the same, on a file the OS still holds
         }
     }
 }
@@ -29,10 +33,11 @@ public sealed class TempFolder : IDisposable
 /// <summary>Opens projects in a temp folder and finds the test data.</summary>
 public static class TestProjects
 {
-    public static Task<MLOpsProject> OpenAsync(TempFolder folder, string name = "test", TimeProvider? time = null)
+    public static Task<MLOpsProject> OpenAsync(TempFolder folder, string name = "test", TimeProvider? time = null, Action<MLOpsProjectBuilder>? configure = null)
     {
         var b = MLOpsProject.Configure(name).UseHome(folder.Path).CaptureGit(false);
         if (time is not null) b.UseTimeProvider(time);
+        configure?.Invoke(b);
         return b.OpenAsync();
     }
 
