@@ -1,4 +1,3 @@
-using System.Buffers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -7,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using MLOps.Serving.Graphs;
 using MLOps.Serving.Models;
+using MLOps.Serving.Protocol;
 
 namespace MLOps.Serving.Hosting;
 
@@ -31,7 +31,6 @@ namespace MLOps.Serving.Hosting;
 /// </remarks>
 public static class ServingEndpoints
 {
-    private const int ChunkBytes = 16 * 1024;
 
     /// <summary>
     /// Maps <c>GET</c> and <c>POST</c> <c>/v2/{**path}</c> (which includes <c>/v2</c>) to the server. The server must be loaded
@@ -116,7 +115,7 @@ public static class ServingEndpoints
             else if (HttpMethods.IsPost(request.Method))
             {
                 using var body = await ReadBodyAsync(context, server.MaxRequestBytes, aborted).ConfigureAwait(false);
-                response = body.TooLarge
+                response = body is null
                     ? Error(413, $"The request body is over the limit of {server.MaxRequestBytes} bytes (InferenceServerOptions.MaxRequestBytes).")
                     : await server.SendAsync(request.Method, request.Path.ToUriComponent(), body.Memory, aborted).ConfigureAwait(false);
             }
@@ -149,68 +148,18 @@ public static class ServingEndpoints
 
     private static InferenceHttpResponse Error(int statusCode, string message) => InferenceServer.Error(statusCode, message);
 
-    private static async Task<RequestBody> ReadBodyAsync(HttpContext context, long limit, CancellationToken cancellationToken)
+    /// <summary>Reads the request body up to the limit; <see langword="null"/> when it is over (answered 413).</summary>
+    private static async Task<PooledBody?> ReadBodyAsync(HttpContext context, long limit, CancellationToken cancellationToken)
     {
-        if (context.Request.ContentLength is long declared && declared > limit)
-            return RequestBody.Over;
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
             sizeFeature.MaxRequestBodySize = limit + 1; // our limit answers 413 first; the server's is only a backstop
-        int capacity = (int)Math.Min(context.Request.ContentLength ?? ChunkBytes, Math.Min(limit + 1, Array.MaxLength));
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 1));
-        int length = 0;
         try
         {
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    if (length > limit)
-                        break;
-                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, Math.Min(limit + 1, Array.MaxLength)));
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-                int read = await context.Request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                    break;
-                length += read;
-                if (length > limit)
-                    break;
-            }
+            return await PooledBody.ReadAsync(context.Request.Body, limit, context.Request.ContentLength, cancellationToken).ConfigureAwait(false);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            length = (int)Math.Min(limit + 1, int.MaxValue);
-        }
-        catch
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            throw;
-        }
-        if (length > limit)
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            return RequestBody.Over;
-        }
-        return new RequestBody(buffer, length);
-    }
-
-    /// <summary>A request body in a pooled buffer, or the mark of a body over the limit.</summary>
-    private sealed class RequestBody(byte[]? buffer, int length) : IDisposable
-    {
-        public static readonly RequestBody Over = new(null, -1);
-
-        private byte[]? _buffer = buffer;
-
-        public bool TooLarge => length < 0;
-
-        public ReadOnlyMemory<byte> Memory => _buffer is null ? default : _buffer.AsMemory(0, length);
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _buffer, null) is { } rented)
-                ArrayPool<byte>.Shared.Return(rented);
+            return null;
         }
     }
 

@@ -76,41 +76,12 @@ public static class InferenceJson
         ArgumentNullException.ThrowIfNull(body);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBytes);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxBytes, (long)Array.MaxLength - 1);
-        int initial = 16 * 1024;
-        if (body.CanSeek)
-        {
-            long remaining = body.Length - body.Position;
-            if (remaining > maxBytes)
-                throw TooLarge(maxBytes, remaining);
-            initial = (int)Math.Max(1, remaining + 1);
-        }
-        initial = (int)Math.Min(initial, maxBytes + 1);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(initial);
-        int total = 0;
-        try
-        {
-            while (true)
-            {
-                if (total == buffer.Length)
-                {
-                    byte[] grown = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, maxBytes + 1));
-                    buffer.AsSpan(0, total).CopyTo(grown);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = grown;
-                }
-                int read = await body.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                    break;
-                total += read;
-                if (total > maxBytes)
-                    throw TooLarge(maxBytes, null);
-            }
-            return ParseRequest(buffer.AsSpan(0, total));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        long? remaining = body.CanSeek ? body.Length - body.Position : null;
+        if (remaining > maxBytes)
+            throw TooLarge(maxBytes, remaining);
+        using var read = await PooledBody.ReadAsync(body, maxBytes, remaining, cancellationToken).ConfigureAwait(false)
+                         ?? throw TooLarge(maxBytes, null);
+        return ParseRequest(read.Span);
     }
 
     /// <summary>Writes an inference request (for clients and tests).</summary>

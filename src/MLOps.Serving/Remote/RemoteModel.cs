@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
@@ -37,7 +36,6 @@ namespace MLOps.Serving.Remote;
 /// </remarks>
 public sealed class RemoteModel : IInferenceModel
 {
-    private const int InitialBufferBytes = 16 * 1024;
     private const int MaxRemoteMessageChars = 500;
 
     private readonly HttpClient _client;
@@ -261,8 +259,8 @@ public sealed class RemoteModel : IInferenceModel
         try
         {
             using var response = await _client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-            var (buffer, length) = await ReadBodyAsync(uri, response, cancellationToken).ConfigureAwait(false);
-            return new Answer((int)response.StatusCode, response.Headers.RetryAfter, buffer, length);
+            var body = await ReadBodyAsync(uri, response, cancellationToken).ConfigureAwait(false);
+            return new Answer((int)response.StatusCode, response.Headers.RetryAfter, body);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -286,40 +284,13 @@ public sealed class RemoteModel : IInferenceModel
         }
     }
 
-    private async ValueTask<(byte[] Buffer, int Length)> ReadBodyAsync(Uri uri, HttpResponseMessage response, CancellationToken cancellationToken)
+    private async ValueTask<PooledBody> ReadBodyAsync(Uri uri, HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        long? declared = response.Content.Headers.ContentLength;
-        if (declared > _maxResponseBytes)
-            throw TooLarge(uri, response);
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
-            // One byte over the declared length, so that the read seeing the end does not grow the buffer.
-            var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(declared ?? InitialBufferBytes, _maxResponseBytes) + 1);
-            int length = 0;
-            try
-            {
-                int read;
-                while ((read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false)) > 0)
-                {
-                    length += read;
-                    if (length > _maxResponseBytes)
-                        throw TooLarge(uri, response);
-                    if (length == buffer.Length)
-                    {
-                        var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(2L * buffer.Length, _maxResponseBytes + 1));
-                        buffer.AsSpan(0, length).CopyTo(larger);
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = larger;
-                    }
-                }
-                return (buffer, length);
-            }
-            catch
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-                throw;
-            }
+            return await PooledBody.ReadAsync(stream, _maxResponseBytes, response.Content.Headers.ContentLength, cancellationToken).ConfigureAwait(false)
+                   ?? throw TooLarge(uri, response);
         }
     }
 
@@ -330,7 +301,7 @@ public sealed class RemoteModel : IInferenceModel
     private sealed record Loaded(ModelMetadata Metadata, string? Version);
 
     /// <summary>A remote answer: its status, <c>Retry-After</c> and body in a pooled buffer, returned on dispose.</summary>
-    private readonly struct Answer(int statusCode, RetryConditionHeaderValue? retryAfter, byte[] buffer, int length) : IDisposable
+    private readonly struct Answer(int statusCode, RetryConditionHeaderValue? retryAfter, PooledBody body) : IDisposable
     {
         public int StatusCode { get; } = statusCode;
 
@@ -338,8 +309,8 @@ public sealed class RemoteModel : IInferenceModel
 
         public RetryConditionHeaderValue? RetryAfter { get; } = retryAfter;
 
-        public ReadOnlySpan<byte> Body => buffer.AsSpan(0, length);
+        public ReadOnlySpan<byte> Body => body.Span;
 
-        public void Dispose() => ArrayPool<byte>.Shared.Return(buffer);
+        public void Dispose() => body.Dispose();
     }
 }
