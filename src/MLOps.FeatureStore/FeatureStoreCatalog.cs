@@ -135,16 +135,7 @@ public sealed partial class FeatureStoreCatalog : IAsyncDisposable
     /// name and the version or tag (the URI's reference wins over <paramref name="versionOrTag"/>).
     /// </summary>
     internal (string Name, string VersionOrTag) Resolve(string nameOrUri, string versionOrTag, string scheme)
-    {
-        Throw.IfNullOrWhitespace(nameOrUri);
-        if (!nameOrUri.StartsWith("store://", StringComparison.Ordinal)) return (nameOrUri, versionOrTag);
-        var uri = StoreUri.Parse(nameOrUri);
-        if (uri.Scheme != scheme)
-            throw new ValidationException($"'{nameOrUri}' is not a {scheme} URI; write store://{scheme}/{Project.Name}/<name>[:<version-or-tag>].");
-        if (uri.Project != Project.Name)
-            throw new ValidationException($"'{nameOrUri}' belongs to project '{uri.Project}', not '{Project.Name}'. Open that project to use it.");
-        return (uri.Key, uri.Reference ?? versionOrTag);
-    }
+        => StoreUri.ResolveName(nameOrUri, versionOrTag, scheme, Project.Name);
 
     /// <summary>Points a tag (such as <c>production</c>) at a stored version of a feature set, moving it when it exists.</summary>
     /// <param name="name">The feature set.</param>
@@ -159,9 +150,7 @@ public sealed partial class FeatureStoreCatalog : IAsyncDisposable
     internal async Task TagAsync(string kind, string name, int version, string tag, CancellationToken cancellationToken)
     {
         Throw.IfNullOrWhitespace(name);
-        Names.Name(tag, "tag");
-        if (int.TryParse(tag, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
-            throw new ValidationException($"The tag '{tag}' is a number, which would read as a version. Use a name such as 'production'.");
+        Names.SpecTag(tag);
         await Project.Store.Specs.SetTagAsync(Project.Name, kind, name, tag, version, cancellationToken).ConfigureAwait(false);
     }
 

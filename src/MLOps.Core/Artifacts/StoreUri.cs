@@ -86,6 +86,23 @@ public sealed record StoreUri(string Scheme, string Project, string Key, string?
         return true;
     }
 
+    /// <summary>
+    /// Splits a name or store URI (<c>store://&lt;scheme&gt;/&lt;project&gt;/&lt;name&gt;:&lt;version-or-tag&gt;</c>) of a stored spec
+    /// into the name and the version or tag; the URI's reference wins over <paramref name="versionOrTag"/>.
+    /// </summary>
+    /// <exception cref="ValidationException">The URI has another scheme or belongs to another project.</exception>
+    internal static (string Name, string VersionOrTag) ResolveName(string nameOrUri, string versionOrTag, string scheme, string project)
+    {
+        Throw.IfNullOrWhitespace(nameOrUri);
+        if (!nameOrUri.StartsWith(Prefix, StringComparison.Ordinal)) return (nameOrUri, versionOrTag);
+        var uri = Parse(nameOrUri);
+        if (uri.Scheme != scheme)
+            throw new ValidationException($"'{nameOrUri}' is not a {scheme} URI; write store://{scheme}/{project}/<name>[:<version-or-tag>].");
+        if (uri.Project != project)
+            throw new ValidationException($"'{nameOrUri}' belongs to project '{uri.Project}', not '{project}'. Open that project to use it.");
+        return (uri.Key, uri.Reference ?? versionOrTag);
+    }
+
     /// <summary>The URI text.</summary>
     /// <returns>The text.</returns>
     public override string ToString() => $"{Prefix}{Scheme}/{Project}/{Key}" + (Reference is null ? "" : ":" + Reference);

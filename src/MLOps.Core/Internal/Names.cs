@@ -35,6 +35,15 @@ internal static partial class Names
         return name;
     }
 
+    /// <summary>Tags of stored specs (feature sets, vectors, serving graphs): names that are not numbers, which would read as versions.</summary>
+    public static string SpecTag(string? tag)
+    {
+        Name(tag, "tag");
+        if (int.TryParse(tag, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
+            throw new ValidationException($"The tag '{tag}' is a number, which would read as a version. Use a name such as 'production'.");
+        return tag!;
+    }
+
     /// <summary>Keys of metrics and parameters may also contain '/' (e.g. 'train/loss'), but no traversal.</summary>
     public static string Key(string? key, string field)
     {

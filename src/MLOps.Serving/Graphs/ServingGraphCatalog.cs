@@ -118,9 +118,7 @@ public sealed class ServingGraphCatalog
     public async Task TagAsync(string name, int version, string tag, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        Names.Name(tag, "tag");
-        if (int.TryParse(tag, NumberStyles.None, CultureInfo.InvariantCulture, out _))
-            throw new ValidationException($"The tag '{tag}' is a number, which would read as a version. Use a name such as 'production'.");
+        Names.SpecTag(tag);
         await _project.Store.Specs.SetTagAsync(_project.Name, Kind, name, tag, version, cancellationToken).ConfigureAwait(false);
     }
 
@@ -136,16 +134,8 @@ public sealed class ServingGraphCatalog
 
     private (string Name, string VersionOrTag) Resolve(string nameOrUri, string versionOrTag)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(nameOrUri);
         ArgumentException.ThrowIfNullOrWhiteSpace(versionOrTag);
-        if (!nameOrUri.StartsWith("store://", StringComparison.Ordinal))
-            return (nameOrUri, versionOrTag);
-        var uri = StoreUri.Parse(nameOrUri);
-        if (uri.Scheme != StoreUri.ServingGraphs)
-            throw new ValidationException($"'{nameOrUri}' is not a serving-graph URI; write store://{StoreUri.ServingGraphs}/{_project.Name}/<name>[:<version-or-tag>].");
-        if (uri.Project != _project.Name)
-            throw new ValidationException($"'{nameOrUri}' belongs to project '{uri.Project}', not '{_project.Name}'. Open that project to load it.");
-        return (uri.Key, uri.Reference ?? versionOrTag);
+        return StoreUri.ResolveName(nameOrUri, versionOrTag, StoreUri.ServingGraphs, _project.Name);
     }
 
     private static ServingGraphRecord ToRecord(SpecRecord record) => new(
