@@ -25,7 +25,6 @@ internal sealed class ColumnBinding
     private ColumnBinding(Type rowType, string name, PropertyInfo property, ColumnKind kind, int vectorSize, bool input)
     {
         Name = name;
-        Property = property;
         Kind = kind;
         VectorSize = vectorSize;
         // Open-instance delegates over the property's accessors: typed calls, no reflection invoke and no boxing per value.
@@ -37,11 +36,9 @@ internal sealed class ColumnBinding
     /// <summary>The tensor (and ML.NET column) name: the <c>[ColumnName]</c> or the property name.</summary>
     public string Name { get; }
 
-    public PropertyInfo Property { get; }
-
     /// <summary>The typed setter (<c>Action&lt;TRow, TValue&gt;</c>) of an input column, or the typed getter
     /// (<c>Func&lt;TRow, TValue&gt;</c>) of an output column.</summary>
-    public Delegate Accessor { get; }
+    private Delegate Accessor { get; }
 
     /// <summary>The typed setter of an input column.</summary>
     public Action<TRow, TValue> Setter<TRow, TValue>() => (Action<TRow, TValue>)Accessor;
