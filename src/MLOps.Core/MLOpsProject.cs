@@ -10,8 +10,10 @@ namespace MLOps;
 /// packages, the feature store, serving and monitoring). Open it with zero set-up:
 /// <code>await using var project = await MLOpsProject.OpenAsync("flights");</code>
 /// </summary>
-/// <remarks>Thread-safe. Dispose it to flush and release the metadata store.</remarks>
-public sealed class MLOpsProject : IAsyncDisposable
+/// <remarks>Thread-safe. Dispose it to flush and release the metadata store: <c>await using</c> (preferred), or a plain
+/// <c>using</c> / <see cref="Dispose"/> (for example by a dependency-injection container disposed synchronously), which does
+/// the same work and blocks until it is done. Disposing twice, or both ways, is safe.</remarks>
+public sealed class MLOpsProject : IAsyncDisposable, IDisposable
 {
     private readonly bool _ownsStore;
     private readonly ConcurrentDictionary<Type, Lazy<object>> _extensions = new();
@@ -232,9 +234,25 @@ public sealed class MLOpsProject : IAsyncDisposable
     /// <summary>Disposes the project's extensions (see <see cref="GetOrAddExtension{T}"/>), completes the open runs'
     /// buffered writes and releases the metadata store (when the project owns it).</summary>
     /// <returns>A task that completes when everything is flushed and released.</returns>
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
+        => Interlocked.Exchange(ref _disposed, 1) != 0 ? ValueTask.CompletedTask : DisposeCoreAsync();
+
+    /// <summary>Does what <see cref="DisposeAsync"/> does and blocks until it is done, for callers that cannot await
+    /// (a plain <c>using</c>, a dependency-injection container disposed with <c>Dispose()</c>). Extensions that are only
+    /// <see cref="IAsyncDisposable"/> are disposed too. Idempotent, and safe after <see cref="DisposeAsync"/>.</summary>
+    public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        // Under a synchronization context (or a custom scheduler) an extension's continuation could be posted to the
+        // thread this call blocks: then run the whole disposal on the thread pool so it cannot deadlock.
+        if (SynchronizationContext.Current is null && TaskScheduler.Current == TaskScheduler.Default)
+            DisposeCoreAsync().AsTask().GetAwaiter().GetResult();
+        else
+            Task.Run(() => DisposeCoreAsync().AsTask()).GetAwaiter().GetResult();
+    }
+
+    private async ValueTask DisposeCoreAsync()
+    {
         await DisposeExtensionsAsync().ConfigureAwait(false);
         await Runs.DisposeActiveRunsAsync().ConfigureAwait(false);
         await Models.DisposeAsync().ConfigureAwait(false);

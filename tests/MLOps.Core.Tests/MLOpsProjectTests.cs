@@ -1,5 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using MLOps.DependencyInjection;
+using MLOps.Artifacts;
+using MLOps.Registry;
 using MLOps.Runs;
 
 namespace MLOps.Core.Tests;
@@ -239,6 +241,70 @@ public sealed class MLOpsProjectTests
         Assert.That(log, Is.EqualTo(new[] { "sync", "failing", "async:ext" }));
         await project.DisposeAsync();
         Assert.That(log, Has.Count.EqualTo(3));
+    }
+
+    [Test]
+    public async Task Dispose_ServiceProviderDisposedWithUsing_DisposesProjectCatalogsAndAsyncOnlyExtensions()
+    {
+        var log = new List<string>();
+        RunContext open;
+        MLOpsProject project;
+        using (var sp = new ServiceCollection().AddMLOps("flights", b => b.UseHome(_folder.Path).CaptureGit(false)).Services.BuildServiceProvider())
+        {
+            project = sp.GetRequiredService<MLOpsProject>();
+            Assert.That(sp.GetRequiredService<ModelRegistry>(), Is.SameAs(project.Models));
+            Assert.That(sp.GetRequiredService<ArtifactCatalog>(), Is.SameAs(project.Artifacts));
+            Assert.That(sp.GetRequiredService<RunCatalog>(), Is.SameAs(project.Runs));
+            project.GetOrAddExtension(p => new AsyncExtension(p, log));
+            project.GetOrAddExtension(_ => new SyncExtension(log));
+            open = await project.Runs.StartAsync("train");
+            open.LogMetric("loss", 0.5);
+        }
+        Assert.That(log, Is.EqualTo(new[] { "sync", "async:flights" }));
+        Assert.That(open.HasEnded, Is.True);
+        Assert.Throws<ObjectDisposedException>(() => project.GetOrAddExtension(_ => new PlainExtension()));
+        project.Dispose(); // idempotent
+        await project.DisposeAsync();
+        await using var again = await TestProjects.OpenAsync(_folder, "flights");
+        var run = await again.Runs.GetAsync(open.Id);
+        Assert.That(run.State, Is.EqualTo(RunState.Aborted));
+        Assert.That(run.Metrics["loss"], Is.EqualTo(0.5));
+    }
+
+    [Test]
+    public async Task Dispose_UnderContextThatNeverRunsPostedWork_StillDisposesYieldingExtensions()
+    {
+        var project = await TestProjects.OpenAsync(_folder, "ctx");
+        var log = new List<string>();
+        project.GetOrAddExtension(_ => new YieldingExtension(log));
+        Exception? error = null;
+        var thread = new Thread(() =>
+        {
+            SynchronizationContext.SetSynchronizationContext(new BlockingContext());
+            try { project.Dispose(); }
+            catch (Exception e) { error = e; }
+        });
+        thread.Start();
+        // A hang guard, not a timing assertion: a deadlocked Dispose never returns.
+        Assert.That(thread.Join(TimeSpan.FromMinutes(1)), Is.True, "Dispose deadlocked on the caller's synchronization context");
+        Assert.That(error, Is.Null);
+        Assert.That(log, Is.EqualTo(new[] { "yield" }));
+        await project.DisposeAsync();
+    }
+
+    private sealed class YieldingExtension(List<string> log) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Task.Yield(); // continues on the captured context, as an extension written without ConfigureAwait(false) would
+            log.Add("yield");
+        }
+    }
+
+    /// <summary>A context that never runs what is posted to it, like a UI thread blocked in Dispose.</summary>
+    private sealed class BlockingContext : SynchronizationContext
+    {
+        public override void Post(SendOrPostCallback d, object? state) { }
     }
 
     [Test]

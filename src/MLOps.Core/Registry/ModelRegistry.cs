@@ -33,7 +33,7 @@ public sealed class ModelFileOptions
 /// Reached through <c>project.Models</c>.
 /// </summary>
 /// <remarks>Thread-safe.</remarks>
-public sealed partial class ModelRegistry : IAsyncDisposable
+public sealed partial class ModelRegistry : IAsyncDisposable, IDisposable
 {
     private readonly MLOpsProject _project;
 
@@ -290,9 +290,13 @@ public sealed partial class ModelRegistry : IAsyncDisposable
     private NotFoundException ModelNotFound(string name)
         => new("model", name, $"Model '{name}' is not registered in project '{_project.Name}'. Register a version first with run.LogModelAsync(\"{name}\", ...) or project.Models.RegisterFileAsync(...).");
 
-    /// <summary>Releases the cached loaded models.</summary>
+    /// <summary>Releases the cached loaded models. Idempotent; the project does this when it is disposed.</summary>
     /// <returns>A task that completes when released.</returns>
     public ValueTask DisposeAsync() => DisposeLoadedAsync();
+
+    /// <summary>Releases the cached loaded models, for callers that cannot await (a dependency-injection container
+    /// disposed with <c>Dispose()</c>). Idempotent.</summary>
+    public void Dispose() => DisposeLoadedAsync().AsTask().GetAwaiter().GetResult();
 
     private partial ValueTask DisposeLoadedAsync();
 }
