@@ -32,7 +32,7 @@ public sealed class MLOpsProjectBuilder
     /// <returns>This builder.</returns>
     public MLOpsProjectBuilder UseHome(string home)
     {
-        Check().Home = Throw.IfNullOrWhitespace(home);
+        Check().Home = Names.Required(home, "home folder", "Pass a folder path such as '/data/mlops' or './.mlops'.");
         return this;
     }
 
@@ -42,7 +42,7 @@ public sealed class MLOpsProjectBuilder
     /// <returns>This builder.</returns>
     public MLOpsProjectBuilder UseSqlite(string path, Action<SqliteStoreOptions>? configure = null)
     {
-        Check().SqlitePath = Throw.IfNullOrWhitespace(path);
+        Check().SqlitePath = Names.Required(path, "SQLite file path", "Pass a file path such as '/data/mlops.db'.");
         configure?.Invoke(_options.Sqlite);
         return this;
     }
@@ -61,7 +61,7 @@ public sealed class MLOpsProjectBuilder
     /// <returns>This builder.</returns>
     public MLOpsProjectBuilder UseArtifactsAt(string root)
     {
-        Check().ArtifactRoot = Throw.IfNullOrWhitespace(root);
+        Check().ArtifactRoot = Names.Required(root, "artifact root folder", "Pass a folder path such as '/data/artifacts'.");
         return this;
     }
 

@@ -15,7 +15,7 @@ public sealed partial class ArtifactCatalog
     public async Task<ArtifactRecord> LogDatasetAsync(string key, string path, ArtifactOptions? options = null, CancellationToken cancellationToken = default)
     {
         Names.ArtifactKey(key);
-        Throw.IfNullOrWhitespace(path);
+        RequirePath(path);
         if (!File.Exists(path))
             throw new ArtifactException($"The dataset file '{path}' does not exist. Pass the path of a CSV, Parquet or Arrow file.");
         var format = DatasetProfiler.DetectFormat(path);

@@ -42,7 +42,7 @@ public sealed partial class ArtifactCatalog
     public async Task<ArtifactRecord> LogFileAsync(string key, string path, ArtifactKind? kind = null, ArtifactOptions? options = null, CancellationToken cancellationToken = default)
     {
         Names.ArtifactKey(key);
-        Throw.IfNullOrWhitespace(path);
+        RequirePath(path);
         var effective = kind ?? InferKind(path);
         if (effective == ArtifactKind.Dataset)
             return await LogDatasetAsync(key, path, options, cancellationToken).ConfigureAwait(false);
@@ -94,6 +94,7 @@ public sealed partial class ArtifactCatalog
     /// <returns>The new version.</returns>
     public Task<ArtifactRecord> LogPlotAsync(string key, ReadOnlyMemory<byte> content, string format, ArtifactOptions? options = null, CancellationToken cancellationToken = default)
     {
+        Names.ArtifactKey(key);
         var f = (format ?? "").Trim().TrimStart('.').ToLowerInvariant();
         if (f is not ("png" or "svg" or "html"))
             throw new ValidationException($"The plot format '{format}' is not supported. Use 'png', 'svg' or 'html'.");
@@ -110,6 +111,7 @@ public sealed partial class ArtifactCatalog
     /// <returns>The new version.</returns>
     public Task<ArtifactRecord> LogTableAsync(string key, IReadOnlyList<string> header, IEnumerable<IReadOnlyList<object?>> rows, ArtifactOptions? options = null, CancellationToken cancellationToken = default)
     {
+        Names.ArtifactKey(key);
         Throw.IfNull(header);
         Throw.IfNull(rows);
         if (header.Count == 0) throw new ValidationException($"The table '{key}' has no columns. Pass at least one column name.");
@@ -141,9 +143,12 @@ public sealed partial class ArtifactCatalog
         var record = await _project.Store.Artifacts.GetAsync(project, key, reference, cancellationToken).ConfigureAwait(false);
         if (record is not null) return record;
         var versions = await _project.Store.Artifacts.ListVersionsAsync(project, key, cancellationToken).ConfigureAwait(false);
-        throw versions.Count == 0
-            ? new NotFoundException("artifact", uriOrKey, $"Artifact '{key}' does not exist in project '{project}'. Log it first, or list the artifacts with project.Artifacts.ListAsync().")
-            : new NotFoundException("artifact", uriOrKey, $"Artifact '{key}' has no version or tag '{reference}'. It has versions 1 to {versions[0].Version} and tags: {string.Join(", ", versions.SelectMany(v => v.Tags).Distinct().Order())}.");
+        if (versions.Count > 0)
+            throw new NotFoundException("artifact", uriOrKey, $"Artifact '{key}' has no version or tag '{reference}'. It has versions 1 to {versions[0].Version} and tags: {Names.ListSome(versions.SelectMany(v => v.Tags).Distinct().Order(StringComparer.Ordinal))}.");
+        var existing = await _project.Store.Artifacts.ListAsync(project, null, cancellationToken).ConfigureAwait(false);
+        throw new NotFoundException("artifact", uriOrKey, $"Artifact '{key}' does not exist in project '{project}'. " + (existing.Count == 0
+            ? "The project has no artifacts yet: log one first, e.g. with project.Artifacts.LogFileAsync(key, path)."
+            : $"Its artifacts are: {Names.ListSome(existing.Select(a => a.Key))}."));
     }
 
     /// <summary>Opens an artifact's content for reading.</summary>
@@ -159,9 +164,12 @@ public sealed partial class ArtifactCatalog
     /// <summary>The local path of an artifact's content (read-only: never modify it).</summary>
     /// <param name="record">The artifact version.</param>
     /// <returns>The path.</returns>
+    /// <exception cref="ValidationException">The record belongs to another project.</exception>
     public string GetLocalPath(ArtifactRecord record)
     {
         Throw.IfNull(record);
+        if (record.Project != _project.Name)
+            throw new ValidationException($"Artifact '{record.Uri}' belongs to project '{record.Project}', not '{_project.Name}'. Read it through that project.");
         var path = _project.Content.PathOf(record.Hash);
         if (!File.Exists(path))
             throw new ArtifactException($"The content of artifact '{record.Uri}' ({record.Hash}) is missing from '{_project.ArtifactRoot}'. Check the artifact root (MLOPS_HOME / UseArtifactsAt).");
@@ -175,7 +183,7 @@ public sealed partial class ArtifactCatalog
     /// <returns>A task that completes when copied.</returns>
     public async Task DownloadAsync(string uriOrKey, string destination, CancellationToken cancellationToken = default)
     {
-        Throw.IfNullOrWhitespace(destination);
+        Names.Required(destination, "destination path", "Pass the path of the file to write, e.g. 'downloads/summary.md'.");
         var full = Path.GetFullPath(destination);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         var temp = full + "." + Guid.NewGuid().ToString("N") + ".tmp";
@@ -254,6 +262,8 @@ public sealed partial class ArtifactCatalog
     {
         var tags = options?.Tags.ToList() ?? [];
         foreach (var t in tags) Names.Name(t, "artifact tag");
+        if (options?.ProducerRunId is { } producer)
+            await _project.Runs.GetAsync(Names.RunId(producer, "producer run id (ArtifactOptions.ProducerRunId)"), cancellationToken).ConfigureAwait(false);
         return await _project.Store.Artifacts.AddVersionAsync(new NewArtifact
         {
             Project = _project.Name,
@@ -272,7 +282,7 @@ public sealed partial class ArtifactCatalog
 
     private (string Project, string Key, string Reference) Parse(string uriOrKey)
     {
-        Throw.IfNullOrWhitespace(uriOrKey);
+        Names.Required(uriOrKey, "artifact key or URI", "Pass a key such as 'flights', 'flights:3' or 'flights:prod', or a URI such as 'store://datasets/<project>/flights:latest'.");
         if (uriOrKey.StartsWith("store://", StringComparison.Ordinal))
         {
             var uri = StoreUri.Parse(uriOrKey);
@@ -283,6 +293,8 @@ public sealed partial class ArtifactCatalog
             return (uri.Project, Names.ArtifactKey(uri.Key), uri.Reference ?? "latest");
         }
         var colon = uriOrKey.LastIndexOf(':');
+        if (colon == uriOrKey.Length - 1)
+            throw new ValidationException($"The artifact reference '{uriOrKey}' ends with ':' but names no version or tag. Write '{uriOrKey}latest', '{uriOrKey}3' or '{uriOrKey}prod', or drop the ':' for the latest version.");
         return colon < 0
             ? (_project.Name, Names.ArtifactKey(uriOrKey), "latest")
             : (_project.Name, Names.ArtifactKey(uriOrKey[..colon]), uriOrKey[(colon + 1)..]);
@@ -298,9 +310,12 @@ public sealed partial class ArtifactCatalog
     private static string? PlotMetadata(ArtifactKind kind, string fileName)
         => kind == ArtifactKind.Plot ? "{\"format\":\"" + Path.GetExtension(fileName).TrimStart('.').ToLowerInvariant() + "\"}" : null;
 
+    private static void RequirePath(string path)
+        => Names.Required(path, "file path", "Pass the path of an existing file, e.g. 'reports/summary.md'.");
+
     private static void ValidateFileName(string fileName)
     {
-        Throw.IfNullOrWhitespace(fileName);
+        Names.Required(fileName, "file name", "Pass a plain file name with an extension, e.g. 'model.zip'.");
         if (fileName.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || fileName.Contains('/', StringComparison.Ordinal) || fileName.Contains('\\', StringComparison.Ordinal) || fileName is "." or "..")
             throw new ValidationException($"The file name '{fileName}' is invalid. Pass a plain file name with an extension, e.g. 'model.zip'.");
     }

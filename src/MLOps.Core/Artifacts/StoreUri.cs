@@ -93,7 +93,7 @@ public sealed record StoreUri(string Scheme, string Project, string Key, string?
     /// <exception cref="ValidationException">The URI has another scheme or belongs to another project.</exception>
     internal static (string Name, string VersionOrTag) ResolveName(string nameOrUri, string versionOrTag, string scheme, string project)
     {
-        Throw.IfNullOrWhitespace(nameOrUri);
+        Names.Required(nameOrUri, "name or URI", $"Pass a name, or a URI such as 'store://{scheme}/{project}/<name>:<version-or-tag>'.");
         if (!nameOrUri.StartsWith(Prefix, StringComparison.Ordinal)) return (nameOrUri, versionOrTag);
         var uri = Parse(nameOrUri);
         if (uri.Scheme != scheme)

@@ -19,7 +19,7 @@ internal static partial class Names
     public static string Project(string? name, string field = "project name")
     {
         if (string.IsNullOrWhiteSpace(name))
-            throw new ValidationException($"The {field} is empty. Use lower-case letters, digits, '-' and '_', e.g. 'flights'.");
+            throw new ValidationException($"The {field} is {Describe(name)}. Use lower-case letters, digits, '-' and '_', e.g. 'flights'.");
         if (!ProjectRegex().IsMatch(name))
             throw new ValidationException($"The {field} '{name}' is invalid. Use 1-63 lower-case letters, digits, '-' and '_', starting and ending with a letter or digit, e.g. '{Suggest(name)}'.");
         return name;
@@ -29,7 +29,7 @@ internal static partial class Names
     public static string Name(string? name, string field)
     {
         if (string.IsNullOrWhiteSpace(name))
-            throw new ValidationException($"The {field} is empty. Use letters, digits, '_', '-' and '.', e.g. 'train'.");
+            throw new ValidationException($"The {field} is {Describe(name)}. Use letters, digits, '_', '-' and '.', e.g. 'train'.");
         if (!NameRegex().IsMatch(name))
             throw new ValidationException($"The {field} '{name}' is invalid. Use 1-128 letters, digits, '_', '-' and '.', starting with a letter or digit, e.g. '{Suggest(name)}'.");
         return name;
@@ -48,7 +48,7 @@ internal static partial class Names
     public static string Key(string? key, string field)
     {
         if (string.IsNullOrWhiteSpace(key))
-            throw new ValidationException($"The {field} is empty. Use letters, digits, '_', '-', '.' and '/', e.g. 'auc' or 'train/loss'.");
+            throw new ValidationException($"The {field} is {Describe(key)}. Use letters, digits, '_', '-', '.' and '/', e.g. 'auc' or 'train/loss'.");
         if (key.Length > 250 || !ArtifactKeyRegex().IsMatch(key) || key.Split('/').Any(p => p is "." or ".."))
             throw new ValidationException($"The {field} '{key}' is invalid. Use up to 250 letters, digits, '_', '-', '.' and '/' separated segments (no leading '/', no '..'), e.g. 'auc' or 'train/loss'.");
         return key;
@@ -58,7 +58,7 @@ internal static partial class Names
     public static string ArtifactKey(string? key)
     {
         if (string.IsNullOrWhiteSpace(key))
-            throw new ValidationException("The artifact key is empty. Use a relative name such as 'flights' or 'reports/confusion-matrix'.");
+            throw new ValidationException($"The artifact key is {Describe(key)}. Use a relative name such as 'flights' or 'reports/confusion-matrix'.");
         if (Path.IsPathRooted(key) || key.StartsWith('/') || key.StartsWith('\\') || key.Contains(':', StringComparison.Ordinal))
             throw new ValidationException($"The artifact key '{key}' is an absolute path. Use a relative name such as 'reports/{Path.GetFileName(key.TrimEnd('/', '\\'))}'.");
         if (key.Contains('\\', StringComparison.Ordinal) || key.Split('/').Any(p => p is "." or ".."))
@@ -66,6 +66,36 @@ internal static partial class Names
         if (key.Length > 250 || !ArtifactKeyRegex().IsMatch(key))
             throw new ValidationException($"The artifact key '{key}' is invalid. Use up to 250 letters, digits, '_', '-', '.' and '/', each segment starting with a letter, digit or '_', e.g. '{Suggest(key)}'.");
         return key;
+    }
+
+    /// <summary>A required text input (an id, a path, a URI, a file name): null, empty or white space is a
+    /// <see cref="ValidationException"/> naming the field, the value and the fix.</summary>
+    /// <param name="value">The value.</param>
+    /// <param name="field">What it is, e.g. "run id".</param>
+    /// <param name="fix">What to pass instead, e.g. "Pass the Id of a run of this project (run.Id)."</param>
+    /// <returns>The value.</returns>
+    public static string Required([System.Diagnostics.CodeAnalysis.NotNull] string? value, string field, string fix)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+            throw new ValidationException($"The {field} is {Describe(value)}. {fix}");
+        return value;
+    }
+
+    /// <summary>A run id: required; whether the run exists is checked by the caller.</summary>
+    public static string RunId([System.Diagnostics.CodeAnalysis.NotNull] string? runId, string field = "run id")
+        => Required(runId, field, "Pass the Id of a run of this project (run.Id, or one found with project.Runs.SearchAsync()).");
+
+    /// <summary>How an empty value reads in a message: missing (null), empty ('') or white space ('  ').</summary>
+    public static string Describe(string? value) => value is null ? "missing (null)" : value.Length == 0 ? "empty ('')" : $"only white space ('{value}')";
+
+    /// <summary>At most <paramref name="max"/> names for a message, then "and N more": <c>a, b, c and 4 more</c>;
+    /// <paramref name="none"/> when there are none.</summary>
+    public static string ListSome(IEnumerable<string> names, string none = "none", int max = 20)
+    {
+        var all = names.ToList();
+        if (all.Count == 0) return none;
+        var shown = string.Join(", ", all.Take(max));
+        return all.Count > max ? $"{shown} and {all.Count - max} more" : shown;
     }
 
     private static string Suggest(string value)

@@ -31,9 +31,7 @@ public sealed partial class ModelRegistry
     /// <exception cref="ArtifactException">The model file is missing, corrupted or unreadable by ML.NET.</exception>
     public async Task<LoadedModel> LoadAsync(ModelVersionRecord version, CancellationToken cancellationToken = default)
     {
-        Throw.IfNull(version);
-        if (version.Project != _project.Name)
-            throw new ValidationException($"Version {version.Version} of model '{version.Name}' belongs to project '{version.Project}', not '{_project.Name}'. Load it through that project.");
+        OfThisProject(version);
         if (version.Framework != MLNetFramework)
             throw new ValidationException($"Version {version.Version} of model '{version.Name}' is a '{version.Framework}' model; LoadAsync loads ML.NET ('{MLNetFramework}') models only. " +
                 $"Read its file '{version.FileName}' with project.Models.OpenRead(version) and load it with the {version.Framework} runtime.");

@@ -25,7 +25,7 @@ public sealed partial class ModelRegistry
     /// <exception cref="NotFoundException"><paramref name="runId"/> is not a run of this project.</exception>
     public Task<ModelVersionRecord> RegisterAsync(string name, ITransformer model, DataViewSchema inputSchema, ModelLogOptions? options = null, string? runId = null, CancellationToken cancellationToken = default)
     {
-        if (runId is not null) Throw.IfNullOrWhitespace(runId);
+        if (runId is not null) Names.RunId(runId);
         return RegisterMLNetAsync(name, model, inputSchema, options ?? new ModelLogOptions(), runId, cancellationToken);
     }
 

@@ -51,7 +51,7 @@ public sealed partial class ModelRegistry : IAsyncDisposable, IDisposable
     public async Task<ModelVersionRecord> RegisterFileAsync(string name, string path, string framework, ModelFileOptions? options = null, CancellationToken cancellationToken = default)
     {
         Names.Name(name, "model name");
-        Throw.IfNullOrWhitespace(path);
+        Names.Required(path, "model file path", "Pass the path of an existing model file, e.g. 'model.onnx'.");
         Names.Name(framework, "framework name");
         options ??= new ModelFileOptions();
         ThrowIfInvalid(name, MetadataErrors(options.TrainingData, options.FeatureVector, options.Tags.Keys.Concat(options.Metrics.Keys).Concat(options.Parameters.Keys), options.ExtraFiles));
@@ -131,7 +131,7 @@ public sealed partial class ModelRegistry : IAsyncDisposable, IDisposable
     /// <exception cref="NotFoundException">The model is not registered.</exception>
     public async Task<RegisteredModelRecord> GetAsync(string name, CancellationToken cancellationToken = default)
         => await _project.Store.Models.GetModelAsync(_project.Name, Names.Name(name, "model name"), cancellationToken).ConfigureAwait(false)
-           ?? throw ModelNotFound(name);
+           ?? throw ModelNotFound(_project.Name, name, (await ListAsync(cancellationToken).ConfigureAwait(false)).Select(m => m.Name));
 
     /// <summary>Lists the project's registered models.</summary>
     /// <param name="cancellationToken">Cancels the operation.</param>
@@ -170,7 +170,9 @@ public sealed partial class ModelRegistry : IAsyncDisposable, IDisposable
     /// <exception cref="NotFoundException">The model, version or alias does not exist.</exception>
     public async Task<ModelVersionRecord> ResolveAsync(string nameOrUri, string? reference = null, CancellationToken cancellationToken = default)
     {
-        Throw.IfNullOrWhitespace(nameOrUri);
+        Names.Required(nameOrUri, "model name or URI", "Pass a model name such as 'delay-model' or a URI such as 'store://models/<project>/delay-model:production'.");
+        if (reference is not null && string.IsNullOrWhiteSpace(reference))
+            throw new ValidationException($"The model reference is {Names.Describe(reference)}. Pass an alias such as 'production', a version number such as '3', 'latest', or null for the latest version.");
         var name = nameOrUri;
         if (nameOrUri.StartsWith("store://", StringComparison.Ordinal))
         {
@@ -191,7 +193,7 @@ public sealed partial class ModelRegistry : IAsyncDisposable, IDisposable
         throw new NotFoundException("alias", $"{name}:{reference}",
             $"Model '{name}' has no alias '{reference}'. " + (model.Aliases.Count == 0
                 ? $"It has no aliases yet: set one with project.Models.SetAliasAsync(\"{name}\", \"{reference}\", version)."
-                : $"Its aliases are: {string.Join(", ", model.Aliases.Select(a => $"{a.Key} -> v{a.Value}"))}."));
+                : $"Its aliases are: {Names.ListSome(model.Aliases.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $"{a.Key} -> v{a.Value}"))}."));
     }
 
     /// <summary>Points an alias (such as <c>production</c> or <c>champion</c>) at a version. An alias is unique per model:
@@ -215,7 +217,7 @@ public sealed partial class ModelRegistry : IAsyncDisposable, IDisposable
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns><see langword="true"/> when it existed.</returns>
     public Task<bool> DeleteAliasAsync(string name, string alias, CancellationToken cancellationToken = default)
-        => _project.Store.Models.DeleteAliasAsync(_project.Name, Names.Name(name, "model name"), alias, _project.TimeProvider.GetUtcNow(), cancellationToken);
+        => _project.Store.Models.DeleteAliasAsync(_project.Name, Names.Name(name, "model name"), Names.Name(alias, "alias"), _project.TimeProvider.GetUtcNow(), cancellationToken);
 
     /// <summary>The history of an alias: every time it was set, moved or removed.</summary>
     /// <param name="name">The model name.</param>
@@ -223,7 +225,7 @@ public sealed partial class ModelRegistry : IAsyncDisposable, IDisposable
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The changes, oldest first.</returns>
     public Task<IReadOnlyList<AliasChange>> GetAliasHistoryAsync(string name, string alias, CancellationToken cancellationToken = default)
-        => _project.Store.Models.GetAliasHistoryAsync(_project.Name, Names.Name(name, "model name"), alias, cancellationToken);
+        => _project.Store.Models.GetAliasHistoryAsync(_project.Name, Names.Name(name, "model name"), Names.Name(alias, "alias"), cancellationToken);
 
     /// <summary>Sets a model's description.</summary>
     /// <param name="name">The model name.</param>
@@ -266,18 +268,30 @@ public sealed partial class ModelRegistry : IAsyncDisposable, IDisposable
     /// <summary>Opens the model file of a version.</summary>
     /// <param name="version">The version.</param>
     /// <returns>A read-only stream; dispose it.</returns>
-    public Stream OpenRead(ModelVersionRecord version) => _project.Content.OpenRead(Throw.IfNull(version).ContentHash);
+    /// <exception cref="ValidationException">The version belongs to another project.</exception>
+    public Stream OpenRead(ModelVersionRecord version) => _project.Content.OpenRead(OfThisProject(version).ContentHash);
 
     /// <summary>Opens an extra file stored with a version.</summary>
     /// <param name="version">The version.</param>
     /// <param name="fileName">The extra file's name.</param>
     /// <returns>A read-only stream; dispose it.</returns>
+    /// <exception cref="ValidationException">The file name is empty, or the version belongs to another project.</exception>
+    /// <exception cref="NotFoundException">The version has no extra file of that name.</exception>
     public Stream OpenExtraFile(ModelVersionRecord version, string fileName)
     {
-        Throw.IfNull(version);
+        OfThisProject(version);
+        Names.Required(fileName, "extra file name", $"Pass the name of one of the version's extra files: {Names.ListSome(version.Files.Keys.Order(StringComparer.Ordinal))}.");
         return version.Files.TryGetValue(fileName, out var hash)
             ? _project.Content.OpenRead(hash)
-            : throw new NotFoundException("model file", fileName, $"Version {version.Version} of model '{version.Name}' has no extra file '{fileName}'. Its files are: {string.Join(", ", version.Files.Keys)}.");
+            : throw new NotFoundException("model file", fileName, $"Version {version.Version} of model '{version.Name}' has no extra file '{fileName}'. Its files are: {Names.ListSome(version.Files.Keys.Order(StringComparer.Ordinal))}.");
+    }
+
+    private ModelVersionRecord OfThisProject(ModelVersionRecord version)
+    {
+        Throw.IfNull(version);
+        return version.Project == _project.Name
+            ? version
+            : throw new ValidationException($"Version {version.Version} of model '{version.Name}' belongs to project '{version.Project}', not '{_project.Name}'. Read it through that project.");
     }
 
     private static void ValidateAlias(string alias)
@@ -287,8 +301,14 @@ public sealed partial class ModelRegistry : IAsyncDisposable, IDisposable
             throw new ValidationException($"'{alias}' cannot be an alias: 'latest' and numbers already mean versions. Use a name such as 'production' or 'champion'.");
     }
 
-    private NotFoundException ModelNotFound(string name)
-        => new("model", name, $"Model '{name}' is not registered in project '{_project.Name}'. Register a version first with run.LogModelAsync(\"{name}\", ...) or project.Models.RegisterFileAsync(...).");
+    /// <summary>The error for a model that is not registered, listing (up to 20 of) the models that are.</summary>
+    internal static NotFoundException ModelNotFound(string project, string name, IEnumerable<string> registered)
+    {
+        var names = Names.ListSome(registered, none: "");
+        return new("model", name, $"Model '{name}' is not registered in project '{project}'. " + (names.Length == 0
+            ? $"The project has no registered models yet: register a version first with run.LogModelAsync(\"{name}\", ...) or project.Models.RegisterFileAsync(...)."
+            : $"Its registered models are: {names}. Register a new model with run.LogModelAsync(\"{name}\", ...) or project.Models.RegisterFileAsync(...)."));
+    }
 
     /// <summary>Releases the cached loaded models. Idempotent; the project does this when it is disposed.</summary>
     /// <returns>A task that completes when released.</returns>

@@ -26,6 +26,8 @@ public sealed partial class RunCatalog
     {
         Names.Name(name, "run name");
         options ??= new RunOptions();
+        if (options.ParentRunId is not null)
+            await GetAsync(Names.RunId(options.ParentRunId, "parent run id"), cancellationToken).ConfigureAwait(false);
         var parameters = ParameterValues.ToStrings(options.Parameters);
         foreach (var k in options.Labels.Keys) Names.Key(k, "label key");
         var (commit, dirty) = _project.Options.CaptureGit ? GitInfo.Detect(_project.Options.GitDirectory ?? Environment.CurrentDirectory) : (null, null);
@@ -129,10 +131,11 @@ public sealed partial class RunCatalog
     /// <param name="runId">The run id.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The run.</returns>
-    /// <exception cref="NotFoundException">No run has that id.</exception>
+    /// <exception cref="NotFoundException">No run of this project has that id (a run of another project is not found either).</exception>
+    /// <exception cref="ValidationException">The id is empty.</exception>
     public async Task<RunRecord> GetAsync(string runId, CancellationToken cancellationToken = default)
     {
-        Throw.IfNullOrWhitespace(runId);
+        Names.RunId(runId);
         var run = await _project.Store.Runs.GetAsync(runId, cancellationToken).ConfigureAwait(false);
         return run is not null && run.Project == _project.Name
             ? run
@@ -180,8 +183,10 @@ public sealed partial class RunCatalog
     /// <param name="parentRunId">The parent run id.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The children.</returns>
+    /// <exception cref="NotFoundException">No run of this project has that id.</exception>
     public async Task<IReadOnlyList<RunRecord>> GetChildrenAsync(string parentRunId, CancellationToken cancellationToken = default)
     {
+        await GetAsync(parentRunId, cancellationToken).ConfigureAwait(false);
         var list = new List<RunRecord>();
         await foreach (var r in SearchAllAsync(RunField.ParentId.Is(parentRunId), [RunField.Iteration.Ascending(), RunField.StartTime.Ascending()], cancellationToken).ConfigureAwait(false))
             list.Add(r);
@@ -192,16 +197,25 @@ public sealed partial class RunCatalog
     /// <param name="runId">The run id.</param>
     /// <param name="key">The metric key.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
-    /// <returns>The points.</returns>
-    public Task<IReadOnlyList<MetricPoint>> GetMetricHistoryAsync(string runId, string key, CancellationToken cancellationToken = default)
-        => _project.Store.Runs.GetMetricHistoryAsync(Throw.IfNullOrWhitespace(runId), Names.Key(key, "metric key"), cancellationToken);
+    /// <returns>The points; empty when the run never logged the metric.</returns>
+    /// <exception cref="NotFoundException">No run of this project has that id.</exception>
+    public async Task<IReadOnlyList<MetricPoint>> GetMetricHistoryAsync(string runId, string key, CancellationToken cancellationToken = default)
+    {
+        Names.Key(key, "metric key");
+        var run = await GetAsync(runId, cancellationToken).ConfigureAwait(false);
+        return await _project.Store.Runs.GetMetricHistoryAsync(run.Id, key, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Reads the log lines a run wrote through <see cref="RunContext.Logger"/>.</summary>
     /// <param name="runId">The run id.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The log lines in order.</returns>
-    public Task<IReadOnlyList<RunLogEntry>> GetLogsAsync(string runId, CancellationToken cancellationToken = default)
-        => _project.Store.Runs.GetLogsAsync(Throw.IfNullOrWhitespace(runId), cancellationToken);
+    /// <exception cref="NotFoundException">No run of this project has that id.</exception>
+    public async Task<IReadOnlyList<RunLogEntry>> GetLogsAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        var run = await GetAsync(runId, cancellationToken).ConfigureAwait(false);
+        return await _project.Store.Runs.GetLogsAsync(run.Id, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Compares runs side by side: one row per parameter, result and latest metric, one column per run.</summary>
     /// <param name="runIds">The runs to compare.</param>
@@ -219,12 +233,15 @@ public sealed partial class RunCatalog
     /// <summary>Deletes a run with its metrics, logs and links.</summary>
     /// <param name="runId">The run id.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
-    /// <returns><see langword="true"/> when it existed.</returns>
-    public Task<bool> DeleteAsync(string runId, CancellationToken cancellationToken = default)
+    /// <returns><see langword="true"/>: the run was deleted.</returns>
+    /// <exception cref="NotFoundException">No run of this project has that id (runs of other projects are never deleted).</exception>
+    /// <exception cref="InvalidStateException">The run is still open in this process.</exception>
+    public async Task<bool> DeleteAsync(string runId, CancellationToken cancellationToken = default)
     {
-        if (_active.ContainsKey(runId))
+        var run = await GetAsync(runId, cancellationToken).ConfigureAwait(false);
+        if (_active.ContainsKey(run.Id))
             throw new InvalidStateException($"Run '{runId}' is still running in this process. Complete or abort it before deleting it.");
-        return _project.Store.Runs.DeleteAsync(Throw.IfNullOrWhitespace(runId), cancellationToken);
+        return await _project.Store.Runs.DeleteAsync(run.Id, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Marks a run that is still running as aborted — typically one left <see cref="RunState.Running"/> by a process

@@ -385,7 +385,7 @@ public sealed partial class RunContext : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>A task that completes when stored.</returns>
     public Task FailAsync(string error, CancellationToken cancellationToken = default)
-        => EndAsync(RunState.Failed, Throw.IfNullOrWhitespace(error), null, cancellationToken);
+        => EndAsync(RunState.Failed, Names.Required(error, "error message", "Pass a message saying why the run failed, or call FailAsync(exception)."), null, cancellationToken);
 
     /// <summary>Flushes and marks the run aborted (cancelled).</summary>
     /// <param name="reason">Why it was aborted.</param>

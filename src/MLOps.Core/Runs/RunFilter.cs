@@ -114,7 +114,7 @@ public sealed record RunField
     /// <exception cref="ValidationException">The text is not a field.</exception>
     public static RunField Parse(string text)
     {
-        Throw.IfNull(text);
+        Names.Required(text, "run field", "Pass a field such as 'metrics.auc', 'params.trees', 'results.loss', 'labels.team' or 'start_time'.");
         var dot = text.IndexOf('.', StringComparison.Ordinal);
         if (dot < 0) return Attribute(text);
         var prefix = text[..dot].ToLowerInvariant();
@@ -223,7 +223,7 @@ public sealed record RunOrder(RunField Field, bool Descending = false)
     /// <returns>The order.</returns>
     public static RunOrder Parse(string text)
     {
-        Throw.IfNull(text);
+        Names.Required(text, "run order", "Pass a field optionally followed by 'asc' or 'desc', e.g. 'metrics.auc desc'.");
         var parts = text.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length is 0 or > 2 || (parts.Length == 2 && parts[1].ToLowerInvariant() is not ("asc" or "desc")))
             throw new ValidationException($"The order '{text}' is invalid. Write a field optionally followed by 'asc' or 'desc', e.g. 'metrics.auc desc'.");
@@ -381,7 +381,8 @@ public abstract record RunFilter
     /// <param name="text">The filter text.</param>
     /// <returns>The filter.</returns>
     /// <exception cref="ValidationException">The text is not a valid filter; the message points at the position.</exception>
-    public static RunFilter Parse(string text) => new Parser(Throw.IfNull(text)).ParseAll();
+    public static RunFilter Parse(string text)
+        => new Parser(Names.Required(text, "run filter", "Pass a filter such as 'metrics.auc > 0.8 and params.trees = 100' (search with an empty text to get every run).")).ParseAll();
 
     private sealed class Parser(string text)
     {

@@ -72,7 +72,7 @@ public sealed partial class SqliteMetadataStore
             => store.WriteAsync((c, tx) =>
             {
                 var json = (string?)Scalar(c, tx, "SELECT tags FROM models WHERE project = $p AND name = $n;", ("$p", project), ("$n", name))
-                    ?? throw ModelNotFound(project, name);
+                    ?? throw ModelNotFound(c, tx, project, name);
                 Exec(c, tx, "UPDATE models SET description = COALESCE($d, description), tags = $t WHERE project = $p AND name = $n;",
                     ("$d", description), ("$t", Merge(json, tags)), ("$p", project), ("$n", name));
             }, cancellationToken);
@@ -95,14 +95,14 @@ public sealed partial class SqliteMetadataStore
             return ToJson(current);
         }
 
-        internal static NotFoundException ModelNotFound(string project, string name)
-            => new("model", name, $"Model '{name}' is not registered in project '{project}'. Register a version first with run.LogModelAsync(\"{name}\", ...) or project.Models.RegisterAsync(...).");
+        private static NotFoundException ModelNotFound(SqliteConnection c, SqliteTransaction? tx, string project, string name)
+            => ModelRegistry.ModelNotFound(project, name, Query(c, tx, "SELECT name FROM models WHERE project = $p ORDER BY name;", r => r.GetString(0), ("$p", project)));
 
         private static NotFoundException VersionNotFound(SqliteConnection c, SqliteTransaction? tx, string project, string name, int version)
         {
             var latest = Scalar(c, tx, "SELECT MAX(version) FROM model_versions WHERE project = $p AND name = $n;", ("$p", project), ("$n", name));
             return latest is null
-                ? ModelNotFound(project, name)
+                ? ModelNotFound(c, tx, project, name)
                 : new NotFoundException("model version", $"{name}:{version}", $"Model '{name}' has no version {version}; its versions are 1 to {latest}.");
         }
 

@@ -49,7 +49,7 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
     /// <param name="options">Options, or <see langword="null"/> for the defaults.</param>
     public SqliteMetadataStore(string path, SqliteStoreOptions? options = null)
     {
-        Throw.IfNullOrWhitespace(path);
+        Names.Required(path, "SQLite file path", "Pass a file path such as '/data/mlops.db'.");
         _options = options ?? new SqliteStoreOptions();
         Path = System.IO.Path.GetFullPath(path);
         _connectionString = SqliteDefaults.ConnectionString(Path, _options.BusyTimeout);
