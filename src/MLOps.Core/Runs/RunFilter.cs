@@ -33,8 +33,11 @@ public enum RunFilterOperator
     GreaterThan,
     /// <summary><c>&gt;=</c></summary>
     GreaterThanOrEqual,
-    /// <summary><c>like</c> (SQL pattern: <c>%</c> any run of characters, <c>_</c> one character).</summary>
+    /// <summary><c>like</c>: a case-sensitive pattern, as in MLflow (<c>%</c> any run of characters, <c>_</c> exactly one
+    /// character; every other character, including <c>*</c>, <c>?</c>, <c>[</c> and <c>\</c>, matches itself).</summary>
     Like,
+    /// <summary><c>ilike</c>: like <see cref="Like"/> but case-insensitive (for every script, not only ASCII).</summary>
+    ILike,
 }
 
 /// <summary>
@@ -151,10 +154,15 @@ public sealed record RunField
     /// <returns>The filter.</returns>
     public RunFilter IsNot(object value) => RunFilter.Compare(this, RunFilterOperator.NotEqual, value);
 
-    /// <summary>Matches an SQL <c>like</c> pattern.</summary>
-    /// <param name="pattern">The pattern (<c>%</c> any characters, <c>_</c> one character).</param>
+    /// <summary>Matches a case-sensitive <c>like</c> pattern (as MLflow's <c>LIKE</c>): <c>RunField.Label("team").IsLike("fraud-%")</c>.</summary>
+    /// <param name="pattern">The pattern: <c>%</c> any run of characters, <c>_</c> exactly one character, anything else itself.</param>
     /// <returns>The filter.</returns>
     public RunFilter IsLike(string pattern) => RunFilter.Compare(this, RunFilterOperator.Like, pattern);
+
+    /// <summary>Matches a <c>like</c> pattern ignoring case (as MLflow's <c>ILIKE</c>): <c>RunField.Name.IsILike("TRAIN%")</c>.</summary>
+    /// <param name="pattern">The pattern: <c>%</c> any run of characters, <c>_</c> exactly one character, anything else itself.</param>
+    /// <returns>The filter.</returns>
+    public RunFilter IsILike(string pattern) => RunFilter.Compare(this, RunFilterOperator.ILike, pattern);
 
     /// <summary>Less than.</summary>
     /// <param name="field">The field.</param>
@@ -259,9 +267,15 @@ public abstract record RunFilter
             IConvertible c when value is not char => Convert.ToDouble(c, CultureInfo.InvariantCulture),
             _ => throw new ValidationException($"The value '{value}' of a filter on '{field}' has an unsupported type {value.GetType().Name}. Use a number, a string, a bool, a RunState or a DateTimeOffset."),
         };
-        if (op == RunFilterOperator.Like && normalized is not string)
-            throw new ValidationException($"'like' on '{field}' needs a string pattern, not '{value}'.");
-        if (field.Kind == RunFieldKind.Attribute && field.Key == "state" && normalized is string st && op != RunFilterOperator.Like
+        if (op is RunFilterOperator.Like or RunFilterOperator.ILike)
+        {
+            var name = op == RunFilterOperator.Like ? "like" : "ilike";
+            if (normalized is not string)
+                throw new ValidationException($"'{name}' on '{field}' needs a string pattern, not '{value}'. Quote it, e.g. {field} {name} 'abc%'.");
+            if (field.Kind is RunFieldKind.Metric or RunFieldKind.Result || (field.Kind == RunFieldKind.Attribute && field.Key is "iteration" or "start_time" or "end_time"))
+                throw new ValidationException($"'{name}' compares text, but '{field}' is a {(field.Key is "start_time" or "end_time" ? "time" : "number")}. Use =, !=, <, <=, > or >= on it, or '{name}' on names, ids, states, labels and parameters.");
+        }
+        if (field.Kind == RunFieldKind.Attribute && field.Key == "state" && normalized is string st && op is not (RunFilterOperator.Like or RunFilterOperator.ILike)
             && !Enum.TryParse<RunState>(st, ignoreCase: true, out _))
             throw new ValidationException($"'{st}' is not a run state. Use one of: {string.Join(", ", Enum.GetNames<RunState>().Select(n => n.ToLowerInvariant()))}.");
         return new Comparison(field, op, normalized);
@@ -336,6 +350,7 @@ public abstract record RunFilter
                 RunFilterOperator.LessThanOrEqual => "<=",
                 RunFilterOperator.GreaterThan => ">",
                 RunFilterOperator.GreaterThanOrEqual => ">=",
+                RunFilterOperator.ILike => "ilike",
                 _ => "like",
             };
             var v = Value switch
@@ -375,7 +390,7 @@ public abstract record RunFilter
 
     /// <summary>
     /// Parses a filter such as <c>metrics.auc &gt; 0.8 and (params.trees = 100 or labels.team = 'fraud') and state = 'completed'</c>.
-    /// Operators: <c>= != &lt;&gt; &lt; &lt;= &gt; &gt;= like</c>; combinators <c>and</c>, <c>or</c>, <c>not</c> and parentheses;
+    /// Operators: <c>= != &lt;&gt; &lt; &lt;= &gt; &gt;= like ilike</c> (<c>like</c> is case-sensitive, <c>ilike</c> is not); combinators <c>and</c>, <c>or</c>, <c>not</c> and parentheses;
     /// strings in single or double quotes; keys with special characters in back-ticks (<c>metrics.`train/loss`</c>).
     /// </summary>
     /// <param name="text">The filter text.</param>
@@ -458,14 +473,15 @@ public abstract record RunFilter
             else if (Match("<")) op = RunFilterOperator.LessThan;
             else if (Match(">")) op = RunFilterOperator.GreaterThan;
             else if (TryKeyword("like")) op = RunFilterOperator.Like;
-            else { Fail($"expected an operator (=, !=, <, <=, >, >=, like) after '{field}'"); return null!; }
+            else if (TryKeyword("ilike")) op = RunFilterOperator.ILike;
+            else { Fail($"expected an operator (=, !=, <, <=, >, >=, like, ilike) after '{field}'"); return null!; }
             SkipWs();
-            object value = ParseValue(field);
+            object value = ParseValue(field, op);
             try { return Compare(field, op, value); }
             catch (ValidationException e) { throw new ValidationException($"Invalid run filter at position {start}: {e.Message} Filter: {text}"); }
         }
 
-        private object ParseValue(RunField field)
+        private object ParseValue(RunField field, RunFilterOperator op)
         {
             if (_pos >= text.Length) Fail($"expected a value after the operator on '{field}'");
             var q = text[_pos];
@@ -485,7 +501,7 @@ public abstract record RunFilter
                     sb.Append(text[_pos++]);
                 }
                 var s = sb.ToString();
-                if (field.Kind == RunFieldKind.Attribute && field.Key is "start_time" or "end_time")
+                if (field.Kind == RunFieldKind.Attribute && field.Key is "start_time" or "end_time" && op is not (RunFilterOperator.Like or RunFilterOperator.ILike))
                 {
                     if (!DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var d))
                         Fail($"'{s}' is not a date and time; write e.g. '2026-01-31T12:00:00Z'");

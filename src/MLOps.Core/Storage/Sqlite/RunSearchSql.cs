@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using MLOps.Runs.Internal;
 
 namespace MLOps.Storage.Sqlite;
 
@@ -46,7 +47,18 @@ internal sealed class RunSearchSql
         RunFilterOperator.LessThanOrEqual => "<=",
         RunFilterOperator.GreaterThan => ">",
         RunFilterOperator.GreaterThanOrEqual => ">=",
-        _ => "LIKE",
+        _ => "GLOB",
+    };
+
+    private static bool IsPattern(RunFilterOperator op) => op is RunFilterOperator.Like or RunFilterOperator.ILike;
+
+    /// <summary>A comparison of a text column: <c>like</c> becomes a case-sensitive <c>GLOB</c> (SQLite's <c>LIKE</c> ignores
+    /// ASCII case), <c>ilike</c> a <c>GLOB</c> of both sides folded by <see cref="LikePattern.Fold"/>.</summary>
+    private string TextCondition(string column, RunFilter.Comparison c, string op) => c.Operator switch
+    {
+        RunFilterOperator.Like => $"{column} GLOB {P(LikePattern.ToGlob(Text(c)))}",
+        RunFilterOperator.ILike => $"{LikePattern.LowerFunction}({column}) GLOB {P(LikePattern.ToGlob(LikePattern.Fold(Text(c))!))}",
+        _ => $"{column} {op} {P(Text(c))}",
     };
 
     private string Comparison(RunFilter.Comparison c)
@@ -62,11 +74,11 @@ internal sealed class RunSearchSql
             case RunFieldKind.Result:
                 return $"r.id IN (SELECT run_id FROM run_results WHERE key = {P(f.Key)} AND value {op} {P(Number(c))})";
             case RunFieldKind.Label:
-                return $"r.id IN (SELECT run_id FROM run_labels WHERE key = {P(f.Key)} AND value {op} {P(Text(c))})";
+                return $"r.id IN (SELECT run_id FROM run_labels WHERE key = {P(f.Key)} AND {TextCondition("value", c, op)})";
             case RunFieldKind.Parameter:
-                return c.Value is double d && c.Operator != RunFilterOperator.Like
+                return c.Value is double d && !IsPattern(c.Operator)
                     ? $"r.id IN (SELECT run_id FROM run_params WHERE key = {P(f.Key)} AND num {op} {P(d)})"
-                    : $"r.id IN (SELECT run_id FROM run_params WHERE key = {P(f.Key)} AND value {op} {P(Text(c))})";
+                    : $"r.id IN (SELECT run_id FROM run_params WHERE key = {P(f.Key)} AND {TextCondition("value", c, op)})";
             default:
                 return Attribute(c, op);
         }
@@ -77,9 +89,10 @@ internal sealed class RunSearchSql
         switch (c.Field.Key)
         {
             case "state":
-                if (c.Operator == RunFilterOperator.Like)
+                if (IsPattern(c.Operator))
                 {
-                    var states = Enum.GetValues<RunState>().Where(s => Like(s.ToString().ToLowerInvariant(), (string)c.Value)).Select(s => ((int)s).ToString(CultureInfo.InvariantCulture));
+                    var ignoreCase = c.Operator == RunFilterOperator.ILike;
+                    var states = Enum.GetValues<RunState>().Where(s => LikePattern.IsMatch(s.ToString().ToLowerInvariant(), (string)c.Value, ignoreCase)).Select(s => ((int)s).ToString(CultureInfo.InvariantCulture));
                     return $"r.state IN ({string.Join(",", states.DefaultIfEmpty("-1"))})";
                 }
                 var state = c.Value is string name ? Enum.Parse<RunState>(name, ignoreCase: true) : (RunState)Convert.ToInt32(c.Value, CultureInfo.InvariantCulture);
@@ -96,14 +109,8 @@ internal sealed class RunSearchSql
             case "iteration":
                 return $"r.iteration {op} {P(Number(c))}";
             default:
-                return $"r.{c.Field.Key} {op} {P(Text(c))}";
+                return TextCondition("r." + c.Field.Key, c, op);
         }
-    }
-
-    private static bool Like(string value, string pattern)
-    {
-        var regex = "^" + System.Text.RegularExpressions.Regex.Escape(pattern).Replace("%", ".*", StringComparison.Ordinal).Replace("_", ".", StringComparison.Ordinal) + "$";
-        return System.Text.RegularExpressions.Regex.IsMatch(value, regex, System.Text.RegularExpressions.RegexOptions.IgnoreCase);
     }
 
     private static double Number(RunFilter.Comparison c) => c.Value switch

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using MLOps.Runs.Internal;
 using Polly;
 
 namespace MLOps.Storage.Sqlite;
@@ -140,6 +141,7 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
         using var cmd = c.CreateCommand();
         cmd.CommandText = $"PRAGMA busy_timeout={(int)_options.BusyTimeout.TotalMilliseconds}; PRAGMA synchronous={_options.Synchronous}; PRAGMA foreign_keys=OFF;";
         cmd.ExecuteNonQuery();
+        c.CreateFunction<string?, string?>(LikePattern.LowerFunction, LikePattern.Fold, isDeterministic: true); // ilike in run searches
         return c;
     }
 
