@@ -566,6 +566,9 @@ public sealed record RunQuery
     /// <summary>Runs per page, 1 to 10,000. <value>Defaults to 100.</value></summary>
     public int PageSize { get; init; } = 100;
 
-    /// <summary>The <see cref="RunPage.NextPageToken"/> of the previous page, or <see langword="null"/> for the first page.</summary>
+    /// <summary>The <see cref="RunPage.NextPageToken"/> of the previous page, or <see langword="null"/> for the first page.
+    /// Tokens are opaque and bound to the project, filter and order of the search that returned them (the page size may
+    /// change); the pages of one search are the runs that matched when its first page was read, each exactly once and in
+    /// order, however many runs are created or deleted meanwhile.</summary>
     public string? PageToken { get; init; }
 }

@@ -128,13 +128,15 @@ internal sealed class RunSearchSql
         _ => c.Value.ToString() ?? "",
     };
 
-    public string Order(IReadOnlyList<RunOrder> orders)
+    /// <summary>The sort keys of the orders, most significant first, ending with the run id (the tie-break): each is an SQL
+    /// expression and a direction, compared with SQLite's rules (NULL below every value). Runs lacking a key come last in
+    /// either direction through a leading <c>IS NULL</c> key; a parameter sorts numerically, then as text.</summary>
+    public IReadOnlyList<SortKey> Order(IReadOnlyList<RunOrder> orders)
     {
-        var parts = new List<string>();
+        var keys = new List<SortKey>();
         var n = 0;
         foreach (var o in orders)
         {
-            var dir = o.Descending ? "DESC" : "ASC";
             string expr;
             switch (o.Field.Kind)
             {
@@ -148,22 +150,57 @@ internal sealed class RunSearchSql
                     expr = Join("run_labels", "value", o.Field.Key, n++);
                     break;
                 case RunFieldKind.Parameter:
-                    var alias = "o" + (n++).ToString(CultureInfo.InvariantCulture);
-                    _joins.Append(CultureInfo.InvariantCulture, $" LEFT JOIN run_params {alias} ON {alias}.run_id = r.id AND {alias}.key = {P(o.Field.Key)}");
-                    parts.Add($"{alias}.run_id IS NULL");
-                    parts.Add($"{alias}.num {dir}");
+                    var alias = Join("run_params", "run_id", o.Field.Key, n++)[..^".run_id".Length];
+                    keys.Add(new SortKey($"{alias}.run_id IS NULL", false));
+                    keys.Add(new SortKey($"{alias}.num", o.Descending));
                     expr = $"{alias}.value";
                     break;
                 default:
                     expr = "r." + o.Field.Key;
                     break;
             }
-            parts.Add($"{expr} IS NULL");
-            parts.Add($"{expr} {dir}");
+            keys.Add(new SortKey($"{expr} IS NULL", false));
+            keys.Add(new SortKey(expr, o.Descending));
         }
-        if (orders.Count == 0) parts.Add("r.start_time DESC");
-        parts.Add("r.id " + (orders.Count == 0 ? "DESC" : "ASC"));
-        return string.Join(", ", parts);
+        if (orders.Count == 0) keys.Add(new SortKey("r.start_time", true));
+        keys.Add(new SortKey("r.id", orders.Count == 0));
+        return keys;
+    }
+
+    /// <summary>The ORDER BY clause of sort keys.</summary>
+    public static string OrderBy(IReadOnlyList<SortKey> keys) => string.Join(", ", keys.Select(k => k.Expression + (k.Descending ? " DESC" : " ASC")));
+
+    /// <summary>
+    /// The keyset (seek) condition "sorts after the row whose keys are <paramref name="cursor"/>": for the keys k1..kn,
+    /// <c>k1 after c1 OR (k1 = c1 AND k2 after c2) OR ...</c>, with SQLite's NULL ordering (NULL is the smallest value, so
+    /// nothing sorts after a NULL in descending order). The last key is the run id, so the cursor row itself is excluded.
+    /// </summary>
+    public string After(IReadOnlyList<SortKey> keys, IReadOnlyList<object?> cursor)
+    {
+        var alternatives = new List<string>();
+        var equalSoFar = new List<string>();
+        for (var i = 0; i < keys.Count; i++)
+        {
+            var (expression, desc) = keys[i];
+            var e = "(" + expression + ")"; // 'a IS NULL > x' would parse as 'a IS (NULL > x)'
+            var x = cursor[i];
+            string? after;
+            string equal;
+            if (x is null)
+            {
+                after = desc ? null : $"{e} IS NOT NULL";
+                equal = $"{e} IS NULL";
+            }
+            else
+            {
+                var p = P(x);
+                after = desc ? $"({e} < {p} OR {e} IS NULL)" : $"{e} > {p}";
+                equal = $"{e} = {p}";
+            }
+            if (after is not null) alternatives.Add("(" + string.Join(" AND ", equalSoFar.Append(after)) + ")");
+            equalSoFar.Add(equal);
+        }
+        return alternatives.Count == 0 ? "0" : string.Join(" OR ", alternatives);
     }
 
     private string Join(string table, string column, string key, int n)
@@ -173,3 +210,6 @@ internal sealed class RunSearchSql
         return $"{alias}.{column}";
     }
 }
+
+/// <summary>One sort key of a run search: an SQL expression and its direction.</summary>
+internal readonly record struct SortKey(string Expression, bool Descending);

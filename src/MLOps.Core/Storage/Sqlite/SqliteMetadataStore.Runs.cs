@@ -168,26 +168,41 @@ public sealed partial class SqliteMetadataStore
                 return Exec(c, tx, "DELETE FROM runs WHERE id = $r;", ("$r", runId)) > 0;
             }, cancellationToken);
 
+        /// <summary>
+        /// One page of a search, by keyset (seek) paging: a page token holds the sort-key values of the previous page's last
+        /// run, and the next page starts strictly after it, so runs created or deleted between pages never shift a page.
+        /// The token also holds the search's horizon, the greatest run rowid when the first page was read: later pages leave
+        /// out runs created after it, so the pages together are the runs that matched when the search started (runs whose
+        /// sort values change while paging move with them).
+        /// </summary>
         public Task<RunPage> SearchAsync(RunQuery query, CancellationToken cancellationToken = default)
         {
             Throw.IfNull(query);
             if (query.PageSize is < 1 or > 10_000)
                 throw new ValidationException($"RunQuery.PageSize is {query.PageSize}; use a value from 1 to 10000.");
-            var offset = 0;
-            if (query.PageToken is not null && (!int.TryParse(query.PageToken, NumberStyles.None, CultureInfo.InvariantCulture, out offset) || offset < 0))
-                throw new ValidationException($"RunQuery.PageToken '{query.PageToken}' is not a token this store issued. Pass the NextPageToken of the previous page, or null for the first page.");
             var sql = new RunSearchSql(query.Project);
             var where = query.Filter is null ? "1" : sql.Filter(query.Filter);
-            var order = sql.Order(query.OrderBy);
+            var keys = sql.Order(query.OrderBy);
+            var fingerprint = RunPageToken.Fingerprint(query);
+            var seek = "1";
+            var token = query.PageToken is null ? null : RunPageToken.Decode(query.PageToken, fingerprint, keys.Count);
+            if (token is not null)
+            {
+                sql.Add(token.Horizon, out var horizon);
+                seek = $"r.rowid <= {horizon} AND ({sql.After(keys, token.Cursor)})";
+            }
             sql.Add(query.PageSize + 1, out var limit);
-            sql.Add(offset, out var off);
-            var text = $"SELECT {string.Join(", ", RunColumns.Split(", ").Select(col => "r." + col))} FROM runs r {sql.Joins} WHERE r.project = $project AND ({where}) ORDER BY {order} LIMIT {limit} OFFSET {off};";
-            var runs = store.Read(c => LoadRuns(c, text, sql.Parameters));
+            var columns = string.Join(", ", RunColumns.Split(", ").Select(col => "r." + col).Concat(keys.Select(k => k.Expression)));
+            var text = $"SELECT {columns}, (SELECT MAX(rowid) FROM runs) FROM runs r {sql.Joins} WHERE r.project = $project AND ({where}) AND ({seek}) ORDER BY {RunSearchSql.OrderBy(keys)} LIMIT {limit};";
+            var cursors = new List<object?[]>();
+            var runs = store.Read(c => LoadRuns(c, text, sql.Parameters, cursors, keys.Count + 1));
             string? next = null;
             if (runs.Count > query.PageSize)
             {
                 runs.RemoveAt(runs.Count - 1);
-                next = (offset + query.PageSize).ToString(CultureInfo.InvariantCulture);
+                var last = cursors[query.PageSize - 1];
+                var horizon = token?.Horizon ?? (long)last[^1]!;
+                next = new RunPageToken(horizon, last[..^1]).Encode(fingerprint);
             }
             return Task.FromResult(new RunPage(runs, next));
         }
@@ -200,23 +215,20 @@ public sealed partial class SqliteMetadataStore
         internal static NotFoundException RunNotFound(string runId)
             => new("run", runId, $"Run '{runId}' does not exist. Check the id (runs are listed with project.Runs.SearchAsync()).");
 
-        private static List<RunRecord> LoadRuns(SqliteConnection c, string sql, IReadOnlyList<(string, object?)> parameters)
+        /// <summary>Loads runs with their details; with <paramref name="extras"/>, also the <paramref name="extraCount"/>
+        /// columns after the run columns of each row (the sort keys of a search).</summary>
+        private static List<RunRecord> LoadRuns(SqliteConnection c, string sql, IReadOnlyList<(string, object?)> parameters, List<object?[]>? extras = null, int extraCount = 0)
         {
-            var runs = Query(c, null, sql, r => new RunRecord
+            var columnCount = RunColumns.Split(", ").Length;
+            var runs = Query(c, null, sql, r =>
             {
-                Id = r.GetString(0),
-                Project = r.GetString(1),
-                Name = r.GetString(2),
-                State = (RunState)r.GetInt32(3),
-                ParentId = Str(r, 4),
-                Iteration = r.IsDBNull(5) ? null : r.GetInt32(5),
-                StartTime = Time(r.GetInt64(6)),
-                EndTime = Time(r, 7),
-                Host = Str(r, 8),
-                GitCommit = Str(r, 9),
-                GitDirty = r.IsDBNull(10) ? null : r.GetInt64(10) != 0,
-                Error = Str(r, 11),
-                ErrorStack = Str(r, 12),
+                if (extras is not null)
+                {
+                    var values = new object?[extraCount];
+                    for (var i = 0; i < extraCount; i++) values[i] = r.IsDBNull(columnCount + i) ? null : r.GetValue(columnCount + i);
+                    extras.Add(values);
+                }
+                return ReadRun(r);
             }, [.. parameters]);
             if (runs.Count == 0) return runs;
             var ids = ToJson(runs.Select(r => r.Id));
@@ -242,6 +254,23 @@ public sealed partial class SqliteMetadataStore
             }
             return runs;
         }
+
+        private static RunRecord ReadRun(SqliteDataReader r) => new()
+        {
+            Id = r.GetString(0),
+            Project = r.GetString(1),
+            Name = r.GetString(2),
+            State = (RunState)r.GetInt32(3),
+            ParentId = Str(r, 4),
+            Iteration = r.IsDBNull(5) ? null : r.GetInt32(5),
+            StartTime = Time(r.GetInt64(6)),
+            EndTime = Time(r, 7),
+            Host = Str(r, 8),
+            GitCommit = Str(r, 9),
+            GitDirty = r.IsDBNull(10) ? null : r.GetInt64(10) != 0,
+            Error = Str(r, 11),
+            ErrorStack = Str(r, 12),
+        };
 
         private static Dictionary<string, Dictionary<string, T>> Group<T>(List<(string Run, string Key, T Value)> rows)
         {
