@@ -62,6 +62,20 @@ public sealed class DocsExamplesTests
         Assert.That(page.Runs.Single().Id, Is.EqualTo(run.Id));
         page = await project.Runs.SearchAsync("metrics.loss < 0.2 and params.trees >= 50 and state = 'completed'", "metrics.loss desc");
         Assert.That(page.Runs.Single().Id, Is.EqualTo(run.Id));
+        page = await project.Runs.SearchAsync("labels.team ilike 'DELAY%' and name like 'tr%'");
+        Assert.That(page.Runs.Single().Id, Is.EqualTo(run.Id));
+        page = await project.Runs.SearchAsync(RunField.Label("team").IsILike("DELAY%"));
+        Assert.That(page.Runs.Single().Id, Is.EqualTo(run.Id));
+        var paged = new List<string>();
+        string? token = null;
+        do
+        {
+            RunPage onePage = await project.Runs.SearchAsync(RunField.Name.Is("train"), pageSize: 50, pageToken: token);
+            paged.AddRange(onePage.Runs.Select(r => r.Id));
+            token = onePage.NextPageToken;
+        }
+        while (token is not null);
+        Assert.That(paged, Is.EqualTo(new[] { run.Id }));
         var names = new List<string>();
         await foreach (RunRecord r in project.Runs.SearchAllAsync(RunField.Name.Is("train"))) names.Add(r.Name);
         Assert.That(names, Is.EqualTo(new[] { "train" }));
