@@ -92,6 +92,57 @@ public sealed class CrossProjectAccessTests
         Assert.That((await _b.Runs.SearchAsync()).Runs, Is.Empty);
     }
 
+    public static readonly string[] NameMethods =
+    [
+        "Models.GetAsync", "Models.GetVersionAsync", "Models.ListVersionsAsync", "Models.ResolveAsync", "Models.LoadAsync",
+        "Models.SetAliasAsync", "Models.DeleteAliasAsync", "Models.GetAliasHistoryAsync", "Models.SetDescriptionAsync",
+        "Models.SetTagAsync", "Models.SetVersionDescriptionAsync", "Models.SetVersionTagAsync", "Models.GetLineageAsync",
+        "Artifacts.GetAsync", "Artifacts.OpenReadAsync", "Artifacts.ListVersionsAsync", "Artifacts.TagAsync", "Artifacts.VerifyAsync",
+        "Artifacts.DownloadAsync", "Artifacts.GetDatasetProfileAsync",
+    ];
+
+    private async Task CallByNameAsync(MLOpsProject project, string method, string name)
+    {
+        switch (method)
+        {
+            case "Models.GetAsync": await project.Models.GetAsync(name); break;
+            case "Models.GetVersionAsync": await project.Models.GetVersionAsync(name, 1); break;
+            case "Models.ListVersionsAsync": await project.Models.ListVersionsAsync(name); break;
+            case "Models.ResolveAsync": await project.Models.ResolveAsync(name, "production"); break;
+            case "Models.LoadAsync": await project.Models.LoadAsync(name); break;
+            case "Models.SetAliasAsync": await project.Models.SetAliasAsync(name, "production", 1); break;
+            case "Models.DeleteAliasAsync": await project.Models.DeleteAliasAsync(name, "production"); break;
+            case "Models.GetAliasHistoryAsync": await project.Models.GetAliasHistoryAsync(name, "production"); break;
+            case "Models.SetDescriptionAsync": await project.Models.SetDescriptionAsync(name, "x"); break;
+            case "Models.SetTagAsync": await project.Models.SetTagAsync(name, "k", "v"); break;
+            case "Models.SetVersionDescriptionAsync": await project.Models.SetVersionDescriptionAsync(name, 1, "x"); break;
+            case "Models.SetVersionTagAsync": await project.Models.SetVersionTagAsync(name, 1, "k", "v"); break;
+            case "Models.GetLineageAsync": await project.Models.GetLineageAsync(name, 1); break;
+            case "Artifacts.GetAsync": await project.Artifacts.GetAsync(name); break;
+            case "Artifacts.OpenReadAsync": await project.Artifacts.OpenReadAsync(name); break;
+            case "Artifacts.ListVersionsAsync": await project.Artifacts.ListVersionsAsync(name); break;
+            case "Artifacts.TagAsync": await project.Artifacts.TagAsync(name, 1, "prod"); break;
+            case "Artifacts.VerifyAsync": await project.Artifacts.VerifyAsync(name); break;
+            case "Artifacts.DownloadAsync": await project.Artifacts.DownloadAsync(name, _folder.File("out.bin")); break;
+            case "Artifacts.GetDatasetProfileAsync": await project.Artifacts.GetDatasetProfileAsync(name); break;
+            default: throw new ArgumentOutOfRangeException(nameof(method), method, null);
+        }
+    }
+
+    [TestCaseSource(nameof(NameMethods))]
+    public async Task NameMethods_ModelOrArtifactOfAnotherProject_ThrowNotFound(string method)
+    {
+        var file = _folder.File("shared.onnx");
+        await File.WriteAllTextAsync(file, "onnx bytes");
+        var version = await _a.Models.RegisterFileAsync("shared", file, "onnx");
+        await _a.Models.SetAliasAsync("shared", "production", version.Version);
+        await _a.Artifacts.LogFileAsync("shared", file);
+        Assert.ThrowsAsync<NotFoundException>(() => CallByNameAsync(_b, method, "shared"));
+        Assert.ThrowsAsync<NotFoundException>(() => CallByNameAsync(_a, method, "unknown"));
+        Assert.That((await _a.Models.GetAsync("shared")).Aliases["production"], Is.EqualTo(1));
+        Assert.That((await _a.Artifacts.GetAsync("shared")).Tags, Is.EqualTo(new[] { "latest" }));
+    }
+
     [Test]
     public async Task RecordsOfAnotherProject_OpenReadExtraFileAndLocalPath_ThrowValidationNamingTheProject()
     {

@@ -145,8 +145,14 @@ public sealed partial class ArtifactCatalog
         var versions = await _project.Store.Artifacts.ListVersionsAsync(project, key, cancellationToken).ConfigureAwait(false);
         if (versions.Count > 0)
             throw new NotFoundException("artifact", uriOrKey, $"Artifact '{key}' has no version or tag '{reference}'. It has versions 1 to {versions[0].Version} and tags: {Names.ListSome(versions.SelectMany(v => v.Tags).Distinct().Order(StringComparer.Ordinal))}.");
+        throw await KeyNotFoundAsync(project, key, uriOrKey, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The error for a key without versions, listing (up to 20 of) the project's keys.</summary>
+    private async Task<NotFoundException> KeyNotFoundAsync(string project, string key, string given, CancellationToken cancellationToken)
+    {
         var existing = await _project.Store.Artifacts.ListAsync(project, null, cancellationToken).ConfigureAwait(false);
-        throw new NotFoundException("artifact", uriOrKey, $"Artifact '{key}' does not exist in project '{project}'. " + (existing.Count == 0
+        return new NotFoundException("artifact", given, $"Artifact '{key}' does not exist in project '{project}'. " + (existing.Count == 0
             ? "The project has no artifacts yet: log one first, e.g. with project.Artifacts.LogFileAsync(key, path)."
             : $"Its artifacts are: {Names.ListSome(existing.Select(a => a.Key))}."));
     }
@@ -223,8 +229,12 @@ public sealed partial class ArtifactCatalog
     /// <param name="key">The key.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The versions.</returns>
-    public Task<IReadOnlyList<ArtifactRecord>> ListVersionsAsync(string key, CancellationToken cancellationToken = default)
-        => _project.Store.Artifacts.ListVersionsAsync(_project.Name, Names.ArtifactKey(key), cancellationToken);
+    /// <exception cref="NotFoundException">The project has no artifact with that key; the message lists the keys it has.</exception>
+    public async Task<IReadOnlyList<ArtifactRecord>> ListVersionsAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var versions = await _project.Store.Artifacts.ListVersionsAsync(_project.Name, Names.ArtifactKey(key), cancellationToken).ConfigureAwait(false);
+        return versions.Count > 0 ? versions : throw await KeyNotFoundAsync(_project.Name, key, key, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Points a tag (such as <c>prod</c>) at a version. <c>latest</c> is managed for you.</summary>
     /// <param name="key">The key.</param>

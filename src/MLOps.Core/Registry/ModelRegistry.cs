@@ -143,8 +143,12 @@ public sealed partial class ModelRegistry : IAsyncDisposable, IDisposable
     /// <param name="name">The model name.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The versions.</returns>
-    public Task<IReadOnlyList<ModelVersionRecord>> ListVersionsAsync(string name, CancellationToken cancellationToken = default)
-        => _project.Store.Models.ListVersionsAsync(_project.Name, Names.Name(name, "model name"), cancellationToken);
+    /// <exception cref="NotFoundException">The model is not registered; the message lists the models that are.</exception>
+    public async Task<IReadOnlyList<ModelVersionRecord>> ListVersionsAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var model = await GetAsync(name, cancellationToken).ConfigureAwait(false);
+        return await _project.Store.Models.ListVersionsAsync(_project.Name, model.Name, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Reads one version.</summary>
     /// <param name="name">The model name.</param>
@@ -215,17 +219,27 @@ public sealed partial class ModelRegistry : IAsyncDisposable, IDisposable
     /// <param name="name">The model name.</param>
     /// <param name="alias">The alias.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
-    /// <returns><see langword="true"/> when it existed.</returns>
-    public Task<bool> DeleteAliasAsync(string name, string alias, CancellationToken cancellationToken = default)
-        => _project.Store.Models.DeleteAliasAsync(_project.Name, Names.Name(name, "model name"), Names.Name(alias, "alias"), _project.TimeProvider.GetUtcNow(), cancellationToken);
+    /// <returns><see langword="true"/> when the alias existed.</returns>
+    /// <exception cref="NotFoundException">The model is not registered.</exception>
+    public async Task<bool> DeleteAliasAsync(string name, string alias, CancellationToken cancellationToken = default)
+    {
+        Names.Name(alias, "alias");
+        var model = await GetAsync(name, cancellationToken).ConfigureAwait(false);
+        return await _project.Store.Models.DeleteAliasAsync(_project.Name, model.Name, alias, _project.TimeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>The history of an alias: every time it was set, moved or removed.</summary>
     /// <param name="name">The model name.</param>
     /// <param name="alias">The alias.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
-    /// <returns>The changes, oldest first.</returns>
-    public Task<IReadOnlyList<AliasChange>> GetAliasHistoryAsync(string name, string alias, CancellationToken cancellationToken = default)
-        => _project.Store.Models.GetAliasHistoryAsync(_project.Name, Names.Name(name, "model name"), Names.Name(alias, "alias"), cancellationToken);
+    /// <returns>The changes, oldest first (empty for an alias that was never set).</returns>
+    /// <exception cref="NotFoundException">The model is not registered.</exception>
+    public async Task<IReadOnlyList<AliasChange>> GetAliasHistoryAsync(string name, string alias, CancellationToken cancellationToken = default)
+    {
+        Names.Name(alias, "alias");
+        var model = await GetAsync(name, cancellationToken).ConfigureAwait(false);
+        return await _project.Store.Models.GetAliasHistoryAsync(_project.Name, model.Name, alias, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Sets a model's description.</summary>
     /// <param name="name">The model name.</param>
