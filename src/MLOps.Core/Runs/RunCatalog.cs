@@ -146,9 +146,12 @@ public sealed partial class RunCatalog
     /// <param name="filter">A filter such as <c>RunField.Metric("auc") &gt; 0.8</c>, or <see langword="null"/> for all.</param>
     /// <param name="orderBy">The order; by default newest first.</param>
     /// <param name="pageSize">Runs per page (1 to 10,000).</param>
-    /// <param name="pageToken">The <see cref="RunPage.NextPageToken"/> of the previous page.</param>
+    /// <param name="pageToken">The <see cref="RunPage.NextPageToken"/> of the previous page of the same search (same filter
+    /// and order), or <see langword="null"/> for the first page. Pages are by keyset: together they are the runs that matched
+    /// when the first page was read, each once and in order, whatever is created or deleted in between.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>One page.</returns>
+    /// <exception cref="ValidationException">The page size is out of range, or the token was altered or belongs to another search.</exception>
     public Task<RunPage> SearchAsync(RunFilter? filter = null, IReadOnlyList<RunOrder>? orderBy = null, int pageSize = 100, string? pageToken = null, CancellationToken cancellationToken = default)
         => _project.Store.Runs.SearchAsync(new RunQuery { Project = _project.Name, Filter = filter, OrderBy = orderBy ?? [], PageSize = pageSize, PageToken = pageToken }, cancellationToken);
 
