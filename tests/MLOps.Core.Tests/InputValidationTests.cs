@@ -53,6 +53,8 @@ public sealed class InputValidationTests
         ("RunFilter.Parse", "run filter"),
         ("RunOrder.Parse", "run order"),
         ("MLOpsProjectBuilder.UseHome", "home folder"),
+        ("RunContext.GetParameter", "parameter key"),
+        ("RunContext.FailAsync", "error message"),
     ];
 
     public static IEnumerable<TestCaseData> EmptyInputs()
@@ -93,6 +95,14 @@ public sealed class InputValidationTests
             case "RunFilter.Parse": RunFilter.Parse(v); break;
             case "RunOrder.Parse": RunOrder.Parse(v); break;
             case "MLOpsProjectBuilder.UseHome": MLOpsProject.Configure("x").UseHome(v); break;
+            case "RunContext.GetParameter":
+                await using (var run = await _project.Runs.StartAsync("train"))
+                    run.GetParameter<int>(v);
+                break;
+            case "RunContext.FailAsync":
+                await using (var run = await _project.Runs.StartAsync("train"))
+                    await run.FailAsync(v);
+                break;
             default: throw new ArgumentOutOfRangeException(nameof(call), call, null);
         }
     }

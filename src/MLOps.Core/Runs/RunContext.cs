@@ -87,6 +87,7 @@ public sealed partial class RunContext : IAsyncDisposable
     /// <exception cref="ValidationException">The value does not convert to <typeparamref name="T"/>.</exception>
     public T GetParameter<T>(string key)
     {
+        RequireKey(key);
         string? text;
         lock (_lock) _parameters.TryGetValue(key, out text);
         if (text is null)
@@ -101,10 +102,14 @@ public sealed partial class RunContext : IAsyncDisposable
     /// <returns>The value.</returns>
     public T GetParameter<T>(string key, T defaultValue)
     {
+        RequireKey(key);
         string? text;
         lock (_lock) _parameters.TryGetValue(key, out text);
         return text is null ? defaultValue : ParameterValues.Convert<T>(text, key);
     }
+
+    private static void RequireKey(string key)
+        => Names.Required(key, "parameter key", "Pass the key of a parameter of the run, e.g. GetParameter<int>(\"trees\").");
 
     /// <summary>Logs a parameter. Parameters are immutable: the same value again is fine, another value throws <see cref="ParameterConflictException"/>.</summary>
     /// <param name="key">The key.</param>
