@@ -167,6 +167,8 @@ internal sealed class RunSearchSql
         return keys;
     }
 
+    private static readonly HashSet<string> NotNullColumns = ["r.id", "r.name", "r.state", "r.start_time"];
+
     /// <summary>The ORDER BY clause of sort keys.</summary>
     public static string OrderBy(IReadOnlyList<SortKey> keys) => string.Join(", ", keys.Select(k => k.Expression + (k.Descending ? " DESC" : " ASC")));
 
@@ -177,6 +179,15 @@ internal sealed class RunSearchSql
     /// </summary>
     public string After(IReadOnlyList<SortKey> keys, IReadOnlyList<object?> cursor)
     {
+        // Keys that are never NULL, all in one direction (the default newest-first order, or ascending built-in attributes):
+        // a row value comparison says the same, and SQLite seeks it in an index such as (project, start_time, id).
+        if (keys.All(k => k.Descending == keys[0].Descending && (NotNullColumns.Contains(k.Expression) || k.Expression.EndsWith(" IS NULL", StringComparison.Ordinal)))
+            && cursor.All(v => v is not null))
+        {
+            var columns = string.Join(", ", keys.Select(k => "(" + k.Expression + ")"));
+            var values = string.Join(", ", cursor.Select(P));
+            return $"({columns}) {(keys[0].Descending ? "<" : ">")} ({values})";
+        }
         var alternatives = new List<string>();
         var equalSoFar = new List<string>();
         for (var i = 0; i < keys.Count; i++)
