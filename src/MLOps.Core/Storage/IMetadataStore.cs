@@ -146,10 +146,14 @@ public interface IRunRecords
     /// <returns>The entries.</returns>
     Task<IReadOnlyList<RunLogEntry>> GetLogsAsync(string runId, CancellationToken cancellationToken = default);
 
-    /// <summary>Searches runs: filter, order and page.</summary>
+    /// <summary>Searches runs: filter, order and page. Paging is by keyset, not by offset: the pages of one search are the
+    /// runs that matched when its first page was read, each exactly once and in order, however many runs are created or
+    /// deleted in between. <c>like</c> is case-sensitive and <c>ilike</c> is not (see <see cref="RunFilterOperator"/>).</summary>
     /// <param name="query">The query.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>One page of runs.</returns>
+    /// <exception cref="ValidationException">The page size is out of range, the filter cannot be evaluated, or the page token
+    /// is not one this store returned for the same project, filter and order.</exception>
     Task<RunPage> SearchAsync(RunQuery query, CancellationToken cancellationToken = default);
 
     /// <summary>Deletes a run with its metrics, logs and links (not its child runs).</summary>
