@@ -658,23 +658,44 @@ public static class InferenceJson
         }
         long min = TensorDataTypes.MinValue(dataType), max = TensorDataTypes.MaxValue(dataType);
         ulong umax = TensorDataTypes.MaxUnsigned(dataType);
+        // 'data' is flat (every element directly in the outer array) or nested exactly like the shape (the elements
+        // rank - 1 arrays deep, the arrays at depth k holding shape[k] items each). children[k] counts the items of the
+        // open array at depth k; the reader's MaxDepth bounds the depth.
+        Span<long> children = stackalloc long[MaxDepth + 1];
+        children[0] = 0;
         int depth = 0;
+        int elementDepth = -1;
+        bool nested = false;
         long seen = 0;
         while (true)
         {
             var token = Next(ref reader);
             if (token == JsonTokenType.StartArray)
             {
+                children[depth]++;
                 depth++;
+                children[depth] = 0;
+                nested = true;
+                if (elementDepth >= 0 && depth > elementDepth)
+                    throw MixedNesting(who, seen, depth, elementDepth, shape);
                 continue;
             }
             if (token == JsonTokenType.EndArray)
             {
+                if ((depth > 0 || nested) && (depth >= shape.Length || children[depth] != shape[depth]))
+                    throw NestedUnlikeShape(who, shape, depth, children[depth]);
                 if (depth == 0)
                     break;
                 depth--;
                 continue;
             }
+            if (elementDepth != depth)
+            {
+                if (elementDepth >= 0 || (depth != 0 && depth != shape.Length - 1))
+                    throw elementDepth >= 0 ? MixedNesting(who, seen, depth, elementDepth, shape) : NestedUnlikeShape(who, shape, depth, -1);
+                elementDepth = depth;
+            }
+            children[depth]++;
             long i = seen++;
             if (i >= n)
             {
@@ -725,6 +746,14 @@ public static class InferenceJson
             throw Bad($"{who}: 'data' has {seen} elements but shape [{string.Join(", ", shape)}] holds {count}; the element count must equal the product of the shape.");
         return values;
     }
+
+    private static ServingException MixedNesting(TensorWho who, long i, int depth, int elementDepth, long[] shape) =>
+        Bad($"{who}: data[{i}] is nested {depth} array{(depth == 1 ? "" : "s")} deep but data[0] {elementDepth}; 'data' must be flat (row-major) or nested exactly like shape [{string.Join(", ", shape)}], not a mix of both.");
+
+    private static ServingException NestedUnlikeShape(TensorWho who, long[] shape, int depth, long items) => Bad(
+        items < 0 || depth >= shape.Length
+            ? $"{who}: 'data' is nested {depth} array{(depth == 1 ? "" : "s")} deep, unlike shape [{string.Join(", ", shape)}]; send it flat (row-major) or nested exactly like the shape ({Math.Max(shape.Length - 1, 0)} arrays deep)."
+            : $"{who}: an array nested {depth} deep in 'data' has {items} items but shape [{string.Join(", ", shape)}] gives dimension {depth} a size of {shape[depth]}; send 'data' flat (row-major) or nested exactly like the shape.");
 
     private static long ReadSigned(ref Utf8JsonReader reader, TensorWho who, long i, string datatypeName, long min, long max)
     {

@@ -41,6 +41,34 @@ public class InferenceJsonRequestTests
         Assert.That(input.Data.AsDoubles().ToArray(), Is.EqualTo(new double[] { 1, 2, 3, 4, 5, 6, 7, 8 }));
     }
 
+    [TestCase("[2]", "[[1], 1]", "inputs[0]")]
+    [TestCase("[2]", "[1, [2]]", "data[1]")]
+    [TestCase("[2, 1]", "[[1], 2]", "data[1]")]
+    [TestCase("[2, 2]", "[[1, 2], 3, 4]", "data[2]")]
+    [TestCase("[2, 2]", "[[1, 2, 3], [4]]", "inputs[0]")]
+    [TestCase("[2]", "[[1, 2]]", "inputs[0]")]
+    [TestCase("[]", "[[1]]", "inputs[0]")]
+    [TestCase("[1, 2]", "[[[1, 2]]]", "inputs[0]")]
+    [TestCase("[2, 0]", "[[]]", "dimension 0")]
+    public void ParseRequest_DataNestedUnlikeTheShape_Throws400NamingTheTensor(string shape, string data, string fragment)
+    {
+        string message = Fails(Tensor("x", "FP32", shape, data));
+
+        Assert.That(message, Does.Contain("Input 'x' (inputs[0])").And.Contain(fragment).And.Contain("nested"));
+    }
+
+    [TestCase("[2, 1]", "[[1], [2]]")]
+    [TestCase("[2, 1]", "[1, 2]")]
+    [TestCase("[]", "[7]")]
+    [TestCase("[0]", "[]")]
+    [TestCase("[2, 0]", "[[], []]")]
+    public void ParseRequest_DataFlatOrNestedLikeTheShape_IsAccepted(string shape, string data)
+    {
+        var input = Parse(Tensor("x", "FP32", shape, data)).Inputs[0];
+
+        Assert.That(input.Data.Length, Is.EqualTo(data.Count(char.IsDigit)));
+    }
+
     [Test]
     public void ParseRequest_DataBeforeDatatypeAndShape_ReadsDataOnceTheyAreKnown()
     {
