@@ -365,11 +365,17 @@ public static class InferenceJson
         if (first == JsonTokenType.StartObject && LooksLikeTensor(reader))
         {
             var list = new List<InferenceTensor>();
+            HashSet<string>? names = null; // for many inputs; a few are compared one by one
             do
             {
                 if (reader.TokenType != JsonTokenType.StartObject)
                     throw Bad($"inputs[{list.Count}] is {Describe(ref reader)} but inputs[0] is a tensor; every input must be a tensor object with 'name', 'shape', 'datatype' and 'data'.");
-                list.Add(ReadTensor(ref reader, "Input", "inputs", list.Count, bodyLength));
+                var tensor = ReadTensor(ref reader, "Input", "inputs", list.Count, bodyLength);
+                if (list.Count >= 8)
+                    names ??= new HashSet<string>(list.Select(t => t.Name), StringComparer.Ordinal);
+                if (names is not null ? !names.Add(tensor.Name) : IndexOfName(list, tensor.Name) >= 0)
+                    throw Bad($"inputs[{list.Count}] is named '{tensor.Name}' like inputs[{IndexOfName(list, tensor.Name)}]; each input name may appear once per request.");
+                list.Add(tensor);
             }
             while (Next(ref reader) != JsonTokenType.EndArray);
             tensors = list;
@@ -382,6 +388,16 @@ public static class InferenceJson
         {
             throw Bad($"inputs[0] is {Describe(ref reader)}; 'inputs' takes tensor objects ({{\"name\", \"shape\", \"datatype\", \"data\"}}), rows as lists ([[1, 2.5, \"SFO\"]]) or rows as objects ([{{\"distance\": 1, \"origin\": \"SFO\"}}]).");
         }
+    }
+
+    private static int IndexOfName(List<InferenceTensor> tensors, string name)
+    {
+        for (int i = 0; i < tensors.Count; i++)
+        {
+            if (string.Equals(tensors[i].Name, name, StringComparison.Ordinal))
+                return i;
+        }
+        return -1;
     }
 
     /// <summary>Whether the object at the reader (copied, so the caller's position stays) is a V2 tensor: it has a 'datatype' or 'shape'.</summary>
@@ -497,8 +513,8 @@ public static class InferenceJson
                     reader.Skip();
                 }
             }
-            if (string.IsNullOrEmpty(name))
-                throw Bad($"outputs[{index}] has no 'name'; name the output to return.");
+            if (string.IsNullOrWhiteSpace(name))
+                throw Bad($"outputs[{index}] has {(name is null ? "no 'name'" : "an empty 'name'")}; name the output to return.");
             outputs.Add(new RequestedOutput(name, parameters));
         }
         return outputs;

@@ -69,6 +69,28 @@ public class InferenceJsonRequestTests
         Assert.That(input.Data.Length, Is.EqualTo(data.Count(char.IsDigit)));
     }
 
+    [TestCase(2)]
+    [TestCase(12)]
+    public void ParseRequest_InputNameTwice_Throws400NamingBoth(int inputs)
+    {
+        var tensors = Enumerable.Range(0, inputs - 1).Select(i => $$"""{"name": "x{{i}}", "shape": [1], "datatype": "FP32", "data": [1]}""")
+            .Append("""{"name": "x0", "shape": [1], "datatype": "FP32", "data": [2]}""");
+
+        string message = Fails($$"""{"inputs": [{{string.Join(", ", tensors)}}]}""");
+
+        Assert.That(message, Does.Contain($"inputs[{inputs - 1}] is named 'x0' like inputs[0]"));
+    }
+
+    [TestCase("\"\"", "an empty 'name'")]
+    [TestCase("\" \"", "an empty 'name'")]
+    [TestCase("null", "no 'name'")]
+    public void ParseRequest_RequestedOutputWithoutName_Throws400(string name, string fragment)
+    {
+        string message = Fails($$"""{"inputs": [[1]], "outputs": [{"name": "score"}, {"name": {{name}}}]}""");
+
+        Assert.That(message, Does.Contain($"outputs[1] has {fragment}"));
+    }
+
     [Test]
     public void ParseRequest_DataBeforeDatatypeAndShape_ReadsDataOnceTheyAreKnown()
     {
