@@ -30,26 +30,31 @@ public static class InferenceJson
             RowsRequest? rows = null;
             IReadOnlyList<RequestedOutput>? outputs = null;
             bool sawInputs = false;
+            int seen = 0;
             while (Next(ref reader) == JsonTokenType.PropertyName)
             {
                 if (reader.ValueTextEquals("id"u8))
                 {
+                    Once(ref seen, 1, "id", "The request");
                     Next(ref reader);
                     id = ReadOptionalString(ref reader, "The request's 'id'");
                 }
                 else if (reader.ValueTextEquals("parameters"u8))
                 {
+                    Once(ref seen, 2, "parameters", "The request");
                     Next(ref reader);
                     parameters = ReadParameters(ref reader, "The request's 'parameters'");
                 }
                 else if (reader.ValueTextEquals("inputs"u8))
                 {
+                    Once(ref seen, 4, "inputs", "The request");
                     Next(ref reader);
                     sawInputs = true;
                     ReadInputs(ref reader, bodyLength, out inputs, out rows);
                 }
                 else if (reader.ValueTextEquals("outputs"u8))
                 {
+                    Once(ref seen, 8, "outputs", "The request");
                     Next(ref reader);
                     outputs = ReadRequestedOutputs(ref reader);
                 }
@@ -390,6 +395,20 @@ public static class InferenceJson
         }
     }
 
+    /// <summary>Marks a property of an object as read; a second one is a 400 (the JSON would otherwise mean whichever came
+    /// last, or, for a tensor, data read with one datatype but labelled with another).</summary>
+    /// <param name="seen">The properties read so far, one bit each.</param>
+    /// <param name="bit">The property's bit.</param>
+    /// <param name="property">The property's name.</param>
+    /// <param name="owner">The object: <c>inputs</c> with <paramref name="index"/>, or <c>The request</c> without.</param>
+    /// <param name="index">The object's index in its list, or -1.</param>
+    private static void Once(ref int seen, int bit, string property, string owner, int index = -1)
+    {
+        if ((seen & bit) != 0)
+            throw Bad($"{(index < 0 ? owner : $"{owner}[{index}]")} has '{property}' twice; give each property once.");
+        seen |= bit;
+    }
+
     private static int IndexOfName(List<InferenceTensor> tensors, string name)
     {
         for (int i = 0; i < tensors.Count; i++)
@@ -495,15 +514,18 @@ public static class InferenceJson
                 throw Bad($"outputs[{index}] is {Describe(ref reader)}; a requested output is an object {{\"name\": ..., \"parameters\": {{...}}}}.");
             string? name = null;
             IReadOnlyDictionary<string, JsonElement>? parameters = null;
+            int seen = 0;
             while (Next(ref reader) == JsonTokenType.PropertyName)
             {
                 if (reader.ValueTextEquals("name"u8))
                 {
+                    Once(ref seen, 1, "name", "outputs", index);
                     Next(ref reader);
                     name = ReadOptionalString(ref reader, $"outputs[{index}].name");
                 }
                 else if (reader.ValueTextEquals("parameters"u8))
                 {
+                    Once(ref seen, 2, "parameters", "outputs", index);
                     Next(ref reader);
                     parameters = ReadParameters(ref reader, $"outputs[{index}].parameters");
                 }
@@ -529,10 +551,12 @@ public static class InferenceJson
         Array? data = null;
         bool deferred = false;
         Utf8JsonReader dataReader = default;
+        int seen = 0; // the properties read, one bit each: a second one is refused rather than silently replacing the first
         while (Next(ref reader) == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("name"u8))
             {
+                Once(ref seen, 1, "name", listName, index);
                 Next(ref reader);
                 name = reader.TokenType switch
                 {
@@ -545,21 +569,25 @@ public static class InferenceJson
             }
             else if (reader.ValueTextEquals("datatype"u8))
             {
+                Once(ref seen, 2, "datatype", listName, index);
                 Next(ref reader);
                 dataType = ReadDataType(ref reader, new TensorWho(role, name, listName, index));
             }
             else if (reader.ValueTextEquals("shape"u8))
             {
+                Once(ref seen, 4, "shape", listName, index);
                 Next(ref reader);
                 shape = ReadShape(ref reader, new TensorWho(role, name, listName, index));
             }
             else if (reader.ValueTextEquals("parameters"u8))
             {
+                Once(ref seen, 8, "parameters", listName, index);
                 Next(ref reader);
                 parameters = ReadParameters(ref reader, $"{new TensorWho(role, name, listName, index)}: 'parameters'");
             }
             else if (reader.ValueTextEquals("data"u8))
             {
+                Once(ref seen, 16, "data", listName, index);
                 Next(ref reader);
                 if (name is not null && dataType is not null && shape is not null)
                 {

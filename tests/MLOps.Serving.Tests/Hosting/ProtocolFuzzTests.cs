@@ -17,14 +17,18 @@ namespace MLOps.Serving.Tests.Hosting;
 /// (<see cref="V2BodyFuzzer"/>), against a router graph serving a real ML.NET model of the registry (a FastTree delay
 /// classifier trained on the real flights) and a custom explainable model: in process (the mock server) and over real
 /// Kestrel. Every answer must be below 500, every 4xx an <c>{"error": "..."}</c> body, every 200 a response body; the
-/// server must stay ready and answer a valid request afterwards. Seed <see cref="Seed"/>; case <c>i</c> is replayed with
+/// server must stay ready and answer a valid request afterwards. Seed <see cref="DefaultSeed"/> (or <c>MLOPS_FUZZ_SEED</c>); case <c>i</c> is replayed with
 /// <c>new V2BodyFuzzer(Seed, Seeds).Case(i)</c>, and a failure prints the seed, the case, its mutations and the body.
 /// </summary>
 [NonParallelizable]
 public sealed class ProtocolFuzzTests
 {
-    /// <summary>The fuzzing seed (documented: change it to explore other bodies; a failure names it).</summary>
-    public const int Seed = 20_261_207;
+    /// <summary>The default fuzzing seed; a failure names the seed it ran with.</summary>
+    public const int DefaultSeed = 20_261_207;
+
+    /// <summary>The seed of this run: <see cref="DefaultSeed"/>, or the integer in the environment variable
+    /// <c>MLOPS_FUZZ_SEED</c> to explore other bodies (or replay a reported failure).</summary>
+    public static readonly int Seed = int.TryParse(Environment.GetEnvironmentVariable("MLOPS_FUZZ_SEED"), out int seed) ? seed : DefaultSeed;
 
     private const int InProcessCases = 10_000;
     private const int HttpCases = 2_000;

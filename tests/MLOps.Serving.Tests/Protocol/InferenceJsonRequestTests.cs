@@ -69,6 +69,19 @@ public class InferenceJsonRequestTests
         Assert.That(input.Data.Length, Is.EqualTo(data.Count(char.IsDigit)));
     }
 
+    [TestCase("""{"inputs": [{"name": "x", "shape": [1], "datatype": "UINT64", "data": [1], "datatype": "FP32"}]}""", "inputs[0] has 'datatype' twice")]
+    [TestCase("""{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1], "shape": [1, 1]}]}""", "inputs[0] has 'shape' twice")]
+    [TestCase("""{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1], "data": [2]}]}""", "inputs[0] has 'data' twice")]
+    [TestCase("""{"inputs": [{"name": "x", "name": "y", "shape": [1], "datatype": "FP32", "data": [1]}]}""", "inputs[0] has 'name' twice")]
+    [TestCase("""{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1], "parameters": {}, "parameters": {}}]}""", "inputs[0] has 'parameters' twice")]
+    [TestCase("""{"inputs": [[1]], "inputs": [[2]]}""", "The request has 'inputs' twice")]
+    [TestCase("""{"id": "a", "inputs": [[1]], "id": "b"}""", "The request has 'id' twice")]
+    [TestCase("""{"inputs": [[1]], "outputs": [{"name": "a", "name": "b"}]}""", "outputs[0] has 'name' twice")]
+    public void ParseRequest_PropertyTwice_Throws400NamingIt(string json, string fragment)
+    {
+        Assert.That(Fails(json), Does.Contain(fragment));
+    }
+
     [TestCase(2)]
     [TestCase(12)]
     public void ParseRequest_InputNameTwice_Throws400NamingBoth(int inputs)
