@@ -665,8 +665,13 @@ public static class InferenceJson
             }
             count++;
         }
+        if (more is null && count == 1 && dims[0] < VectorShapes.Length)
+            return VectorShapes[dims[0]]; // shared: a tensor never changes its shape
         return more is not null ? [.. more] : dims[..count].ToArray();
     }
+
+    /// <summary>The shapes <c>[0]</c> to <c>[63]</c>, shared by the tensors read with them (a batch of a few rows is the common request).</summary>
+    private static readonly long[][] VectorShapes = [.. Enumerable.Range(0, 64).Select(n => new long[] { n })];
 
     private static Array ReadData(ref Utf8JsonReader reader, TensorWho who, TensorDataType dataType, long[] shape, int bodyLength)
     {
