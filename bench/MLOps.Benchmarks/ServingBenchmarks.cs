@@ -30,6 +30,7 @@ public class InProcessInferenceBenchmarks
     private InferenceServer _server = null!;
     private InferenceRequest _request = null!;
     private byte[] _json = [];
+    private byte[] _plainJson = [];
 
     [GlobalSetup]
     public async Task SetupAsync()
@@ -42,6 +43,7 @@ public class InProcessInferenceBenchmarks
         await _server.LoadAsync();
         _request = _data.Request;
         _json = _data.RequestJson;
+        _plainJson = _data.PlainJson;
         var check = await _server.SendAsync("POST", "/v2/models/delay/infer", _json);
         if (check.StatusCode != 200) throw new InvalidOperationException($"The mock server answered {check.StatusCode}: {check.Text}");
     }
@@ -66,6 +68,19 @@ public class InProcessInferenceBenchmarks
     /// <summary>The same request as a JSON body through the mock server's REST path (parse, infer, serialize).</summary>
     [Benchmark]
     public ValueTask<InferenceHttpResponse> MockServerSendJson() => _server.SendAsync("POST", "/v2/models/delay/infer", _json);
+
+    /// <summary>What the bare minimal API of <see cref="HttpInferenceBenchmarks"/> does in process: System.Text.Json binds
+    /// the flight, the engine predicts it, and the result is serialized (the JSON counterpart of <see cref="MockServerSendJson"/>).</summary>
+    [Benchmark]
+    public byte[] BareJsonPredict()
+    {
+        var flight = System.Text.Json.JsonSerializer.Deserialize<ServedFlight>(_plainJson)!;
+        var p = _engine.Predict(flight);
+        return System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new BarePrediction(p.PredictedLabel, p.Probability));
+    }
+
+    /// <summary>The bare API's answer.</summary>
+    public sealed record BarePrediction(bool PredictedLabel, float Probability);
 }
 
 /// <summary>
