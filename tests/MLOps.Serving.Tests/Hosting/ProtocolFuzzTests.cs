@@ -50,39 +50,9 @@ public sealed class ProtocolFuzzTests
     private TempFolder _folder = null!;
     private MLOpsProject _project = null!;
     private MLNetModel<FlightInput, DelayPrediction> _mlnet = null!;
-    private ExplainableRisk _custom = null!;
+    private ExplainableRiskModel _custom = null!;
     private ServingRouter _graph = null!;
     private InferenceServer _server = null!;
-
-    /// <summary>A custom model: the delay-risk scorer, which also explains its scores (the share of the distance and of the peak hour).</summary>
-    private sealed class ExplainableRisk(DelayRiskModel scorer) : IExplainableModel
-    {
-        public string Name => scorer.Name;
-
-        public string? Version => scorer.Version;
-
-        public ModelMetadata Metadata => scorer.Metadata;
-
-        public bool IsReady => scorer.IsReady;
-
-        public ValueTask LoadAsync(CancellationToken cancellationToken) => scorer.LoadAsync(cancellationToken);
-
-        public ValueTask<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken) => scorer.InferAsync(request, cancellationToken);
-
-        public async ValueTask<InferenceResponse> ExplainAsync(InferenceRequest request, CancellationToken cancellationToken)
-        {
-            var risks = await scorer.InferAsync(request, cancellationToken); // validates the inputs
-            var d = request.Inputs.Single(i => i.Name == "distance").Data.AsSingles();
-            var risk = risks.Outputs[0].Data.AsSingles();
-            var attributions = new float[risk.Length * 2];
-            for (int i = 0; i < risk.Length; i++)
-            {
-                attributions[2 * i] = scorer.Score(d[i], 0);
-                attributions[2 * i + 1] = risk[i] - attributions[2 * i];
-            }
-            return InferenceResponse.For(request, Name, Version, [InferenceTensor.Singles("attribution", attributions, risk.Length, 2)]);
-        }
-    }
 
     [OneTimeSetUp]
     public async Task OneTimeSetUp()
@@ -96,7 +66,7 @@ public sealed class ProtocolFuzzTests
             .Fit(data);
         await _project.Models.RegisterAsync("delay", model, data.Schema, new ModelLogOptions { Aliases = { "production" } });
         _mlnet = MLNetModel.Create<FlightInput, DelayPrediction>(_project, "delay", "store://models/flights/delay:production");
-        _custom = new ExplainableRisk(new DelayRiskModel("delay-risk", "1"));
+        _custom = new ExplainableRiskModel(new DelayRiskModel("delay-risk", "1")); // a custom model that explains its scores
         _graph = ServingGraph.Router("flights").Route(new ModelStep(_mlnet)).Route(new ModelStep(_custom)).Build();
         _server = _graph.ToMockServer(_mlnet, _custom);
         await _server.LoadAsync();

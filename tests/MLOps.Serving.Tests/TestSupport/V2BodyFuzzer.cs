@@ -126,12 +126,8 @@ public sealed class V2BodyFuzzer(int seed, IReadOnlyList<FuzzSeed> seeds)
                 }
             case 6: // duplicate key
                 {
-                    var objects = Nodes(root).Where(n => n.Node is JsonObject { Count: > 0 }).ToList();
-                    if (objects.Count == 0)
+                    if (PickProperty(root, random) is not var (obj, property, where))
                         return root;
-                    var (node, where) = objects[random.Next(objects.Count)];
-                    var obj = (JsonObject)node!;
-                    var property = obj.ElementAt(random.Next(obj.Count));
                     var value = random.Next(2) == 0 ? property.Value?.DeepClone() : RandomValue(random, 0);
                     if (!duplicates.TryGetValue(obj, out var extra))
                         duplicates[obj] = extra = [];
@@ -174,14 +170,10 @@ public sealed class V2BodyFuzzer(int seed, IReadOnlyList<FuzzSeed> seeds)
                 }
             case 8: // remove a property
                 {
-                    var objects = Nodes(root).Where(n => n.Node is JsonObject { Count: > 0 }).ToList();
-                    if (objects.Count == 0)
+                    if (PickProperty(root, random) is not var (obj, property, where))
                         return root;
-                    var (node, where) = objects[random.Next(objects.Count)];
-                    var obj = (JsonObject)node!;
-                    string name = obj.ElementAt(random.Next(obj.Count)).Key;
-                    obj.Remove(name);
-                    applied.Add($"remove {where}.{name}");
+                    obj.Remove(property.Key);
+                    applied.Add($"remove {where}.{property.Key}");
                     return root;
                 }
             case 9: // rename a property, or a tensor
@@ -194,12 +186,8 @@ public sealed class V2BodyFuzzer(int seed, IReadOnlyList<FuzzSeed> seeds)
                         tensor["name"] = name;
                         return root;
                     }
-                    var objects = Nodes(root).Where(n => n.Node is JsonObject { Count: > 0 }).ToList();
-                    if (objects.Count == 0)
+                    if (PickProperty(root, random) is not var (obj, property, where))
                         return root;
-                    var (node, where) = objects[random.Next(objects.Count)];
-                    var obj = (JsonObject)node!;
-                    var property = obj.ElementAt(random.Next(obj.Count));
                     string renamed = Properties[random.Next(Properties.Length)];
                     var value = property.Value?.DeepClone();
                     obj.Remove(property.Key);
@@ -297,6 +285,17 @@ public sealed class V2BodyFuzzer(int seed, IReadOnlyList<FuzzSeed> seeds)
         }
         Walk(root, "$");
         return list;
+    }
+
+    /// <summary>A random property of a random non-empty object of the tree, or null when there is none.</summary>
+    private static (JsonObject Owner, KeyValuePair<string, JsonNode?> Property, string Where)? PickProperty(JsonNode? root, Random random)
+    {
+        var objects = Nodes(root).Where(n => n.Node is JsonObject { Count: > 0 }).ToList();
+        if (objects.Count == 0)
+            return null;
+        var (node, where) = objects[random.Next(objects.Count)];
+        var owner = (JsonObject)node!;
+        return (owner, owner.ElementAt(random.Next(owner.Count)), where);
     }
 
     private static (JsonNode? Node, string Where) Pick(JsonNode? root, Random random)
