@@ -81,6 +81,63 @@ public class InProcessInferenceBenchmarks
 
     /// <summary>The bare API's answer.</summary>
     public sealed record BarePrediction(bool PredictedLabel, float Probability);
+
+    /// <summary>
+    /// Not a benchmark (<c>--profile-serving-inproc</c>): the thread CPU time and the bytes allocated per call of each
+    /// step of the JSON path, against the bare API's in-process work, interleaved in rounds. CPU time does not count the
+    /// time spent waiting for a core, so it holds up better than wall time on a loaded machine.
+    /// </summary>
+    public static async Task ProfileAsync()
+    {
+        var bench = new InProcessInferenceBenchmarks();
+        await bench.SetupAsync();
+        try
+        {
+            var request = InferenceJson.ParseRequest(bench._json);
+            var response = await bench._server.InferAsync(ServingBenchData.ModelName, request);
+            (string Name, Action Call)[] sides =
+            [
+                ("PredictionEngine.Predict", () => bench.PredictionEnginePredict()),
+                ("BareJsonPredict", () => bench.BareJsonPredict()),
+                ("InferenceJson.ParseRequest", () => InferenceJson.ParseRequest(bench._json)),
+                ("mock server InferAsync (typed)", () => Wait(bench._server.InferAsync(ServingBenchData.ModelName, request))),
+                ("InferenceJson.SerializeResponse", () => InferenceJson.SerializeResponse(response)),
+                ("mock server SendAsync (JSON)", () => Wait(bench.MockServerSendJson())),
+            ];
+            const int Rounds = 7, Calls = 20_000;
+            var cpu = new List<double>[sides.Length];
+            var bytes = new double[sides.Length];
+            for (int s = 0; s < sides.Length; s++)
+            {
+                cpu[s] = [];
+                for (int i = 0; i < Calls; i++) sides[s].Call();
+            }
+            for (int round = 0; round < Rounds; round++)
+            {
+                for (int s = 0; s < sides.Length; s++)
+                {
+                    long allocated = GC.GetAllocatedBytesForCurrentThread();
+                    double c0 = OnlineBenchTiming.ThreadCpu.Microseconds();
+                    for (int i = 0; i < Calls; i++) sides[s].Call();
+                    cpu[s].Add((OnlineBenchTiming.ThreadCpu.Microseconds() - c0) / Calls);
+                    bytes[s] = (GC.GetAllocatedBytesForCurrentThread() - allocated) / (double)Calls;
+                }
+            }
+            Console.WriteLine($"// In-process JSON path, thread CPU per call (median of {Rounds} interleaved rounds of {Calls:N0}) and bytes allocated per call:");
+            foreach (var (side, s) in sides.Select((side, s) => (side, s)))
+                Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"//   {side.Name,-32} {cpu[s].Order().ElementAt(Rounds / 2),6:F2} us {bytes[s],6:F0} B"));
+        }
+        finally
+        {
+            await bench.CleanupAsync();
+        }
+
+        static void Wait<T>(ValueTask<T> task)
+        {
+            if (!task.IsCompleted) throw new InvalidOperationException("The in-process path was expected to complete synchronously.");
+            _ = task.Result;
+        }
+    }
 }
 
 /// <summary>
