@@ -5,6 +5,8 @@ using MLOps.Benchmarks;
 //   dotnet run -c Release --project bench/MLOps.Benchmarks -- --filter '*'            every benchmark, standard job
 //   dotnet run -c Release --project bench/MLOps.Benchmarks -- --quick --filter '*Metric*'   fewer iterations (smoke run)
 //   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile               statement counts and a time split per hot path
+//   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile-serving-process [rounds]   HTTP serving, servers in a child process
+//   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile-serving-inproc   CPU and bytes per step of the in-process JSON path
 var quick = args.Contains("--quick", StringComparer.Ordinal);
 if (args.Contains("--profile", StringComparer.Ordinal))
 {
@@ -19,6 +21,27 @@ if (args.Contains("--profile-retrieval", StringComparer.Ordinal))
 if (args.Contains("--profile-serving", StringComparer.Ordinal))
 {
     await HttpInferenceBenchmarks.ProfileAsync().ConfigureAwait(false);
+    return;
+}
+if (Array.IndexOf(args, "--profile-serving-process") is int processAt and >= 0)
+{
+    await HttpInferenceBenchmarks.ProfileProcessAsync(int.TryParse(args.ElementAtOrDefault(processAt + 1), out int processRounds) ? processRounds : 15).ConfigureAwait(false);
+    return;
+}
+if (args.Contains("--profile-serving-inproc", StringComparer.Ordinal))
+{
+    await InProcessInferenceBenchmarks.ProfileAsync().ConfigureAwait(false);
+    return;
+}
+if (args.Contains("--serve-http-child", StringComparer.Ordinal))
+{
+    await HttpInferenceBenchmarks.ServeChildAsync().ConfigureAwait(false);
+    return;
+}
+if (Array.IndexOf(args, "--serve-one") is int serveAt and >= 0)
+{
+    await HttpInferenceBenchmarks.ServeOneAsync(args.ElementAtOrDefault(serveAt + 1) ?? "v2",
+        int.TryParse(args.ElementAtOrDefault(serveAt + 2), out int rounds) ? rounds : 100).ConfigureAwait(false);
     return;
 }
 if (args.Contains("--profile-ingest", StringComparer.Ordinal))

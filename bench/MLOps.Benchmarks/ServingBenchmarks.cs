@@ -30,6 +30,7 @@ public class InProcessInferenceBenchmarks
     private InferenceServer _server = null!;
     private InferenceRequest _request = null!;
     private byte[] _json = [];
+    private byte[] _plainJson = [];
 
     [GlobalSetup]
     public async Task SetupAsync()
@@ -42,6 +43,7 @@ public class InProcessInferenceBenchmarks
         await _server.LoadAsync();
         _request = _data.Request;
         _json = _data.RequestJson;
+        _plainJson = _data.PlainJson;
         var check = await _server.SendAsync("POST", "/v2/models/delay/infer", _json);
         if (check.StatusCode != 200) throw new InvalidOperationException($"The mock server answered {check.StatusCode}: {check.Text}");
     }
@@ -66,6 +68,76 @@ public class InProcessInferenceBenchmarks
     /// <summary>The same request as a JSON body through the mock server's REST path (parse, infer, serialize).</summary>
     [Benchmark]
     public ValueTask<InferenceHttpResponse> MockServerSendJson() => _server.SendAsync("POST", "/v2/models/delay/infer", _json);
+
+    /// <summary>What the bare minimal API of <see cref="HttpInferenceBenchmarks"/> does in process: System.Text.Json binds
+    /// the flight, the engine predicts it, and the result is serialized (the JSON counterpart of <see cref="MockServerSendJson"/>).</summary>
+    [Benchmark]
+    public byte[] BareJsonPredict()
+    {
+        var flight = System.Text.Json.JsonSerializer.Deserialize<ServedFlight>(_plainJson)!;
+        var p = _engine.Predict(flight);
+        return System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new BarePrediction(p.PredictedLabel, p.Probability));
+    }
+
+    /// <summary>The bare API's answer.</summary>
+    public sealed record BarePrediction(bool PredictedLabel, float Probability);
+
+    /// <summary>
+    /// Not a benchmark (<c>--profile-serving-inproc</c>): the thread CPU time and the bytes allocated per call of each
+    /// step of the JSON path, against the bare API's in-process work, interleaved in rounds. CPU time does not count the
+    /// time spent waiting for a core, so it holds up better than wall time on a loaded machine.
+    /// </summary>
+    public static async Task ProfileAsync()
+    {
+        var bench = new InProcessInferenceBenchmarks();
+        await bench.SetupAsync();
+        try
+        {
+            var request = InferenceJson.ParseRequest(bench._json);
+            var response = await bench._server.InferAsync(ServingBenchData.ModelName, request);
+            (string Name, Action Call)[] sides =
+            [
+                ("PredictionEngine.Predict", () => bench.PredictionEnginePredict()),
+                ("BareJsonPredict", () => bench.BareJsonPredict()),
+                ("InferenceJson.ParseRequest", () => InferenceJson.ParseRequest(bench._json)),
+                ("mock server InferAsync (typed)", () => Wait(bench._server.InferAsync(ServingBenchData.ModelName, request))),
+                ("InferenceJson.SerializeResponse", () => InferenceJson.SerializeResponse(response)),
+                ("mock server SendAsync (JSON)", () => Wait(bench.MockServerSendJson())),
+            ];
+            const int Rounds = 7, Calls = 20_000;
+            var cpu = new List<double>[sides.Length];
+            var bytes = new double[sides.Length];
+            for (int s = 0; s < sides.Length; s++)
+            {
+                cpu[s] = [];
+                for (int i = 0; i < Calls; i++) sides[s].Call();
+            }
+            for (int round = 0; round < Rounds; round++)
+            {
+                for (int s = 0; s < sides.Length; s++)
+                {
+                    long allocated = GC.GetAllocatedBytesForCurrentThread();
+                    double c0 = OnlineBenchTiming.ThreadCpu.Microseconds();
+                    for (int i = 0; i < Calls; i++) sides[s].Call();
+                    cpu[s].Add((OnlineBenchTiming.ThreadCpu.Microseconds() - c0) / Calls);
+                    bytes[s] = (GC.GetAllocatedBytesForCurrentThread() - allocated) / (double)Calls;
+                }
+            }
+            Console.WriteLine($"// In-process JSON path, thread CPU per call (median of {Rounds} interleaved rounds of {Calls:N0}) and bytes allocated per call:");
+            foreach (var (side, s) in sides.Select((side, s) => (side, s)))
+                Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"//   {side.Name,-32} {cpu[s].Order().ElementAt(Rounds / 2),6:F2} us {bytes[s],6:F0} B"));
+        }
+        finally
+        {
+            await bench.CleanupAsync();
+        }
+
+        static void Wait<T>(ValueTask<T> task)
+        {
+            if (!task.IsCompleted) throw new InvalidOperationException("The in-process path was expected to complete synchronously.");
+            _ = task.Result;
+        }
+    }
 }
 
 /// <summary>
@@ -172,6 +244,145 @@ public class HttpInferenceBenchmarks
     }
 
     /// <summary>
+    /// Not a benchmark (<c>--profile-serving-process</c>): the servers run in a child process of their own (as an
+    /// independent load test runs them) and this process only sends the requests. Three sides: the bare minimal API,
+    /// <c>AddServing</c> + <c>MapServingGraph</c> in a slim web application (the BenchmarkDotNet side) and
+    /// <c>server.StartHttpAsync</c> (<see cref="InferenceHttpHost"/>). After a warm-up, every side runs in alternating
+    /// rounds of <see cref="Requests"/> requests at concurrency 1 and 32; the report gives the median wall time per
+    /// request (throughput) and the child's CPU time per request (the server's own cost), each with its ratio to the bare API.
+    /// </summary>
+    public static async Task ProfileProcessAsync(int rounds)
+    {
+        string self = typeof(HttpInferenceBenchmarks).Assembly.Location;
+        var start = new System.Diagnostics.ProcessStartInfo(Environment.ProcessPath!)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
+            start.ArgumentList.Add(self);
+        start.ArgumentList.Add("--serve-http-child");
+        using var child = System.Diagnostics.Process.Start(start)!;
+        var sides = new List<(string Name, HttpClient Client, string Path, byte[] Body)>();
+        try
+        {
+            byte[] v2Body = [], bareBody = [];
+            while (await child.StandardOutput.ReadLineAsync() is { } line && line != "ready")
+            {
+                var parts = line.Split(' ');
+                switch (parts[0])
+                {
+                    case "body-v2": v2Body = Convert.FromBase64String(parts[1]); break;
+                    case "body-bare": bareBody = Convert.FromBase64String(parts[1]); break;
+                    case "side":
+                        var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(parts[2]) };
+                        sides.Add((parts[1], client, parts[3], []));
+                        break;
+                }
+            }
+            if (sides.Count != 3)
+                throw new InvalidOperationException("The server process did not start its three servers.");
+            sides = [.. sides.Select(s => s with { Body = s.Name == "MinimalApi" ? bareBody : v2Body })];
+            for (int i = 0; i < 20_000; i++)
+            {
+                foreach (var side in sides)
+                    await SendAsync(side.Client, side.Path, side.Body);
+            }
+            const int PerRound = 4 * Requests;
+            foreach (int concurrency in new[] { 1, 32 })
+            {
+                var wall = sides.Select(_ => new List<double>()).ToArray();
+                var cpu = new double[sides.Count]; // summed: the child's CPU time is counted in 10 ms ticks
+                for (int round = 0; round < rounds; round++)
+                {
+                    for (int s = 0; s < sides.Count; s++)
+                    {
+                        child.Refresh();
+                        var cpu0 = child.TotalProcessorTime;
+                        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                        await RunAsync(sides[s].Client, sides[s].Path, sides[s].Body, concurrency, PerRound);
+                        wall[s].Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMicroseconds / PerRound);
+                        child.Refresh();
+                        cpu[s] += (child.TotalProcessorTime - cpu0).TotalMicroseconds / PerRound / rounds;
+                    }
+                }
+                static double Median(IEnumerable<double> values) => values.Order().ElementAt(values.Count() / 2);
+                Console.WriteLine($"// HTTP, servers in their own process, concurrency {concurrency}, {rounds} alternating rounds of {PerRound}:");
+                for (int s = 0; s < sides.Count; s++)
+                {
+                    // Throughput: the ratio of each round to the bare API's round next to it, then the median of those ratios.
+                    double ratio = Median(wall[s].Select((v, r) => wall[0][r] / v));
+                    Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"//   {sides[s].Name,-16} {Median(wall[s]),6:F1} us/request = {1e6 / Median(wall[s]),6:F0} req/s, throughput {ratio:F2}x MinimalApi (median of round ratios; rounds {string.Join(" ", wall[s].Select((v, r) => (wall[0][r] / v).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))}); server CPU {cpu[s],5:F1} us/request ({cpu[0] / cpu[s]:F2}x)"));
+                }
+            }
+        }
+        finally
+        {
+            foreach (var side in sides)
+                side.Client.Dispose();
+            child.StandardInput.Close();
+            await child.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>The child of <see cref="ProfileProcessAsync"/> (<c>--serve-http-child</c>): starts the three servers,
+    /// prints their addresses and bodies, and serves until its standard input closes.</summary>
+    public static async Task ServeChildAsync()
+    {
+        var bench = new HttpInferenceBenchmarks { Concurrency = 32 };
+        await bench.SetupAsync();
+        var server = bench._graph.ToMockServer(bench._model);
+        var host = await server.StartHttpAsync("http://127.0.0.1:0");
+        try
+        {
+            Console.WriteLine($"body-v2 {Convert.ToBase64String(bench._v2Body)}");
+            Console.WriteLine($"body-bare {Convert.ToBase64String(bench._bareBody)}");
+            Console.WriteLine($"side MinimalApi {bench._bare.Client.BaseAddress} /predict");
+            Console.WriteLine($"side MapServingGraph {bench._v2.Client.BaseAddress} /v2/models/delay/infer");
+            Console.WriteLine($"side StartHttpAsync {host.BaseAddress} /v2/models/delay/infer");
+            Console.WriteLine("ready");
+            await Console.In.ReadToEndAsync();
+        }
+        finally
+        {
+            await host.DisposeAsync();
+            await bench.CleanupAsync();
+        }
+    }
+
+    /// <summary>
+    /// Not a benchmark (<c>--serve-one v2|bare</c>): one side only, at concurrency 32, for <paramref name="rounds"/> rounds
+    /// of <see cref="Requests"/> requests after a warm-up: a steady load to attach a profiler to (<c>dotnet-trace</c>).
+    /// </summary>
+    public static async Task ServeOneAsync(string side, int rounds)
+    {
+        var bench = new HttpInferenceBenchmarks { Concurrency = 32 };
+        await bench.SetupAsync();
+        try
+        {
+            var (client, path, body) = side == "bare"
+                ? (bench._bare.Client, "/predict", bench._bareBody)
+                : (bench._v2.Client, "/v2/models/delay/infer", bench._v2Body);
+            for (int i = 0; i < 5; i++)
+                await RunAsync(client, path, body, 32);
+            Console.WriteLine($"// {side}: warmed up, {rounds} rounds of {Requests} at concurrency 32 (pid {Environment.ProcessId})");
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            long allocated = GC.GetTotalAllocatedBytes(precise: true);
+            for (int round = 0; round < rounds; round++)
+                await RunAsync(client, path, body, 32);
+            double us = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMicroseconds / (rounds * (double)Requests);
+            double bytes = (GC.GetTotalAllocatedBytes(precise: true) - allocated) / (rounds * (double)Requests);
+            Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"// {side}: {us:F1} us per request, {bytes:F0} B allocated per request (client and server)"));
+        }
+        finally
+        {
+            await bench.CleanupAsync();
+        }
+    }
+
+    /// <summary>
     /// Both sides in alternating rounds of <see cref="Requests"/> requests (so drift on a shared machine hits both alike),
     /// at concurrency 1 and 32: the median wall time per request over the rounds and the process CPU time per request
     /// (client and server together; it does not count waiting for a core).
@@ -208,7 +419,7 @@ public class HttpInferenceBenchmarks
 
     private Task RunAsync(HttpClient client, string path, byte[] body) => RunAsync(client, path, body, Concurrency);
 
-    private static async Task RunAsync(HttpClient client, string path, byte[] body, int concurrency)
+    private static async Task RunAsync(HttpClient client, string path, byte[] body, int concurrency, int requests = Requests)
     {
         int next = -1;
         var workers = new Task[concurrency];
@@ -216,7 +427,7 @@ public class HttpInferenceBenchmarks
         {
             workers[w] = Task.Run(async () =>
             {
-                while (Interlocked.Increment(ref next) < Requests)
+                while (Interlocked.Increment(ref next) < requests)
                     await SendAsync(client, path, body);
             });
         }

@@ -20,14 +20,17 @@ public sealed class ServingEvent
     /// <param name="id">The request id; a new random id when <see langword="null"/>.</param>
     public ServingEvent(object? body = null, string? path = null, string? id = null)
     {
-        Id = string.IsNullOrEmpty(id) ? Guid.NewGuid().ToString("N") : id;
+        _id = string.IsNullOrEmpty(id) ? null : id;
         Path = path;
         Body = body;
     }
 
     private ServingEvent(ServingEvent other, object? body)
     {
-        Id = other.Id;
+        // The same id as the other event; a random one is only made when someone reads it (most requests never do).
+        _id = Volatile.Read(ref other._id);
+        if (_id is null)
+            _idSource = other;
         Path = other.Path;
         Body = body;
         // The dictionaries are made on first use (most events never touch them); a copy copies only those that exist.
@@ -40,8 +43,22 @@ public sealed class ServingEvent
     private Dictionary<string, object?>? _parameters;
     private Dictionary<string, object?>? _items;
 
-    /// <summary>The request id, kept by <see cref="Clone"/> and <see cref="WithBody"/>.</summary>
-    public string Id { get; }
+    private string? _id;
+    private readonly ServingEvent? _idSource;
+
+    /// <summary>The request id, kept by <see cref="Clone"/> and <see cref="WithBody"/>: the one given, or a random one made
+    /// the first time it is read (the same for every copy). Thread-safe.</summary>
+    public string Id
+    {
+        get
+        {
+            var id = Volatile.Read(ref _id);
+            if (id is not null)
+                return id;
+            id = _idSource?.Id ?? Guid.NewGuid().ToString("N");
+            return Interlocked.CompareExchange(ref _id, id, null) ?? id;
+        }
+    }
 
     /// <summary>The model or route name the event addresses (routers pick a route by it); <see langword="null"/> for none.</summary>
     public string? Path { get; set; }

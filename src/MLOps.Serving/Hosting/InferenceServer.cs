@@ -345,45 +345,41 @@ public sealed class InferenceServer
     {
         try
         {
-            if (!OpenInferenceRoute.TryParse(path, out var route))
+            if (!OpenInferenceRoute.TryParse(path, _models, out var route))
                 throw new ServingException(404, $"No Open Inference Protocol endpoint at '{path}'; use /v2, /v2/health/live, /v2/health/ready, /v2/models/{{name}}[/versions/{{version}}][/ready|/infer].");
             if (!string.Equals(method, route.Method, StringComparison.OrdinalIgnoreCase))
                 throw new ServingException(405, $"'{path}' answers {route.Method}, not {method}.");
+            // No lambda here captures a local or a parameter: that would allocate a closure for every request.
             switch (route.Endpoint)
             {
                 case OpenInferenceEndpoint.ServerLive:
-                    return Json(200, w => WriteFlag(w, null, "live"u8, IsLive));
+                    return Flag(200, null, live: true, IsLive);
                 case OpenInferenceEndpoint.ServerReady:
-                    bool ready = IsReady;
-                    return Json(ready ? 200 : 503, w => WriteFlag(w, null, "ready"u8, ready));
+                    return IsReady ? Flag(200, null, live: false, true) : Flag(503, null, live: false, false);
                 case OpenInferenceEndpoint.ServerMetadata:
-                    return Json(200, w => InferenceJson.WriteServerMetadata(w, GetServerMetadata()));
+                    return new(200, InferenceJson.Write(GetServerMetadata(), InferenceJson.WriteServerMetadata));
                 case OpenInferenceEndpoint.ModelList:
-                    return Json(200, w =>
+                    return new(200, InferenceJson.Write(Models, static (w, models) =>
                     {
                         w.WriteStartObject();
                         w.WriteStartArray("models"u8);
-                        foreach (var served in Models)
+                        foreach (var served in models)
                             w.WriteStringValue(served.Name);
                         w.WriteEndArray();
                         w.WriteEndObject();
-                    });
+                    }));
                 case OpenInferenceEndpoint.ModelMetadata:
-                    var metadata = GetModelMetadata(route.Model!, route.Version);
-                    return Json(200, w => InferenceJson.WriteModelMetadata(w, metadata));
+                    return new(200, InferenceJson.Write(GetModelMetadata(route.Model!, route.Version), InferenceJson.WriteModelMetadata));
                 case OpenInferenceEndpoint.ModelReady:
-                    bool modelReady = IsModelReady(route.Model!, route.Version);
-                    return Json(modelReady ? 200 : 503, w => WriteFlag(w, route.Model, "ready"u8, modelReady));
+                    return IsModelReady(route.Model!, route.Version) ? Flag(200, route.Model, live: false, true) : Flag(503, route.Model, live: false, false);
                 case OpenInferenceEndpoint.ModelExplain:
                     var explained = await InferBodyAsync(route.Model!, route.Version, body, null, cancellationToken, explain: true).ConfigureAwait(false);
-                    return Json(200, w => InferenceJson.WriteResponse(w, explained));
+                    return new(200, InferenceJson.Write(explained, InferenceJson.WriteResponse));
                 default:
-                    var model = route.Model!;
-                    var version = route.Version;
                     var response = Volatile.Read(ref _observers).Length == 0
-                        ? await InferBodyAsync(model, version, body, null, cancellationToken).ConfigureAwait(false)
-                        : await ObserveAsync(model, version, null, capture => InferBodyAsync(model, version, body, capture, cancellationToken), cancellationToken).ConfigureAwait(false);
-                    return Json(200, w => InferenceJson.WriteResponse(w, response));
+                        ? await InferBodyAsync(route.Model!, route.Version, body, null, cancellationToken).ConfigureAwait(false)
+                        : await ObserveBodyAsync(route.Model!, route.Version, body, cancellationToken).ConfigureAwait(false);
+                    return new(200, InferenceJson.Write(response, InferenceJson.WriteResponse));
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -429,14 +425,19 @@ public sealed class InferenceServer
         writer.WriteEndObject();
     }
 
+    /// <summary>A <c>{"live": ...}</c> or <c>{"ready": ...}</c> answer (with the model's name for a model).</summary>
+    private static InferenceHttpResponse Flag(int statusCode, string? name, bool live, bool value)
+        => new(statusCode, InferenceJson.Write((name, live, value), static (w, s) => WriteFlag(w, s.name, s.live ? "live"u8 : "ready"u8, s.value)));
+
+    /// <summary>The inference of <see cref="SendAsync"/> with observers (kept out of it: its lambda captures the request).</summary>
+    private ValueTask<InferenceResponse> ObserveBodyAsync(string model, string? version, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+        => ObserveAsync(model, version, null, capture => InferBodyAsync(model, version, body, capture, cancellationToken), cancellationToken);
+
     /// <summary>An <c>{"error": "..."}</c> answer.</summary>
-    internal static InferenceHttpResponse Error(int statusCode, string message) => Json(statusCode, w => InferenceJson.WriteError(w, message));
+    internal static InferenceHttpResponse Error(int statusCode, string message) => new(statusCode, InferenceJson.Write(message, InferenceJson.WriteError));
 
     /// <summary>The 503 <c>{"ready": false}</c> answer of a server (or <c>{"name", "ready": false}</c> of a model) that is stopping.</summary>
-    internal static InferenceHttpResponse NotReady(string? model) => Json(503, w => WriteFlag(w, model, "ready"u8, false));
-
-    private static InferenceHttpResponse Json(int statusCode, Action<Utf8JsonWriter> write)
-        => new(statusCode, InferenceJson.Write(write, static (writer, w) => w(writer)));
+    internal static InferenceHttpResponse NotReady(string? model) => Flag(503, model, live: false, false);
 }
 
 /// <summary>Creates a <see cref="InferenceServer"/> from a graph.</summary>

@@ -23,61 +23,83 @@ internal readonly record struct OpenInferenceRoute(OpenInferenceEndpoint Endpoin
     /// Parses <c>/v2</c>, <c>/v2/models</c> (MLRun's model list), <c>/v2/health/live</c>, <c>/v2/health/ready</c>, <c>/v2/models/{name}[/versions/{version}]</c>
     /// and its <c>/ready</c>, <c>/infer</c> and <c>/explain</c> (MLRun's extension). A query string and a trailing slash are ignored; segments are URL-decoded.
     /// </summary>
-    public static bool TryParse(string path, out OpenInferenceRoute route)
+    public static bool TryParse(string path, out OpenInferenceRoute route) => TryParse<object>(path, null, out route);
+
+    /// <summary>Parses the path as <see cref="TryParse(string, out OpenInferenceRoute)"/>, without splitting it into strings:
+    /// a model name that is a key of <paramref name="known"/> is that key (no string is made for it).</summary>
+    public static bool TryParse<T>(string path, Dictionary<string, T>? known, out OpenInferenceRoute route)
     {
         route = default;
         if (string.IsNullOrEmpty(path))
             return false;
-        int query = path.IndexOfAny(['?', '#']);
+        var text = path.AsSpan();
+        int query = text.IndexOfAny('?', '#');
         if (query >= 0)
-            path = path[..query];
-        var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        if (segments.Length == 0 || segments[0] != "v2")
+            text = text[..query];
+        Span<Range> ranges = stackalloc Range[8];
+        int count = text.Split(ranges, '/', StringSplitOptions.RemoveEmptyEntries);
+        if (count == 0 || count > 6 || !text[ranges[0]].SequenceEqual("v2"))
             return false;
-        for (int i = 1; i < segments.Length; i++)
-            segments[i] = Uri.UnescapeDataString(segments[i]);
-        switch (segments.Length)
+        switch (count)
         {
             case 1:
                 route = new(OpenInferenceEndpoint.ServerMetadata, null, null);
                 return true;
-            case 2 when segments[1] == "models":
+            case 2 when Is(text[ranges[1]], "models"):
                 route = new(OpenInferenceEndpoint.ModelList, null, null);
                 return true;
-            case 3 when segments[1] == "health" && segments[2] == "live":
+            case 3 when Is(text[ranges[1]], "health") && Is(text[ranges[2]], "live"):
                 route = new(OpenInferenceEndpoint.ServerLive, null, null);
                 return true;
-            case 3 when segments[1] == "health" && segments[2] == "ready":
+            case 3 when Is(text[ranges[1]], "health") && Is(text[ranges[2]], "ready"):
                 route = new(OpenInferenceEndpoint.ServerReady, null, null);
                 return true;
         }
-        if (segments.Length < 3 || segments[1] != "models" || string.IsNullOrWhiteSpace(segments[2]))
+        if (count < 3 || !Is(text[ranges[1]], "models"))
             return false;
-        string model = segments[2];
         string? version = null;
         int rest = 3;
-        if (segments.Length >= 5 && segments[3] == "versions" && !string.IsNullOrWhiteSpace(segments[4]))
+        if (count >= 5 && Is(text[ranges[3]], "versions"))
         {
-            version = segments[4];
+            version = Decode(text[ranges[4]]);
+            if (string.IsNullOrWhiteSpace(version))
+                return false;
             rest = 5;
         }
-        if (segments.Length == rest)
+        OpenInferenceEndpoint endpoint;
+        if (count == rest)
         {
-            route = new(OpenInferenceEndpoint.ModelMetadata, model, version);
-            return true;
+            endpoint = OpenInferenceEndpoint.ModelMetadata;
         }
-        if (segments.Length != rest + 1)
-            return false;
-        OpenInferenceEndpoint? endpoint = segments[rest] switch
+        else if (count == rest + 1)
         {
-            "ready" => OpenInferenceEndpoint.ModelReady,
-            "infer" => OpenInferenceEndpoint.ModelInfer,
-            "explain" => OpenInferenceEndpoint.ModelExplain,
-            _ => null,
-        };
-        if (endpoint is null)
+            var last = text[ranges[rest]];
+            if (Is(last, "infer"))
+                endpoint = OpenInferenceEndpoint.ModelInfer;
+            else if (Is(last, "ready"))
+                endpoint = OpenInferenceEndpoint.ModelReady;
+            else if (Is(last, "explain"))
+                endpoint = OpenInferenceEndpoint.ModelExplain;
+            else
+                return false;
+        }
+        else
+        {
             return false;
-        route = new(endpoint.Value, model, version);
+        }
+        var nameText = text[ranges[2]];
+        string model = nameText.Contains('%') || known is null || !known.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(nameText, out string? key, out _)
+            ? Decode(nameText)
+            : key;
+        if (string.IsNullOrWhiteSpace(model))
+            return false;
+        route = new(endpoint, model, version);
         return true;
     }
+
+    /// <summary>Whether a path segment is the word, after URL-decoding.</summary>
+    private static bool Is(ReadOnlySpan<char> segment, string word)
+        => segment.Contains('%') ? Uri.UnescapeDataString(segment.ToString()) == word : segment.SequenceEqual(word);
+
+    private static string Decode(ReadOnlySpan<char> segment) => segment.Contains('%') ? Uri.UnescapeDataString(segment.ToString()) : segment.ToString();
 }

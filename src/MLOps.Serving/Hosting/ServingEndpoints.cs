@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.IO.Pipelines;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -18,8 +20,8 @@ namespace MLOps.Serving.Hosting;
 /// <para>
 /// Every <c>GET</c> and <c>POST</c> under <c>/v2</c> goes to <see cref="InferenceServer.SendAsync"/>; the answer is sent with
 /// its status code and <c>Content-Type: application/json</c>, and a 503 (not ready) carries <c>Retry-After: 1</c>. The
-/// request body is read in chunks up to <see cref="InferenceServerOptions.MaxRequestBytes"/>: a larger body (by its
-/// <c>Content-Length</c>, or once the bytes read pass the limit) is answered 413 without being read into memory.
+/// request body is read from the request pipe up to <see cref="InferenceServerOptions.MaxRequestBytes"/>: a larger body (by
+/// its <c>Content-Length</c>, or once the bytes received pass the limit) is answered 413 without being read further.
 /// </para>
 /// <para>
 /// Graceful shutdown: when <see cref="IHostApplicationLifetime.ApplicationStopping"/> fires, <see cref="ServingHostState.IsStopping"/>
@@ -114,16 +116,13 @@ public static class ServingEndpoints
             }
             else if (HttpMethods.IsPost(request.Method))
             {
-                using var body = await ReadBodyAsync(context, server.MaxRequestBytes, aborted).ConfigureAwait(false);
-                response = body is null
-                    ? Error(413, $"The request body is over the limit of {server.MaxRequestBytes} bytes (InferenceServerOptions.MaxRequestBytes).")
-                    : await server.SendAsync(request.Method, request.Path.ToUriComponent(), body.Memory, aborted).ConfigureAwait(false);
+                response = await PostAsync(context, server, aborted).ConfigureAwait(false);
             }
             else
             {
                 response = await server.SendAsync(request.Method, request.Path.ToUriComponent(), default, aborted).ConfigureAwait(false);
             }
-            await WriteAsync(context, response).ConfigureAwait(false);
+            Write(context, response);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -135,7 +134,9 @@ public static class ServingEndpoints
         }
     }
 
-    private static async Task WriteAsync(HttpContext context, InferenceHttpResponse response)
+    /// <summary>Copies the answer into the response pipe with its length: Kestrel sends the headers and the body together
+    /// when the request ends (one write to the socket, no flush of our own).</summary>
+    private static void Write(HttpContext context, InferenceHttpResponse response)
     {
         var http = context.Response;
         http.StatusCode = response.StatusCode;
@@ -143,23 +144,106 @@ public static class ServingEndpoints
         http.ContentLength = response.Body.Length;
         if (response.StatusCode == 503)
             http.Headers.RetryAfter = "1";
-        await http.Body.WriteAsync(response.Body, context.RequestAborted).ConfigureAwait(false);
+        http.BodyWriter.Write(response.Body.Span);
     }
 
-    private static InferenceHttpResponse Error(int statusCode, string message) => InferenceServer.Error(statusCode, message);
+    private static InferenceHttpResponse TooLarge(long limit) =>
+        InferenceServer.Error(413, $"The request body is over the limit of {limit} bytes (InferenceServerOptions.MaxRequestBytes).");
 
-    /// <summary>Reads the request body up to the limit; <see langword="null"/> when it is over (answered 413).</summary>
-    private static async Task<PooledBody?> ReadBodyAsync(HttpContext context, long limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the request body from the request pipe up to the limit (a larger one is answered 413 as soon as it is seen)
+    /// and answers it. A small body (up to <see cref="InPlaceBytes"/>) is left in the pipe until it is complete and then
+    /// parsed where it lies, without a copy when it arrived in one buffer (most do); a larger one is copied out as it
+    /// arrives, so that the pipe never holds more than Kestrel's request buffer. The pipe is advanced past the body once
+    /// the answer is made.
+    /// </summary>
+    private static async Task<InferenceHttpResponse> PostAsync(HttpContext context, InferenceServer server, CancellationToken cancellationToken)
     {
+        long limit = server.MaxRequestBytes;
+        var request = context.Request;
+        if (request.ContentLength > limit)
+            return TooLarge(limit);
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
             sizeFeature.MaxRequestBodySize = limit + 1; // our limit answers 413 first; the server's is only a backstop
+        var reader = request.BodyReader;
+        byte[]? copy = null;
+        int copied = 0;
         try
         {
-            return await PooledBody.ReadAsync(context.Request.Body, limit, context.Request.ContentLength, cancellationToken).ConfigureAwait(false);
+            while (true)
+            {
+                ReadResult read;
+                try
+                {
+                    read = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+                {
+                    return TooLarge(limit);
+                }
+                var buffer = read.Buffer;
+                if (copied + buffer.Length > limit)
+                {
+                    reader.AdvanceTo(buffer.End);
+                    return TooLarge(limit);
+                }
+                if (copy is null && read.IsCompleted)
+                {
+                    try
+                    {
+                        return buffer.IsSingleSegment
+                            ? await server.SendAsync(request.Method, request.Path.ToUriComponent(), buffer.First, cancellationToken).ConfigureAwait(false)
+                            : await SendCopyAsync(server, request, buffer, cancellationToken).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        reader.AdvanceTo(buffer.End);
+                    }
+                }
+                if (copy is null && buffer.Length < InPlaceBytes)
+                {
+                    reader.AdvanceTo(buffer.Start, buffer.End); // nothing consumed yet: wait for the rest
+                    continue;
+                }
+                int needed = copied + (int)buffer.Length;
+                if (copy is null || copy.Length < needed)
+                {
+                    long expected = request.ContentLength ?? 0;
+                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Min(limit, Array.MaxLength), Math.Max(Math.Max(needed, expected), 2L * (copy?.Length ?? 0))));
+                    copy?.AsSpan(0, copied).CopyTo(larger);
+                    if (copy is not null)
+                        ArrayPool<byte>.Shared.Return(copy);
+                    copy = larger;
+                }
+                buffer.CopyTo(copy.AsSpan(copied));
+                copied = needed;
+                reader.AdvanceTo(buffer.End);
+                if (read.IsCompleted)
+                    return await server.SendAsync(request.Method, request.Path.ToUriComponent(), copy.AsMemory(0, copied), cancellationToken).ConfigureAwait(false);
+            }
         }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        finally
         {
-            return null;
+            if (copy is not null)
+                ArrayPool<byte>.Shared.Return(copy);
+        }
+    }
+
+    /// <summary>The largest body parsed in place in the request pipe (Kestrel buffers up to 1 MiB per request by default).</summary>
+    private const int InPlaceBytes = 64 * 1024;
+
+    private static async Task<InferenceHttpResponse> SendCopyAsync(InferenceServer server, HttpRequest request, ReadOnlySequence<byte> body, CancellationToken cancellationToken)
+    {
+        int length = (int)body.Length;
+        byte[] copy = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            body.CopyTo(copy);
+            return await server.SendAsync(request.Method, request.Path.ToUriComponent(), copy.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(copy);
         }
     }
 

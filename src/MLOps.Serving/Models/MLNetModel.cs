@@ -270,14 +270,21 @@ public sealed class MLNetModel<TInput, TOutput> : IInferenceModel, IAsyncDisposa
             tensors[i] = tensor;
         }
 
-        // The batch length: the first dimension of every input, which must agree.
-        long n = tensors[0].Shape[0];
-        string first = tensors[0].Name;
+        // The batch length: the first dimension of every input, which must agree. A scalar (shape []) has none.
+        long n = -1;
+        string first = "";
         for (int i = 0; i < tensors.Length; i++)
         {
             var column = _inputs[i];
             var tensor = tensors[i];
             var shape = tensor.Shape;
+            if (shape.Length == 0)
+                throw Bad($"Input '{tensor.Name}' has shape [] (a scalar), which has no batch length; send it with the batch length first, like every input: shape {(column.IsVector ? "[1, size] for one row or [N, size]" : "[1] for one row or [N]")}.");
+            if (n < 0)
+            {
+                n = shape[0];
+                first = tensor.Name;
+            }
             if (shape[0] != n)
                 throw Bad($"Input '{tensor.Name}' has a batch length of {shape[0]} (shape [{string.Join(", ", shape.ToArray())}]) but '{first}' has {n}; every input must have the same batch length (shape[0]).");
             if (column.IsVector)

@@ -30,26 +30,31 @@ public static class InferenceJson
             RowsRequest? rows = null;
             IReadOnlyList<RequestedOutput>? outputs = null;
             bool sawInputs = false;
+            int seen = 0;
             while (Next(ref reader) == JsonTokenType.PropertyName)
             {
                 if (reader.ValueTextEquals("id"u8))
                 {
+                    Once(ref seen, 1, "id", "The request");
                     Next(ref reader);
                     id = ReadOptionalString(ref reader, "The request's 'id'");
                 }
                 else if (reader.ValueTextEquals("parameters"u8))
                 {
+                    Once(ref seen, 2, "parameters", "The request");
                     Next(ref reader);
                     parameters = ReadParameters(ref reader, "The request's 'parameters'");
                 }
                 else if (reader.ValueTextEquals("inputs"u8))
                 {
+                    Once(ref seen, 4, "inputs", "The request");
                     Next(ref reader);
                     sawInputs = true;
                     ReadInputs(ref reader, bodyLength, out inputs, out rows);
                 }
                 else if (reader.ValueTextEquals("outputs"u8))
                 {
+                    Once(ref seen, 8, "outputs", "The request");
                     Next(ref reader);
                     outputs = ReadRequestedOutputs(ref reader);
                 }
@@ -365,11 +370,17 @@ public static class InferenceJson
         if (first == JsonTokenType.StartObject && LooksLikeTensor(reader))
         {
             var list = new List<InferenceTensor>();
+            HashSet<string>? names = null; // for many inputs; a few are compared one by one
             do
             {
                 if (reader.TokenType != JsonTokenType.StartObject)
                     throw Bad($"inputs[{list.Count}] is {Describe(ref reader)} but inputs[0] is a tensor; every input must be a tensor object with 'name', 'shape', 'datatype' and 'data'.");
-                list.Add(ReadTensor(ref reader, "Input", "inputs", list.Count, bodyLength));
+                var tensor = ReadTensor(ref reader, "Input", "inputs", list.Count, bodyLength);
+                if (list.Count >= 8)
+                    names ??= new HashSet<string>(list.Select(t => t.Name), StringComparer.Ordinal);
+                if (names is not null ? !names.Add(tensor.Name) : IndexOfName(list, tensor.Name) >= 0)
+                    throw Bad($"inputs[{list.Count}] is named '{tensor.Name}' like inputs[{IndexOfName(list, tensor.Name)}]; each input name may appear once per request.");
+                list.Add(tensor);
             }
             while (Next(ref reader) != JsonTokenType.EndArray);
             tensors = list;
@@ -382,6 +393,30 @@ public static class InferenceJson
         {
             throw Bad($"inputs[0] is {Describe(ref reader)}; 'inputs' takes tensor objects ({{\"name\", \"shape\", \"datatype\", \"data\"}}), rows as lists ([[1, 2.5, \"SFO\"]]) or rows as objects ([{{\"distance\": 1, \"origin\": \"SFO\"}}]).");
         }
+    }
+
+    /// <summary>Marks a property of an object as read; a second one is a 400 (the JSON would otherwise mean whichever came
+    /// last, or, for a tensor, data read with one datatype but labelled with another).</summary>
+    /// <param name="seen">The properties read so far, one bit each.</param>
+    /// <param name="bit">The property's bit.</param>
+    /// <param name="property">The property's name.</param>
+    /// <param name="owner">The object: <c>inputs</c> with <paramref name="index"/>, or <c>The request</c> without.</param>
+    /// <param name="index">The object's index in its list, or -1.</param>
+    private static void Once(ref int seen, int bit, string property, string owner, int index = -1)
+    {
+        if ((seen & bit) != 0)
+            throw Bad($"{(index < 0 ? owner : $"{owner}[{index}]")} has '{property}' twice; give each property once.");
+        seen |= bit;
+    }
+
+    private static int IndexOfName(List<InferenceTensor> tensors, string name)
+    {
+        for (int i = 0; i < tensors.Count; i++)
+        {
+            if (string.Equals(tensors[i].Name, name, StringComparison.Ordinal))
+                return i;
+        }
+        return -1;
     }
 
     /// <summary>Whether the object at the reader (copied, so the caller's position stays) is a V2 tensor: it has a 'datatype' or 'shape'.</summary>
@@ -479,15 +514,18 @@ public static class InferenceJson
                 throw Bad($"outputs[{index}] is {Describe(ref reader)}; a requested output is an object {{\"name\": ..., \"parameters\": {{...}}}}.");
             string? name = null;
             IReadOnlyDictionary<string, JsonElement>? parameters = null;
+            int seen = 0;
             while (Next(ref reader) == JsonTokenType.PropertyName)
             {
                 if (reader.ValueTextEquals("name"u8))
                 {
+                    Once(ref seen, 1, "name", "outputs", index);
                     Next(ref reader);
                     name = ReadOptionalString(ref reader, $"outputs[{index}].name");
                 }
                 else if (reader.ValueTextEquals("parameters"u8))
                 {
+                    Once(ref seen, 2, "parameters", "outputs", index);
                     Next(ref reader);
                     parameters = ReadParameters(ref reader, $"outputs[{index}].parameters");
                 }
@@ -497,8 +535,8 @@ public static class InferenceJson
                     reader.Skip();
                 }
             }
-            if (string.IsNullOrEmpty(name))
-                throw Bad($"outputs[{index}] has no 'name'; name the output to return.");
+            if (string.IsNullOrWhiteSpace(name))
+                throw Bad($"outputs[{index}] has {(name is null ? "no 'name'" : "an empty 'name'")}; name the output to return.");
             outputs.Add(new RequestedOutput(name, parameters));
         }
         return outputs;
@@ -513,10 +551,12 @@ public static class InferenceJson
         Array? data = null;
         bool deferred = false;
         Utf8JsonReader dataReader = default;
+        int seen = 0; // the properties read, one bit each: a second one is refused rather than silently replacing the first
         while (Next(ref reader) == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("name"u8))
             {
+                Once(ref seen, 1, "name", listName, index);
                 Next(ref reader);
                 name = reader.TokenType switch
                 {
@@ -529,21 +569,25 @@ public static class InferenceJson
             }
             else if (reader.ValueTextEquals("datatype"u8))
             {
+                Once(ref seen, 2, "datatype", listName, index);
                 Next(ref reader);
                 dataType = ReadDataType(ref reader, new TensorWho(role, name, listName, index));
             }
             else if (reader.ValueTextEquals("shape"u8))
             {
+                Once(ref seen, 4, "shape", listName, index);
                 Next(ref reader);
                 shape = ReadShape(ref reader, new TensorWho(role, name, listName, index));
             }
             else if (reader.ValueTextEquals("parameters"u8))
             {
+                Once(ref seen, 8, "parameters", listName, index);
                 Next(ref reader);
                 parameters = ReadParameters(ref reader, $"{new TensorWho(role, name, listName, index)}: 'parameters'");
             }
             else if (reader.ValueTextEquals("data"u8))
             {
+                Once(ref seen, 16, "data", listName, index);
                 Next(ref reader);
                 if (name is not null && dataType is not null && shape is not null)
                 {
@@ -621,8 +665,13 @@ public static class InferenceJson
             }
             count++;
         }
+        if (more is null && count == 1 && dims[0] < VectorShapes.Length)
+            return VectorShapes[dims[0]]; // shared: a tensor never changes its shape
         return more is not null ? [.. more] : dims[..count].ToArray();
     }
+
+    /// <summary>The shapes <c>[0]</c> to <c>[63]</c>, shared by the tensors read with them (a batch of a few rows is the common request).</summary>
+    private static readonly long[][] VectorShapes = [.. Enumerable.Range(0, 64).Select(n => new long[] { n })];
 
     private static Array ReadData(ref Utf8JsonReader reader, TensorWho who, TensorDataType dataType, long[] shape, int bodyLength)
     {
@@ -658,23 +707,50 @@ public static class InferenceJson
         }
         long min = TensorDataTypes.MinValue(dataType), max = TensorDataTypes.MaxValue(dataType);
         ulong umax = TensorDataTypes.MaxUnsigned(dataType);
+        // 'data' is flat (every element directly in the outer array) or nested exactly like the shape (the elements
+        // rank - 1 arrays deep, the arrays at depth k holding shape[k] items each). children[k] counts the items of the
+        // open array at depth k; the reader's MaxDepth bounds the depth.
+        Span<long> children = stackalloc long[8]; // deeper nesting (up to the reader's MaxDepth) moves to the heap
+        children[0] = 0;
         int depth = 0;
+        int elementDepth = -1;
+        bool nested = false;
         long seen = 0;
         while (true)
         {
             var token = Next(ref reader);
             if (token == JsonTokenType.StartArray)
             {
+                children[depth]++;
                 depth++;
+                if (depth == children.Length)
+                {
+                    var deeper = new long[MaxDepth + 1];
+                    children.CopyTo(deeper);
+                    children = deeper;
+                }
+                children[depth] = 0;
+                nested = true;
+                if (elementDepth >= 0 && depth > elementDepth)
+                    throw MixedNesting(who, seen, depth, elementDepth, shape);
                 continue;
             }
             if (token == JsonTokenType.EndArray)
             {
+                if ((depth > 0 || nested) && (depth >= shape.Length || children[depth] != shape[depth]))
+                    throw NestedUnlikeShape(who, shape, depth, children[depth]);
                 if (depth == 0)
                     break;
                 depth--;
                 continue;
             }
+            if (elementDepth != depth)
+            {
+                if (elementDepth >= 0 || (depth != 0 && depth != shape.Length - 1))
+                    throw elementDepth >= 0 ? MixedNesting(who, seen, depth, elementDepth, shape) : NestedUnlikeShape(who, shape, depth, -1);
+                elementDepth = depth;
+            }
+            children[depth]++;
             long i = seen++;
             if (i >= n)
             {
@@ -725,6 +801,14 @@ public static class InferenceJson
             throw Bad($"{who}: 'data' has {seen} elements but shape [{string.Join(", ", shape)}] holds {count}; the element count must equal the product of the shape.");
         return values;
     }
+
+    private static ServingException MixedNesting(TensorWho who, long i, int depth, int elementDepth, long[] shape) =>
+        Bad($"{who}: data[{i}] is nested {depth} array{(depth == 1 ? "" : "s")} deep but data[0] {elementDepth}; 'data' must be flat (row-major) or nested exactly like shape [{string.Join(", ", shape)}], not a mix of both.");
+
+    private static ServingException NestedUnlikeShape(TensorWho who, long[] shape, int depth, long items) => Bad(
+        items < 0 || depth >= shape.Length
+            ? $"{who}: 'data' is nested {depth} array{(depth == 1 ? "" : "s")} deep, unlike shape [{string.Join(", ", shape)}]; send it flat (row-major) or nested exactly like the shape ({Math.Max(shape.Length - 1, 0)} arrays deep)."
+            : $"{who}: an array nested {depth} deep in 'data' has {items} items but shape [{string.Join(", ", shape)}] gives dimension {depth} a size of {shape[depth]}; send 'data' flat (row-major) or nested exactly like the shape.");
 
     private static long ReadSigned(ref Utf8JsonReader reader, TensorWho who, long i, string datatypeName, long min, long max)
     {
@@ -856,12 +940,16 @@ public static class InferenceJson
             throw Bad($"The body has more after its JSON object, at byte {reader.TokenStartIndex}; send one object.");
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static JsonTokenType Next(ref Utf8JsonReader reader)
     {
         if (!reader.Read())
-            throw Bad($"The body ends early at byte {reader.BytesConsumed}; the JSON is incomplete.");
+            ThrowEndsEarly(reader.BytesConsumed);
         return reader.TokenType;
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowEndsEarly(long bytesConsumed) => throw Bad($"The body ends early at byte {bytesConsumed}; the JSON is incomplete.");
 
     private static string Describe(ref Utf8JsonReader reader) => reader.TokenType switch
     {
@@ -930,7 +1018,7 @@ public static class InferenceJson
         foreach (long dim in tensor.Shape)
             writer.WriteNumberValue(dim);
         writer.WriteEndArray();
-        writer.WriteString("datatype"u8, tensor.DataType.ToProtocolName());
+        writer.WriteString("datatype"u8, EncodedDataTypes[(int)tensor.DataType]);
         WriteParameters(writer, tensor.Parameters);
         writer.WritePropertyName("data"u8);
         writer.WriteStartArray();
@@ -1104,7 +1192,13 @@ public static class InferenceJson
 
     private const int MaxCachedBuffer = 1 << 20;
 
+    /// <summary>The datatype names, encoded once (indexed by <see cref="TensorDataType"/>).</summary>
+    private static readonly JsonEncodedText[] EncodedDataTypes =
+        [.. Enum.GetValues<TensorDataType>().OrderBy(t => (int)t).Select(t => JsonEncodedText.Encode(t.ToProtocolName()))];
+
     /// <summary>Readable bodies: quotes in messages stay <c>'</c> rather than <c>\u0027</c> (the bodies are
     /// <c>application/json</c>, never embedded in HTML); control characters, <c>"</c> and <c>\</c> are still escaped.</summary>
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    /// <remarks>The writers here produce well-formed JSON by construction (and the tests parse every kind of body they
+    /// write), so the writer's structural validation is skipped: it costs about a tenth of writing a small response.</remarks>
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
 }

@@ -4,8 +4,8 @@ namespace MLOps.Serving.Protocol;
 
 /// <summary>
 /// A body read from a stream into a buffer rented from <see cref="ArrayPool{T}.Shared"/>, at most a limit: the one read
-/// loop of request bodies (HTTP host, <see cref="InferenceJson.ParseRequestAsync"/>) and remote answers. Dispose it to
-/// return the buffer.
+/// loop of request bodies read from a stream (<see cref="InferenceJson.ParseRequestAsync"/>) and of remote answers (the
+/// HTTP host reads from the request pipe instead). Dispose it to return the buffer.
 /// </summary>
 internal sealed class PooledBody : IDisposable
 {

@@ -208,6 +208,62 @@ public class KestrelHostingTests
         Assert.That(_delay.Calls, Is.Zero);
     }
 
+    /// <summary>Sends the body in pieces of <paramref name="piece"/> bytes, flushing each (chunked, no Content-Length), so
+    /// that the server sees it arrive in several reads.</summary>
+    private sealed class PiecewiseContent(byte[] body, int piece) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            for (int at = 0; at < body.Length; at += piece)
+            {
+                await stream.WriteAsync(body.AsMemory(at, Math.Min(piece, body.Length - at)));
+                await stream.FlushAsync();
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+
+    [TestCase(300_000, 7_000, TestName = "Infer_LargeBodyInPieces_AnswersEveryRow(300k bytes, copied out of the pipe)")]
+    [TestCase(20_000, 500, TestName = "Infer_LargeBodyInPieces_AnswersEveryRow(20k bytes in 500-byte pieces, parsed in the pipe)")]
+    public async Task Infer_LargeBodyInPieces_AnswersEveryRow(int minBytes, int piece)
+    {
+        await StartAsync();
+        int rows = minBytes / 7;
+        var distances = Enumerable.Range(0, rows).Select(i => 100f + i % 4000).ToArray();
+        var hours = Enumerable.Range(0, rows).Select(i => (long)(i % 24)).ToArray();
+        var body = InferenceJson.SerializeRequest(DelayRiskModel.Request("big", distances, hours));
+        Assert.That(body, Has.Length.GreaterThan(minBytes));
+        var content = new PiecewiseContent(body, piece);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+
+        using var response = await _client.PostAsync("/v2/models/delay-risk/infer", content);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
+        var risk = (await JsonOf(response)).GetProperty("outputs")[0].GetProperty("data").EnumerateArray().Select(e => e.GetSingle()).ToArray();
+        Assert.That(risk, Has.Length.EqualTo(rows));
+        Assert.That(risk[^1], Is.EqualTo(_delay.Score(distances[^1], hours[^1])));
+    }
+
+    [Test]
+    public async Task Infer_BodyInPiecesOverTheLimit_Answers413()
+    {
+        await StartAsync(new InferenceServerOptions { MaxRequestBytes = 100_000 });
+        var body = InferenceJson.SerializeRequest(DelayRiskModel.Request("big", new float[30_000], new long[30_000]));
+        var content = new PiecewiseContent(body, 8_000);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+
+        using var response = await _client.PostAsync("/v2/models/delay-risk/infer", content);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge));
+        Assert.That(await ErrorOf(response), Does.Contain("100000"));
+        Assert.That(_delay.Calls, Is.Zero);
+    }
+
     [Test]
     public async Task Infer_ModelThrows_Answers500WithoutStackTrace()
     {

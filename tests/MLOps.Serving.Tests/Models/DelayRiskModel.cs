@@ -61,14 +61,9 @@ internal sealed class DelayRiskModel : IInferenceModel
         Interlocked.Increment(ref _calls);
         if (Failure is { } failure)
             throw failure;
-        if (!request.TryGetInput("distance", out var distance) || distance.DataType != TensorDataType.Fp32)
-            throw new ServingException(400, $"The model '{Name}' needs an FP32 input 'distance'.");
-        if (!request.TryGetInput("hour", out var hour) || hour.DataType != TensorDataType.Int64)
-            throw new ServingException(400, $"The model '{Name}' needs an INT64 input 'hour'.");
+        var (distance, hour) = Inputs(request);
         var d = distance.Data.AsSingles();
         var h = hour.Data.AsInt64();
-        if (d.Length != h.Length)
-            throw new ServingException(400, $"The model '{Name}' needs as many hours ({h.Length}) as distances ({d.Length}).");
         var risk = new float[d.Length];
         for (var i = 0; i < risk.Length; i++)
             risk[i] = Score(d[i], h[i]);
@@ -77,6 +72,18 @@ internal sealed class DelayRiskModel : IInferenceModel
             ? new InferenceResponse { ModelName = Name, ModelVersion = Version, Outputs = outputs }
             : InferenceResponse.For(request, Name, Version, outputs);
         return ValueTask.FromResult(response);
+    }
+
+    /// <summary>The FP32 'distance' and INT64 'hour' inputs of the same length, or a 400 naming what is wrong.</summary>
+    public (InferenceTensor Distance, InferenceTensor Hour) Inputs(InferenceRequest request)
+    {
+        if (!request.TryGetInput("distance", out var distance) || distance.DataType != TensorDataType.Fp32)
+            throw new ServingException(400, $"The model '{Name}' needs an FP32 input 'distance'.");
+        if (!request.TryGetInput("hour", out var hour) || hour.DataType != TensorDataType.Int64)
+            throw new ServingException(400, $"The model '{Name}' needs an INT64 input 'hour'.");
+        if (distance.Data.Length != hour.Data.Length)
+            throw new ServingException(400, $"The model '{Name}' needs as many hours ({hour.Data.Length}) as distances ({distance.Data.Length}).");
+        return (distance, hour);
     }
 
     public float Score(float distance, long hour) => Math.Min(1f, distance / 5000f + (hour is >= 17 and <= 20 ? _peakBonus : 0f));

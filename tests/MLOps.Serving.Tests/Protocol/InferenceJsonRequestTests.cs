@@ -41,6 +41,69 @@ public class InferenceJsonRequestTests
         Assert.That(input.Data.AsDoubles().ToArray(), Is.EqualTo(new double[] { 1, 2, 3, 4, 5, 6, 7, 8 }));
     }
 
+    [TestCase("[2]", "[[1], 1]", "inputs[0]")]
+    [TestCase("[2]", "[1, [2]]", "data[1]")]
+    [TestCase("[2, 1]", "[[1], 2]", "data[1]")]
+    [TestCase("[2, 2]", "[[1, 2], 3, 4]", "data[2]")]
+    [TestCase("[2, 2]", "[[1, 2, 3], [4]]", "inputs[0]")]
+    [TestCase("[2]", "[[1, 2]]", "inputs[0]")]
+    [TestCase("[]", "[[1]]", "inputs[0]")]
+    [TestCase("[1, 2]", "[[[1, 2]]]", "inputs[0]")]
+    [TestCase("[2, 0]", "[[]]", "dimension 0")]
+    public void ParseRequest_DataNestedUnlikeTheShape_Throws400NamingTheTensor(string shape, string data, string fragment)
+    {
+        string message = Fails(Tensor("x", "FP32", shape, data));
+
+        Assert.That(message, Does.Contain("Input 'x' (inputs[0])").And.Contain(fragment).And.Contain("nested"));
+    }
+
+    [TestCase("[2, 1]", "[[1], [2]]")]
+    [TestCase("[2, 1]", "[1, 2]")]
+    [TestCase("[]", "[7]")]
+    [TestCase("[0]", "[]")]
+    [TestCase("[2, 0]", "[[], []]")]
+    public void ParseRequest_DataFlatOrNestedLikeTheShape_IsAccepted(string shape, string data)
+    {
+        var input = Parse(Tensor("x", "FP32", shape, data)).Inputs[0];
+
+        Assert.That(input.Data.Length, Is.EqualTo(data.Count(char.IsDigit)));
+    }
+
+    [TestCase("""{"inputs": [{"name": "x", "shape": [1], "datatype": "UINT64", "data": [1], "datatype": "FP32"}]}""", "inputs[0] has 'datatype' twice")]
+    [TestCase("""{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1], "shape": [1, 1]}]}""", "inputs[0] has 'shape' twice")]
+    [TestCase("""{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1], "data": [2]}]}""", "inputs[0] has 'data' twice")]
+    [TestCase("""{"inputs": [{"name": "x", "name": "y", "shape": [1], "datatype": "FP32", "data": [1]}]}""", "inputs[0] has 'name' twice")]
+    [TestCase("""{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1], "parameters": {}, "parameters": {}}]}""", "inputs[0] has 'parameters' twice")]
+    [TestCase("""{"inputs": [[1]], "inputs": [[2]]}""", "The request has 'inputs' twice")]
+    [TestCase("""{"id": "a", "inputs": [[1]], "id": "b"}""", "The request has 'id' twice")]
+    [TestCase("""{"inputs": [[1]], "outputs": [{"name": "a", "name": "b"}]}""", "outputs[0] has 'name' twice")]
+    public void ParseRequest_PropertyTwice_Throws400NamingIt(string json, string fragment)
+    {
+        Assert.That(Fails(json), Does.Contain(fragment));
+    }
+
+    [TestCase(2)]
+    [TestCase(12)]
+    public void ParseRequest_InputNameTwice_Throws400NamingBoth(int inputs)
+    {
+        var tensors = Enumerable.Range(0, inputs - 1).Select(i => $$"""{"name": "x{{i}}", "shape": [1], "datatype": "FP32", "data": [1]}""")
+            .Append("""{"name": "x0", "shape": [1], "datatype": "FP32", "data": [2]}""");
+
+        string message = Fails($$"""{"inputs": [{{string.Join(", ", tensors)}}]}""");
+
+        Assert.That(message, Does.Contain($"inputs[{inputs - 1}] is named 'x0' like inputs[0]"));
+    }
+
+    [TestCase("\"\"", "an empty 'name'")]
+    [TestCase("\" \"", "an empty 'name'")]
+    [TestCase("null", "no 'name'")]
+    public void ParseRequest_RequestedOutputWithoutName_Throws400(string name, string fragment)
+    {
+        string message = Fails($$"""{"inputs": [[1]], "outputs": [{"name": "score"}, {"name": {{name}}}]}""");
+
+        Assert.That(message, Does.Contain($"outputs[1] has {fragment}"));
+    }
+
     [Test]
     public void ParseRequest_DataBeforeDatatypeAndShape_ReadsDataOnceTheyAreKnown()
     {
