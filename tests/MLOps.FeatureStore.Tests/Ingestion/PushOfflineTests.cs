@@ -80,6 +80,41 @@ public sealed class PushOfflineTests
     }
 
     [Test]
+    public async Task PushAsync_WindowStateSavedBeforePushedEventsWereMarked_StillReads()
+    {
+        using var pushFolder = new TempFolder();
+        using var batchFolder = new TempFolder();
+        await using var pushed = await TestProjects.OpenAsync(pushFolder);
+        await using var batched = await TestProjects.OpenAsync(batchFolder);
+        var half = Cut(Flights, Flights.Count / 2);
+        var fs = pushed.UseFeatureStore(Options());
+        await IngestAsync(fs, Flights.Take(half).ToArray());
+
+        // rewrite the saved state in the earlier format: [ingestion number][length][state before][state after], plain states
+        var table = fs.OnlineTableOf(await fs.GetFeatureSetAsync("flights"));
+        var keys = Flights.Select(f => MLOps.FeatureStore.Online.EntityKey.Encode(f.Origin)).Distinct().ToArray();
+        var state = await fs.OnlineStore.LoadWindowStateAsync(table, keys);
+        var old = new Dictionary<string, byte[]>();
+        foreach (var (key, blob) in state)
+        {
+            Assert.That(BitConverter.ToInt64(blob, 0), Is.EqualTo(long.MinValue), "the current format starts with its marker");
+            var sequence = BitConverter.ToInt64(blob, 8);
+            var previousLength = BitConverter.ToInt32(blob, 16);
+            byte[] Plain(int at, int length) => length == 0 ? [] : blob.AsSpan(at + 4, BitConverter.ToInt32(blob, at)).ToArray();
+            var previous = Plain(20, previousLength);
+            var current = Plain(20 + previousLength, blob.Length - 20 - previousLength);
+            old[key] = [.. BitConverter.GetBytes(sequence), .. BitConverter.GetBytes(previous.Length), .. previous, .. current];
+        }
+
+        await fs.OnlineStore.WriteAsync(table, FlightData.ToBatch([]), old);
+        await PushAllAsync(fs, Flights.Skip(half).ToArray());
+        await fs.FlushPushesAsync();
+        await IngestAsync(batched.FeatureStore, Flights);
+
+        await AssertSameStoresAsync(fs, batched.FeatureStore);
+    }
+
+    [Test]
     public async Task IngestAsync_BackfillOfAPushedPeriod_EqualsOneBatchOfThatPeriod()
     {
         using var pushFolder = new TempFolder();
@@ -220,5 +255,100 @@ public sealed class PushOfflineTests
         Assert.That(delay.IsNull(0), Is.True, "before the pushed event");
         Assert.That(delay.GetValue(1), Is.EqualTo(42L));
         Assert.That(delay.GetValue(2), Is.EqualTo(42L));
+    }
+}
+
+/// <summary>Randomized pushes and backfills against the one-batch ingestion and the brute force.</summary>
+[Parallelizable(ParallelScope.All)]
+public sealed class PushOfflinePropertyTests
+{
+    private static readonly IReadOnlyList<Flight> Flights = FlightData.All.Take(2000).ToArray();
+
+    [Test]
+    public async Task PushAsync_RandomCutAndPushSizes_EqualOneBatchAndTheBruteForce()
+    {
+        for (var seed = 1; seed <= 5; seed++)
+        {
+            var random = new Random(seed);
+            using var pushFolder = new TempFolder();
+            using var batchFolder = new TempFolder();
+            await using var pushed = await TestProjects.OpenAsync(pushFolder);
+            await using var batched = await TestProjects.OpenAsync(batchFolder);
+            var fs = pushed.UseFeatureStore(new FeatureStoreOptions { PushFlushRows = random.Next(20, 400) });
+            var cut = random.Next(200, Flights.Count - 200);
+            while (Flights[cut].Date == Flights[cut - 1].Date) cut++;
+
+            await fs.IngestAsync(AggregationEndToEndTests.Define(fs), DataSource.Batches([FlightData.ToBatch(Flights.Take(cut).ToArray())]), new() { ChunkSize = random.Next(50, 1000) });
+            for (var i = cut; i < Flights.Count;)
+            {
+                var end = Math.Min(Flights.Count, i + random.Next(1, 60));
+                while (end < Flights.Count && Flights[end].Date == Flights[end - 1].Date) end++; // a push cannot see later ties
+                await fs.PushAsync(AggregationEndToEndTests.Define(fs), Flights.Skip(i).Take(end - i).Select(f => f.ToEvent()));
+                i = end;
+            }
+
+            await fs.FlushPushesAsync();
+            await batched.FeatureStore.IngestAsync(AggregationEndToEndTests.Define(batched.FeatureStore), DataSource.Batches([FlightData.ToBatch(Flights)]));
+
+            var actual = await OfflineRows.ReadAsync(fs, "flights");
+            var expected = await OfflineRows.ReadAsync(batched.FeatureStore, "flights");
+            Assert.That(actual, Is.EqualTo(expected), $"seed {seed}: offline rows");
+            var origins = Flights.Select(f => f.Origin).ToArray();
+            Assert.That(await StoreSnapshot.OnlineAsync(fs, "flights", origins), Is.EqualTo(await StoreSnapshot.OnlineAsync(batched.FeatureStore, "flights", origins)), $"seed {seed}: online");
+            var sample = Enumerable.Range(cut, Flights.Count - cut).Where(i => i % 5 == seed % 5).ToArray();
+            AggregationEndToEndTests.AssertEqualsBruteForce(Flights, sample, (i, name) => actual[i][name]);
+        }
+    }
+
+    [Test]
+    public async Task IngestAsync_RandomBackfillsOfPushedEvents_EqualOneBatchAndTheBruteForce()
+    {
+        // a pushed period shorter than the largest window (1 day) and more than one window after what came before, so that
+        // nothing the backfill needs was trimmed from the window state by the pushes
+        var before = Flights.Where(f => f.Time < new DateTime(2001, 1, 1, 12, 0, 0, DateTimeKind.Utc)).ToArray();
+        var day = Flights.Where(f => f.Time >= new DateTime(2001, 1, 2, 13, 0, 0, DateTimeKind.Utc) && f.Time < new DateTime(2001, 1, 3, 9, 0, 0, DateTimeKind.Utc)).ToArray();
+        for (var seed = 1; seed <= 5; seed++)
+        {
+            var random = new Random(seed);
+            using var folder = new TempFolder();
+            await using var project = await TestProjects.OpenAsync(folder);
+            var fs = project.UseFeatureStore(new FeatureStoreOptions { PushFlushRows = random.Next(20, 400) });
+            await fs.IngestAsync(AggregationEndToEndTests.Define(fs), DataSource.Batches([FlightData.ToBatch(before)]));
+            // push the period in time order, then backfill a random part of it (in random order, random chunks)
+            for (var i = 0; i < day.Length;)
+            {
+                var end = Math.Min(day.Length, i + random.Next(1, 40));
+                while (end < day.Length && day[end].Date == day[end - 1].Date) end++;
+                await fs.PushAsync(AggregationEndToEndTests.Define(fs), day.Skip(i).Take(end - i).Select(f => f.ToEvent()));
+                i = end;
+            }
+
+            var inBackfill = day.Select(_ => random.NextDouble() < 0.7).ToArray();
+            var backfill = day.Where((_, i) => inBackfill[i]).ToArray();
+            var shuffled = backfill.ToArray();
+            random.Shuffle(shuffled);
+            var chunk = random.Next(1, backfill.Length + 1);
+            await fs.IngestAsync(AggregationEndToEndTests.Define(fs), DataSource.Batches(FlightData.ToBatches(shuffled, chunk)), new() { ChunkSize = chunk });
+
+            // the oracle: the backfill is authoritative for its (origin, time) keys; pushed events at other keys stay
+            var keys = backfill.Select(f => (f.Origin, f.Micros)).ToHashSet();
+            var events = before.Concat(day.Where((f, i) => inBackfill[i] || !keys.Contains((f.Origin, f.Micros)))).ToArray();
+            var rows = await OfflineRows.ReadAsync(fs, "flights");
+            Assert.That(rows, Has.Count.EqualTo(events.Length), $"seed {seed}: each event once");
+            var byKey = rows.GroupBy(r => ((string)r["origin"]!, FlightData.Micros((DateTimeOffset)r["date"]!))).ToDictionary(g => g.Key, g => g.First());
+            for (var i = before.Length; i < events.Length; i++)
+            {
+                var f = events[i];
+                if (!keys.Contains((f.Origin, f.Micros))) continue; // pushed values are not revised by later backfills
+                var row = byKey[(f.Origin, f.Micros)];
+                foreach (var w in AggregationEndToEndTests.Windows)
+                {
+                    var expected = AggregationEndToEndTests.BruteForce(events, i, MLOps.FeatureStore.Aggregations.FeatureWindow.Parse(w).Microseconds);
+                    Assert.That(row[$"delay_count_{w}"], Is.EqualTo(expected["count"]), $"seed {seed} {f} {w}");
+                    Assert.That(row[$"delay_sum_{w}"], Is.EqualTo(expected["sum"]), $"seed {seed} {f} {w}");
+                    Assert.That(row[$"delay_max_{w}"], Is.EqualTo(expected["max"]), $"seed {seed} {f} {w}");
+                }
+            }
+        }
     }
 }
