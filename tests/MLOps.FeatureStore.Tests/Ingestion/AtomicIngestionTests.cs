@@ -75,6 +75,41 @@ public sealed class AtomicIngestionTests
     }
 
     [Test]
+    public async Task IngestAsync_RandomFailurePointOrderAndChunkSize_ChangesNothingAndTheRetryEqualsOneIngestion()
+    {
+        using var folder = new TempFolder();
+        await using var project = await TestProjects.OpenAsync(folder);
+        var fs = project.FeatureStore;
+        await fs.IngestAsync(AggregationEndToEndTests.Define(fs), DataSource.Batches([FlightData.ToBatch(Earlier)]));
+        var before = await SnapshotAsync(fs);
+        for (var seed = 1; seed <= 6; seed++)
+        {
+            var random = new Random(seed);
+            var rows = Later.ToArray();
+            if (seed % 2 == 0) random.Shuffle(rows); // the sorting path too
+            var chunk = random.Next(50, 1500);
+            var failAt = random.Next(rows.Length / 2, rows.Length);
+            var lines = rows.Select(f => Json(f, f.Origin, f.Date)).ToList();
+            var cancel = seed % 3 == 0;
+            if (!cancel) lines[failAt] = random.Next(2) == 0 ? Json(rows[failAt], null, rows[failAt].Date) : Json(rows[failAt], rows[failAt].Origin, "not a time");
+            var path = folder.File($"later-{seed}.jsonl");
+            File.WriteAllText(path, string.Join("\n", lines) + "\n");
+            using var cts = new CancellationTokenSource();
+            var options = new IngestOptions
+            {
+                IngestId = $"attempt-{seed}",
+                ChunkSize = chunk,
+                Progress = new SyncProgress<IngestProgress>(p => { if (cancel && p.RowsRead > failAt) cts.Cancel(); }),
+            };
+
+            var failure = Assert.CatchAsync(() => fs.IngestAsync(AggregationEndToEndTests.Define(fs), DataSource.Json(path), options, cts.Token))!;
+
+            Assert.That(failure, cancel ? Is.InstanceOf<OperationCanceledException>() : Is.InstanceOf<ValidationException>(), $"seed {seed}");
+            AssertUnchanged(before, await SnapshotAsync(fs));
+        }
+    }
+
+    [Test]
     public async Task IngestAsync_OnlineCommitFails_TheOfflineFilesAreRolledBack()
     {
         using var folder = new TempFolder();

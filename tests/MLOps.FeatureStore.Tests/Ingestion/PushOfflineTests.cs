@@ -57,85 +57,81 @@ public sealed class PushOfflineTests
 
     private static FeatureStoreOptions Options(int rows = 1_000_000) => new() { PushFlushRows = rows };
 
-    [Test]
-    public async Task PushAsync_SecondHalfAfterABatchOfTheFirstHalf_EqualsOneBatchOfAllOfflineAndOnline()
+    /// <summary>Runs a scenario of pushes (and batches) in one project and plain batch ingestions in another, then compares both stores.</summary>
+    private static async Task AssertSameAsOneBatchAsync(Func<FeatureStoreCatalog, Task> pushed, Func<FeatureStoreCatalog, Task> batched)
     {
         using var pushFolder = new TempFolder();
         using var batchFolder = new TempFolder();
-        await using var pushed = await TestProjects.OpenAsync(pushFolder);
-        await using var batched = await TestProjects.OpenAsync(batchFolder);
+        await using var pushProject = await TestProjects.OpenAsync(pushFolder);
+        await using var batchProject = await TestProjects.OpenAsync(batchFolder);
+        var fs = pushProject.UseFeatureStore(Options());
+        await pushed(fs);
+        await batched(batchProject.FeatureStore);
+        await AssertSameStoresAsync(fs, batchProject.FeatureStore);
+    }
+
+    [Test]
+    public async Task PushAsync_SecondHalfAfterABatchOfTheFirstHalf_EqualsOneBatchOfAllOfflineAndOnline()
+    {
         var half = Cut(Flights, Flights.Count / 2);
-        var fs = pushed.UseFeatureStore(Options());
-
-        await IngestAsync(fs, Flights.Take(half).ToArray());
-        await PushAllAsync(fs, Flights.Skip(half).ToArray());
-        await fs.FlushPushesAsync();
-        await IngestAsync(batched.FeatureStore, Flights);
-
-        await AssertSameStoresAsync(fs, batched.FeatureStore);
-        // and a training set over the set's time range holds every row, the pushed ones included
-        var vector = await fs.Vector("all").Select("flights.delay", "flights.delay_count_1h").SaveAsync();
-        using var training = await fs.GetOfflineFeaturesAsync(vector, (DataSource?)null, new OfflineFeaturesOptions { Start = Flights[0].Time, End = Flights[^1].Time });
-        Assert.That(training.Batch.Length, Is.EqualTo(Flights.Count));
+        await AssertSameAsOneBatchAsync(async fs =>
+        {
+            await IngestAsync(fs, Flights.Take(half).ToArray());
+            await PushAllAsync(fs, Flights.Skip(half).ToArray());
+            await fs.FlushPushesAsync();
+            // a training set over the set's time range holds every row, the pushed ones included
+            var vector = await fs.Vector("all").Select("flights.delay", "flights.delay_count_1h").SaveAsync();
+            using var training = await fs.GetOfflineFeaturesAsync(vector, (DataSource?)null, new OfflineFeaturesOptions { Start = Flights[0].Time, End = Flights[^1].Time });
+            Assert.That(training.Batch.Length, Is.EqualTo(Flights.Count));
+        }, fs => IngestAsync(fs, Flights));
     }
 
     [Test]
     public async Task PushAsync_WindowStateSavedBeforePushedEventsWereMarked_StillReads()
     {
-        using var pushFolder = new TempFolder();
-        using var batchFolder = new TempFolder();
-        await using var pushed = await TestProjects.OpenAsync(pushFolder);
-        await using var batched = await TestProjects.OpenAsync(batchFolder);
         var half = Cut(Flights, Flights.Count / 2);
-        var fs = pushed.UseFeatureStore(Options());
-        await IngestAsync(fs, Flights.Take(half).ToArray());
-
-        // rewrite the saved state in the earlier format: [ingestion number][length][state before][state after], plain states
-        var table = fs.OnlineTableOf(await fs.GetFeatureSetAsync("flights"));
-        var keys = Flights.Select(f => MLOps.FeatureStore.Online.EntityKey.Encode(f.Origin)).Distinct().ToArray();
-        var state = await fs.OnlineStore.LoadWindowStateAsync(table, keys);
-        var old = new Dictionary<string, byte[]>();
-        foreach (var (key, blob) in state)
+        await AssertSameAsOneBatchAsync(async fs =>
         {
-            Assert.That(BitConverter.ToInt64(blob, 0), Is.EqualTo(long.MinValue), "the current format starts with its marker");
-            var sequence = BitConverter.ToInt64(blob, 8);
-            var previousLength = BitConverter.ToInt32(blob, 16);
-            byte[] Plain(int at, int length) => length == 0 ? [] : blob.AsSpan(at + 4, BitConverter.ToInt32(blob, at)).ToArray();
-            var previous = Plain(20, previousLength);
-            var current = Plain(20 + previousLength, blob.Length - 20 - previousLength);
-            old[key] = [.. BitConverter.GetBytes(sequence), .. BitConverter.GetBytes(previous.Length), .. previous, .. current];
-        }
+            await IngestAsync(fs, Flights.Take(half).ToArray());
+            // rewrite the saved state in the earlier format: [ingestion number][length][state before][state after], plain states
+            var table = fs.OnlineTableOf(await fs.GetFeatureSetAsync("flights"));
+            var keys = Flights.Select(f => MLOps.FeatureStore.Online.EntityKey.Encode(f.Origin)).Distinct().ToArray();
+            var old = new Dictionary<string, byte[]>();
+            foreach (var (key, blob) in await fs.OnlineStore.LoadWindowStateAsync(table, keys))
+            {
+                Assert.That(BitConverter.ToInt64(blob, 0), Is.EqualTo(long.MinValue), "the current format starts with its marker");
+                var previousLength = BitConverter.ToInt32(blob, 16);
+                byte[] Plain(int at, int length) => length == 0 ? [] : blob.AsSpan(at + 4, BitConverter.ToInt32(blob, at)).ToArray();
+                var previous = Plain(20, previousLength);
+                var current = Plain(20 + previousLength, blob.Length - 20 - previousLength);
+                old[key] = [.. blob.AsSpan(8, 8), .. BitConverter.GetBytes(previous.Length), .. previous, .. current];
+            }
 
-        await fs.OnlineStore.WriteAsync(table, FlightData.ToBatch([]), old);
-        await PushAllAsync(fs, Flights.Skip(half).ToArray());
-        await fs.FlushPushesAsync();
-        await IngestAsync(batched.FeatureStore, Flights);
-
-        await AssertSameStoresAsync(fs, batched.FeatureStore);
+            await fs.OnlineStore.WriteAsync(table, FlightData.ToBatch([]), old);
+            await PushAllAsync(fs, Flights.Skip(half).ToArray());
+            await fs.FlushPushesAsync();
+        }, fs => IngestAsync(fs, Flights));
     }
 
     [Test]
     public async Task IngestAsync_BackfillOfAPushedPeriod_EqualsOneBatchOfThatPeriod()
     {
-        using var pushFolder = new TempFolder();
-        using var batchFolder = new TempFolder();
-        await using var pushed = await TestProjects.OpenAsync(pushFolder);
-        await using var batched = await TestProjects.OpenAsync(batchFolder);
         // a first day ingested (it fixes the schema), then a later period more than the largest window (1 day) after it
         var firstDay = Flights.Where(f => f.Time < new DateTime(2001, 1, 1, 12, 0, 0, DateTimeKind.Utc)).ToArray();
         var period = Flights.Where(f => f.Time >= new DateTime(2001, 1, 2, 13, 0, 0, DateTimeKind.Utc)).ToArray();
         Assert.That(period, Has.Length.GreaterThan(500));
-        var fs = pushed.UseFeatureStore(Options());
-
-        await IngestAsync(fs, firstDay);
-        await PushAllAsync(fs, period);
-        // not flushed explicitly: the ingestion flushes the buffered pushes first, then supersedes them
-        await IngestAsync(fs, period);
-        await IngestAsync(batched.FeatureStore, firstDay);
-        await IngestAsync(batched.FeatureStore, period);
-
-        await AssertSameStoresAsync(fs, batched.FeatureStore);
-        Assert.That(OfflineRows.Files(fs, "flights").Where(f => Path.GetFileName(f).Contains("-p")), Is.Empty, "every pushed row was superseded");
+        await AssertSameAsOneBatchAsync(async fs =>
+        {
+            await IngestAsync(fs, firstDay);
+            await PushAllAsync(fs, period);
+            // not flushed explicitly: the ingestion flushes the buffered pushes first, then supersedes them
+            await IngestAsync(fs, period);
+            Assert.That(OfflineRows.Files(fs, "flights").Where(f => Path.GetFileName(f).Contains("-p")), Is.Empty, "every pushed row was superseded");
+        }, async fs =>
+        {
+            await IngestAsync(fs, firstDay);
+            await IngestAsync(fs, period);
+        });
     }
 
     [Test]
