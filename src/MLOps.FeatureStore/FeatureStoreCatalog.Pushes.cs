@@ -78,7 +78,7 @@ public sealed partial class FeatureStoreCatalog
 
     private async Task FlushOnTimerAsync(Task previous, string set)
     {
-        await previous.ConfigureAwait(false); // never faults: failures are logged
+        await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // its failure was logged or seen by whoever awaited it
         try
         {
             await FlushPushesOfAsync(set, CancellationToken.None).ConfigureAwait(false);
@@ -133,7 +133,7 @@ public sealed partial class FeatureStoreCatalog
             _logger.LogError(e, "Flushing the pushed events to the offline store on dispose failed; {Rows} buffered events are not in the offline files: {Message}", _pushBuffers.Values.Sum(b => b.Rows), e.Message);
         }
 
-        await TimerFlushes.ConfigureAwait(false);
+        await TimerFlushes.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         foreach (var buffer in _pushBuffers.Values) buffer.Clear();
     }
 

@@ -71,6 +71,7 @@ public sealed partial class FeatureStoreCatalog : IAsyncDisposable
     private readonly bool _ownsOnline;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _setLocks = new(StringComparer.Ordinal);
     private readonly ILogger _logger;
+    private int _disposed;
 
     internal FeatureStoreCatalog(MLOpsProject project, FeatureStoreOptions options)
     {
@@ -271,6 +272,7 @@ public sealed partial class FeatureStoreCatalog : IAsyncDisposable
     /// <remarks>Writes the buffered real-time pushes to the offline target first (see <see cref="FlushPushesAsync"/>).</remarks>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         await FlushPushesOnDisposeAsync().ConfigureAwait(false);
         if (_ownsOnline && _online.IsValueCreated)
             await _online.Value.DisposeAsync().ConfigureAwait(false);

@@ -75,7 +75,7 @@ public sealed class AtomicIngestionTests
     }
 
     [Test]
-    public async Task IngestAsync_RandomFailurePointOrderAndChunkSize_ChangesNothingAndTheRetryEqualsOneIngestion()
+    public async Task IngestAsync_RandomFailurePointOrderAndChunkSize_ChangesNothing()
     {
         using var folder = new TempFolder();
         await using var project = await TestProjects.OpenAsync(folder);

@@ -73,17 +73,18 @@ public sealed class RowOrderTests
     [Test]
     public async Task IngestAsync_ShuffledRowsAnyChunkSize_EqualTheTimeSortedIngestionAndTheBruteForce()
     {
+        const int Sample = 1000;
         for (var seed = 1; seed <= 8; seed++)
         {
             var random = new Random(seed);
-            var shuffled = Flights.ToArray();
+            var shuffled = Flights.Take(Sample).ToArray();
             random.Shuffle(shuffled);
             // chunk sizes from 1 to all rows, log-uniform
-            var chunk = Math.Clamp((int)Math.Round(Math.Exp(random.NextDouble() * Math.Log(Rows))), 1, Rows);
+            var chunk = Math.Clamp((int)Math.Round(Math.Exp(random.NextDouble() * Math.Log(Sample))), 1, Sample);
             var (sorted, from) = TimeSorted(shuffled);
 
             var actual = await IngestAsync(shuffled, chunk);
-            var expected = await IngestAsync(sorted, Rows);
+            var expected = await IngestAsync(sorted, Sample);
 
             var what = $"seed {seed}, chunk size {chunk}";
             AssertSameOffline(actual, expected, from, what);
