@@ -225,6 +225,29 @@ public sealed class PushOfflineTests
     }
 
     [Test]
+    public async Task UseFeatureStore_NonPositivePushThresholds_ThrowsValidationNamingThem()
+    {
+        using var folder = new TempFolder();
+        await using var project = await TestProjects.OpenAsync(folder);
+
+        var e = Assert.Throws<ValidationException>(() => project.UseFeatureStore(new FeatureStoreOptions { PushFlushRows = 0, PushFlushInterval = TimeSpan.Zero }))!;
+
+        Assert.That(e.Message, Does.Contain("PushFlushRows 0").And.Contain("PushFlushInterval"));
+    }
+
+    [Test]
+    public async Task IngestAsync_NonPositiveSortMemoryBudget_ThrowsValidation()
+    {
+        using var folder = new TempFolder();
+        await using var project = await TestProjects.OpenAsync(folder);
+        var fs = project.FeatureStore;
+
+        var e = Assert.ThrowsAsync<ValidationException>(() => fs.IngestAsync(AggregationEndToEndTests.Define(fs), DataSource.Batches([FlightData.ToBatch(Flights.Take(10).ToArray())]), new() { SortMemoryBudget = 0 }))!;
+
+        Assert.That(e.Message, Does.Contain("SortMemoryBudget 0"));
+    }
+
+    [Test]
     public async Task GetOfflineFeaturesAsync_AfterAFlushedPush_SeesThePushedRowAsOfItsTime()
     {
         using var folder = new TempFolder();
