@@ -24,6 +24,9 @@ internal sealed class FeatureComputer
     // a batch ingestion takes the pushed events out of the loaded state: they are put back in time order unless a batch
     // row of the same entity and time supersedes them
     private readonly Dictionary<string, List<(long Ts, double[] Values)>> _pending = new(StringComparer.Ordinal);
+    // the real-time path: per entity, the state of the last batch ingestion's events (which pushes do not trim), kept
+    // for a later batch that supersedes the pushed events
+    private readonly Dictionary<string, byte[]> _base = new(StringComparer.Ordinal);
     private readonly Dictionary<int, List<(byte[] Utf8, string Text)>> _keyPool = [];
     private RecordBatch? _held;
 
@@ -121,6 +124,7 @@ internal sealed class FeatureComputer
         _previousState.Clear();
         _pushed.Clear();
         _pending.Clear();
+        _base.Clear();
         _held = null;
     }
 
@@ -231,11 +235,21 @@ internal sealed class FeatureComputer
                 var stored = await _stateStore.LoadWindowStateAsync(_table, missing, cancellationToken).ConfigureAwait(false);
                 foreach (var (k, blob) in stored)
                 {
-                    var (start, pushed, before) = Unwrap(blob);
+                    var (start, pushed, batchOnly, before) = Unwrap(blob);
                     _previousState[k] = before;
                     aggregator.LoadState(k, start);
-                    if (pushed.Count > 0 && !Context.IsRealTime) TakePushed(aggregator, k, pushed);
-                    else if (pushed.Count > 0) _pushed[k] = pushed;
+                    if (Context.IsRealTime)
+                    {
+                        if (pushed.Count > 0) _pushed[k] = pushed;
+                        _base[k] = batchOnly ?? start;
+                    }
+                    else if (pushed.Count > 0)
+                    {
+                        // the pushed events wait for the batch to reach their time; the batch's events start from the
+                        // last batch's state, which later pushes did not trim
+                        TakePushed(aggregator, k, pushed);
+                        if (batchOnly is not null) aggregator.LoadState(k, batchOnly);
+                    }
                 }
 
                 foreach (var k in missing.Where(k => !stored.ContainsKey(k)))
@@ -341,8 +355,22 @@ internal sealed class FeatureComputer
         var result = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         if (_aggregator is null) return result;
         PutBackPending();
-        foreach (var k in _aggregator.TouchedEntities)
-            result[k] = Wrap(_sequence, _previousState.GetValueOrDefault(k) ?? [], EntityState(_aggregator.SaveState(k), PushedStillRetained(k)));
+        foreach (var k in _aggregator.TouchedEntities.ToArray())
+        {
+            var pushed = PushedStillRetained(k);
+            var state = _aggregator.SaveState(k);
+            byte[]? batchOnly = null;
+            if (Context.IsRealTime) batchOnly = _base.GetValueOrDefault(k) ?? []; // an entity new with this push has no batch events
+            else if (pushed.Count > 0)
+            {
+                // the state without the pushed events (this computer is done: its state may change now)
+                foreach (var (ts, count) in pushed) _aggregator.TakeEvents(k, ts, count);
+                batchOnly = _aggregator.SaveState(k);
+            }
+
+            result[k] = Wrap(_sequence, _previousState.GetValueOrDefault(k) ?? [], EntityState(state, pushed, batchOnly));
+        }
+
         return result;
     }
 
@@ -362,14 +390,17 @@ internal sealed class FeatureComputer
 
     // Window state is stored per entity as [marker][ingestion number][length of the state before it][state before][state
     // after]. A retried ingestion (same number) starts again from the state before it, so its events are never counted
-    // twice. Each state is [length of the aggregator state][aggregator state][pushed-event count][(time, count)...]: the
-    // events that came from real-time pushes, which a batch ingestion of the same entity and time supersedes. State saved
-    // before pushed events were marked ([ingestion number][length][before][after], plain aggregator states, no marker) still reads.
+    // twice. Each state is [length of the aggregator state][aggregator state][pushed-event count][(time, count)...][length
+    // of the batch-only state, or -1 when it is the aggregator state][batch-only state]: the events that came from
+    // real-time pushes, which a batch ingestion of the same entity and time supersedes, and the events of batch
+    // ingestions alone as of the last one (pushes move the latest time forward and so trim older events that a batch
+    // backfilling the pushed period needs). State saved before pushed events were marked ([ingestion number][length]
+    // [before][after], plain aggregator states, no marker) still reads.
     private const long Marker = long.MinValue;
 
-    private static byte[] EntityState(byte[] aggregator, List<(long Ts, int Count)> pushed)
+    private static byte[] EntityState(byte[] aggregator, List<(long Ts, int Count)> pushed, byte[]? batchOnly)
     {
-        var blob = new byte[8 + aggregator.Length + 12 * pushed.Count];
+        var blob = new byte[12 + aggregator.Length + 12 * pushed.Count + (batchOnly?.Length ?? 0)];
         BinaryPrimitives.WriteInt32LittleEndian(blob, aggregator.Length);
         aggregator.CopyTo(blob, 4);
         var at = 4 + aggregator.Length;
@@ -382,13 +413,15 @@ internal sealed class FeatureComputer
             at += 12;
         }
 
+        BinaryPrimitives.WriteInt32LittleEndian(blob.AsSpan(at), batchOnly?.Length ?? -1);
+        batchOnly?.CopyTo(blob, at + 4);
         return blob;
     }
 
-    private static (byte[] Aggregator, Dictionary<long, int> Pushed) ReadEntityState(ReadOnlySpan<byte> blob)
+    private static (byte[] Aggregator, Dictionary<long, int> Pushed, byte[]? BatchOnly) ReadEntityState(ReadOnlySpan<byte> blob)
     {
         var pushed = new Dictionary<long, int>();
-        if (blob.IsEmpty) return ([], pushed);
+        if (blob.IsEmpty) return ([], pushed, null);
         var length = BinaryPrimitives.ReadInt32LittleEndian(blob);
         var aggregator = blob.Slice(4, length).ToArray();
         var at = 4 + length;
@@ -396,7 +429,8 @@ internal sealed class FeatureComputer
         at += 4;
         for (var i = 0; i < count; i++, at += 12)
             pushed[BinaryPrimitives.ReadInt64LittleEndian(blob[at..])] = BinaryPrimitives.ReadInt32LittleEndian(blob[(at + 8)..]);
-        return (aggregator, pushed);
+        var batchLength = BinaryPrimitives.ReadInt32LittleEndian(blob[at..]);
+        return (aggregator, pushed, batchLength < 0 ? null : blob.Slice(at + 4, batchLength).ToArray());
     }
 
     private static byte[] Wrap(long sequence, byte[] previous, byte[] current)
@@ -410,8 +444,8 @@ internal sealed class FeatureComputer
         return blob;
     }
 
-    /// <summary>Returns the state to start from, its pushed-event marks, and the state to keep as "before" for the next save.</summary>
-    private (byte[] Start, Dictionary<long, int> Pushed, byte[] Before) Unwrap(byte[] blob)
+    /// <summary>Returns the state to start from, its pushed-event marks, its batch-only state (null: the same), and the state to keep as "before" for the next save.</summary>
+    private (byte[] Start, Dictionary<long, int> Pushed, byte[]? BatchOnly, byte[] Before) Unwrap(byte[] blob)
     {
         byte[] previous, current;
         long sequence;
@@ -429,12 +463,12 @@ internal sealed class FeatureComputer
             var previousLength = BinaryPrimitives.ReadInt32LittleEndian(blob.AsSpan(8));
             var plainPrevious = blob.AsSpan(12, previousLength).ToArray();
             var plainCurrent = blob.AsSpan(12 + previousLength).ToArray();
-            previous = plainPrevious.Length == 0 ? [] : EntityState(plainPrevious, []);
-            current = EntityState(plainCurrent, []);
+            previous = plainPrevious.Length == 0 ? [] : EntityState(plainPrevious, [], null);
+            current = EntityState(plainCurrent, [], null);
         }
 
         var chosen = _sequence != 0 && sequence == _sequence ? previous : current;
-        var (start, pushed) = ReadEntityState(chosen);
-        return (start, pushed, chosen);
+        var (start, pushed, batchOnly) = ReadEntityState(chosen);
+        return (start, pushed, batchOnly, chosen);
     }
 }

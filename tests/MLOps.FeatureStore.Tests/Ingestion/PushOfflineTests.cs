@@ -116,9 +116,11 @@ public sealed class PushOfflineTests
     [Test]
     public async Task IngestAsync_BackfillOfAPushedPeriod_EqualsOneBatchOfThatPeriod()
     {
-        // a first day ingested (it fixes the schema), then a later period more than the largest window (1 day) after it
-        var firstDay = Flights.Where(f => f.Time < new DateTime(2001, 1, 1, 12, 0, 0, DateTimeKind.Utc)).ToArray();
-        var period = Flights.Where(f => f.Time >= new DateTime(2001, 1, 2, 13, 0, 0, DateTimeKind.Utc)).ToArray();
+        // a first day ingested, then the next days (longer than the largest window) pushed and backfilled: the backfill's
+        // first windows reach back into the first day, whose events the pushes trimmed from the window state
+        var firstDay = Flights.Where(f => f.Time < new DateTime(2001, 1, 2, 0, 0, 0, DateTimeKind.Utc)).ToArray();
+        var period = Flights.Where(f => f.Time >= new DateTime(2001, 1, 2, 0, 0, 0, DateTimeKind.Utc)).ToArray();
+        Assert.That(period[^1].Time - period[0].Time, Is.GreaterThan(TimeSpan.FromDays(2)));
         Assert.That(period, Has.Length.GreaterThan(500));
         await AssertSameAsOneBatchAsync(async fs =>
         {
@@ -322,9 +324,9 @@ public sealed class PushOfflinePropertyTests
     [Test]
     public async Task IngestAsync_RandomBackfillsOfPushedEvents_EqualOneBatchAndTheBruteForce()
     {
-        // a pushed period shorter than the largest window (1 day) and more than one window after what came before, so that
-        // nothing the backfill needs was trimmed from the window state by the pushes
-        var before = Flights.Where(f => f.Time < new DateTime(2001, 1, 1, 12, 0, 0, DateTimeKind.Utc)).ToArray();
+        // a pushed period shorter than the largest window (1 day), so that no pushed event that the backfill keeps is
+        // trimmed from the window state by a later push
+        var before = Flights.Where(f => f.Time < new DateTime(2001, 1, 2, 13, 0, 0, DateTimeKind.Utc)).ToArray();
         var day = Flights.Where(f => f.Time >= new DateTime(2001, 1, 2, 13, 0, 0, DateTimeKind.Utc) && f.Time < new DateTime(2001, 1, 3, 9, 0, 0, DateTimeKind.Utc)).ToArray();
         for (var seed = 1; seed <= 5; seed++)
         {
