@@ -251,9 +251,10 @@ internal sealed class OfflineWriteSession : IAsyncDisposable
         _timestampColumn = timestampColumn;
         _sequence = sequence;
         Directory.CreateDirectory(root);
-        foreach (var stale in Directory.EnumerateFiles(root, "*.parquet.tmp", SearchOption.AllDirectories))
+        foreach (var stale in Directory.EnumerateFiles(root, "*.parquet.tmp", SearchOption.AllDirectories)
+                     .Concat(Directory.EnumerateFiles(root, ".part-*.bak", SearchOption.AllDirectories)))
             if (File.GetLastWriteTimeUtc(stale) < DateTime.UtcNow.AddHours(-1))
-                TryDelete(stale); // left by a killed ingestion (a live ingestion writes its files all the time)
+                TryDelete(stale); // left by a killed ingestion (a live ingestion writes its files all the time; a .bak is a file replaced by a commit)
     }
 
     public long RowsWritten { get; private set; }
