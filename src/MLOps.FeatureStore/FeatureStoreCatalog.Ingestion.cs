@@ -17,10 +17,13 @@ public sealed partial class FeatureStoreCatalog
     private const int CompletedKept = 100;
 
     /// <summary>
-    /// Ingests a source into a feature set: reads it chunk by chunk, runs the graph (steps, then window aggregations),
-    /// writes the offline Parquet files (committed atomically at the end) and upserts the latest row per entity online,
-    /// then stores statistics on the feature set. A definition that changed (or values fitted by this ingestion) is saved
-    /// as a new version when the ingestion completes; a failed or cancelled ingestion saves none.
+    /// Ingests a source into a feature set: reads it chunk by chunk, runs the graph (steps, then window aggregations, in
+    /// event-time order whatever the source's row order: see <see cref="IngestOptions.SortMemoryBudget"/>), writes the
+    /// offline Parquet files and stages the latest row per entity, then commits the offline files and, in one online
+    /// write, the online rows and the window state (a failed online write undoes the offline commit), and stores
+    /// statistics on the feature set. A definition that changed (or values fitted by this ingestion) is saved as a new
+    /// version when the ingestion completes; a failed or cancelled ingestion saves none and changes neither store. Rows
+    /// of the batch supersede events pushed earlier at the same entity and event time.
     /// </summary>
     /// <param name="set">The feature set (a definition from the builder, or one loaded from the store).</param>
     /// <param name="source">The source.</param>
@@ -35,6 +38,7 @@ public sealed partial class FeatureStoreCatalog
         ArgumentNullException.ThrowIfNull(source);
         options ??= new IngestOptions();
         var problems = new List<string>();
+        if (options.SortMemoryBudget <= 0) problems.Add($"SortMemoryBudget {options.SortMemoryBudget} must be positive (default {IngestOptions.DefaultSortMemoryBudget:N0} bytes).");
         if (options.ChunkSize <= 0) problems.Add($"ChunkSize {options.ChunkSize} must be positive (default {IngestOptions.DefaultChunkSize}).");
         if (options.StatisticsMaxRows < 0) problems.Add($"StatisticsMaxRows {options.StatisticsMaxRows} must not be negative.");
         if (options.IngestId is { } id && (string.IsNullOrWhiteSpace(id) || id.Length > 200)) problems.Add($"IngestId '{id}' must be 1-200 characters.");
@@ -54,6 +58,8 @@ public sealed partial class FeatureStoreCatalog
 
     private async Task<IngestReport> IngestLockedAsync(FeatureSet set, DataSource source, IngestOptions options, CancellationToken cancellationToken)
     {
+        // pushed events go offline first, so that this ingestion can supersede them
+        await FlushPushesLockedAsync(set.Name, cancellationToken).ConfigureAwait(false);
         var started = Project.TimeProvider.GetUtcNow();
         var clock = Stopwatch.StartNew();
         var ingestId = options.IngestId ?? Ids.New(Project.TimeProvider);
@@ -81,13 +87,21 @@ public sealed partial class FeatureStoreCatalog
 
         FeatureSet? current = null;
         OnlineTable? table = null;
+        OnlineStaging? staging = null;
         IReadOnlyList<FeatureColumn>? offlineColumns = null;
         var profile = new DatasetProfiler.ProfileBuilder("feature-set");
         long profiled = 0, rowsRead = 0, rowsWritten = 0;
-        var onlineEntities = new HashSet<string>(StringComparer.Ordinal);
         var chunks = 0;
-        var session = writeOffline ? new OfflineWriteSession(SetRoot(set.Name), set.Partitioning, set.TimestampColumn, sequence) : null;
-        // writes one computed batch: fixes the schema on the first one, then offline, online and statistics
+        var aggregated = set.Aggregations.Count > 0;
+        var root = SetRoot(set.Name);
+        OfflineWriteSession? NewSession() => writeOffline ? new OfflineWriteSession(root, set.Partitioning, set.TimestampColumn, sequence) : null;
+        var session = NewSession();
+        // a batch is authoritative for its (entity, event time) keys: pushed rows at them are removed from the push files
+        var pushFiles = session is not null && set.TimestampColumn is not null ? OfflineStore.Files(root).Where(OfflineStore.IsPushFile).ToArray() : [];
+        var batchKeys = pushFiles.Length > 0 ? new HashSet<(string Key, long Time)>() : null;
+        EventSorter? sorter = null;
+        var lastTime = long.MinValue;
+        // writes one computed batch: fixes the schema on the first one, then offline, online (staged) and statistics
         async Task WriteOutputAsync(RecordBatch output)
         {
             var columns = OutputColumns(output);
@@ -98,8 +112,7 @@ public sealed partial class FeatureStoreCatalog
                 current = set.WithSchema(merged.Schema, fitted, null);
                 schema = current.Schema!;
                 table = OnlineTableOf(current);
-                // prepared even when this ingestion does not write online: pushes (the real-time path) always do
-                await OnlineStore.PrepareAsync(table, cancellationToken).ConfigureAwait(false);
+                staging = writeOnline ? new OnlineStaging(OnlineColumns(table)) : null;
                 offlineColumns = [.. schema, new FeatureColumn(OfflineStore.OrderColumn, FeatureType.Int64)];
             }
             else
@@ -115,8 +128,15 @@ public sealed partial class FeatureStoreCatalog
             var order = IngestOrder(output, sequence);
             if (session is not null)
                 await session.WriteAsync(OfflineStore.Conform(Arrays.WithColumn(output, OfflineStore.OrderColumn, order), offlineColumns!), cancellationToken).ConfigureAwait(false);
-            if (writeOnline)
-                await WriteLatestOnlineAsync(current, table!, computer, output, null, onlineEntities, cancellationToken).ConfigureAwait(false);
+            if (staging is not null)
+                StageOnline(current, computer, staging, output);
+            if (batchKeys is not null)
+            {
+                var keys = computer.EntityKeys(output);
+                var times = ((TimestampArray)output.Column(set.TimestampColumn!)).Values;
+                for (var i = 0; i < keys.Length; i++) batchKeys.Add((keys[i], times[i]));
+            }
+
             if (profiled < options.StatisticsMaxRows)
             {
                 var take = (int)Math.Min(output.Length, options.StatisticsMaxRows - profiled);
@@ -126,6 +146,43 @@ public sealed partial class FeatureStoreCatalog
             }
         }
 
+        // The source turned out not to be in time order: what was aggregated so far is read back (from the offline
+        // files written, plus the rows held back) into the sorter, and the aggregation starts again from the stored state.
+        async Task RestartInTimeOrderAsync()
+        {
+            var replay = session is null ? [] : await session.CloseFilesAsync(cancellationToken).ConfigureAwait(false);
+            if (replay.Count > 0)
+            {
+                var outputs = set.Aggregations.SelectMany(a => a.Outputs()).Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+                var transformed = schema!.Where(c => !outputs.Contains(c.Name)).Append(new FeatureColumn(FeatureStepContext.RowNumberColumn, FeatureType.Int64)).ToArray();
+                var names = offlineColumns!.Select(c => c.Name).ToArray();
+                foreach (var file in replay)
+                {
+                    await foreach (var batch in DatasetReader.ReadParquetAsync(file, names, options.ChunkSize, cancellationToken).ConfigureAwait(false))
+                    {
+                        using (batch)
+                            await sorter!.AddAsync(OfflineStore.Conform(ReplayedRows(batch), transformed), cancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }
+
+            if (computer.TakeHeld() is { } held) await sorter!.AddAsync(held, cancellationToken).ConfigureAwait(false);
+            if (session is not null) await session.DisposeAsync().ConfigureAwait(false);
+            session = NewSession();
+            computer.ResetAggregation();
+            staging?.Clear();
+            batchKeys?.Clear();
+            profile = new DatasetProfiler.ProfileBuilder("feature-set");
+            profiled = 0;
+            rowsWritten = 0;
+        }
+
+        async Task AggregateAndWriteAsync(RecordBatch transformed)
+        {
+            foreach (var output in await computer.AggregateChunkAsync(transformed, cancellationToken).ConfigureAwait(false))
+                await WriteOutputAsync(output).ConfigureAwait(false);
+        }
+
         IReadOnlyList<string> files = [];
         try
         {
@@ -133,12 +190,29 @@ public sealed partial class FeatureStoreCatalog
             {
                 using var chunk = source.OwnsBatches ? raw : null; // output columns may share its memory: dispose after the chunk is written
                 if (raw.Length == 0) continue; // no rows: its column types (all strings for an empty CSV or JSON) say nothing
-                var outputs = await computer.ComputeChunkAsync(raw, rowsRead, source.Description, cancellationToken).ConfigureAwait(false);
+                var transformed = computer.Transform(raw, rowsRead, source.Description);
                 rowsRead += raw.Length;
-                foreach (var output in outputs)
-                    await WriteOutputAsync(output).ConfigureAwait(false);
+                // windows need time order: a source in time order streams through (the fast path, no copy); at the first
+                // chunk out of order (or at once without an offline target to read back), everything goes through the sorter
+                if (aggregated && sorter is null && (session is null || !InTimeOrder(transformed, set.TimestampColumn!, ref lastTime)))
+                {
+                    EventSorter.DeleteStale(SortParent(set.Name));
+                    sorter = new EventSorter(set.TimestampColumn!, options.SortMemoryBudget, SortParent(set.Name));
+                    await RestartInTimeOrderAsync().ConfigureAwait(false);
+                }
+
+                if (sorter is not null)
+                    await sorter.AddAsync(transformed, cancellationToken).ConfigureAwait(false);
+                else
+                    await AggregateAndWriteAsync(transformed).ConfigureAwait(false);
                 chunks++;
                 options.Progress?.Report(new IngestProgress(rowsRead, computer.RowsPassed, context.Dropped.Sum(d => d.Count) + computer.RowsDroppedByFilters, chunks, clock.Elapsed));
+            }
+
+            if (sorter is not null)
+            {
+                await foreach (var sorted in sorter.ReadSortedAsync(options.ChunkSize, cancellationToken).ConfigureAwait(false))
+                    await AggregateAndWriteAsync(sorted).ConfigureAwait(false);
             }
 
             if (await computer.FlushAsync(cancellationToken).ConfigureAwait(false) is { } last)
@@ -158,14 +232,16 @@ public sealed partial class FeatureStoreCatalog
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            if (set.Aggregations.Count > 0)
-                await OnlineStore.WriteAsync(table!, EmptyBatch(table!), computer.WindowState(), cancellationToken).ConfigureAwait(false);
-            if (session is not null)
-                files = await session.CommitAsync(cancellationToken).ConfigureAwait(false);
+            // prepared even when this ingestion does not write online: pushes (the real-time path) always do
+            await OnlineStore.PrepareAsync(table!, cancellationToken).ConfigureAwait(false);
+            if (batchKeys is { Count: > 0 } && session is not null)
+                await SupersedePushedRowsAsync(session, pushFiles, batchKeys, computer, set.TimestampColumn!, cancellationToken).ConfigureAwait(false);
+            files = await CommitAsync(session, table!, staging, aggregated ? computer.WindowState() : null, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             if (session is not null) await session.DisposeAsync().ConfigureAwait(false);
+            if (sorter is not null) await sorter.DisposeAsync().ConfigureAwait(false);
         }
 
         var statistics = profiled > 0 ? profile.Build() : null;
@@ -181,7 +257,7 @@ public sealed partial class FeatureStoreCatalog
             RowsDropped = rowsRead - rowsWritten,
             DropReasons = context.Dropped.ToArray(),
             Warnings = context.Warnings.ToArray(),
-            OnlineEntities = onlineEntities.Count,
+            OnlineEntities = staging?.Entities.Count ?? 0,
             OfflineFiles = files,
             Started = started,
             Duration = clock.Elapsed,
@@ -264,28 +340,129 @@ public sealed partial class FeatureStoreCatalog
         return new RecordBatch(new Schema(columns.Select(c => Arrays.Field(c.Name, c.Type)), null), columns.Select(c => Arrays.Nulls(c.Type, 0)), 0);
     }
 
-    /// <summary>Upserts the latest row of every entity of a batch (and, for pushes, the window state in the same write).</summary>
-    private async Task WriteLatestOnlineAsync(FeatureSet set, OnlineTable table, FeatureComputer computer, RecordBatch output, IReadOnlyDictionary<string, byte[]>? state, HashSet<string>? written, CancellationToken cancellationToken)
+    /// <summary>The columns written online: the entities, the timestamp column and the features.</summary>
+    private static FeatureColumn[] OnlineColumns(OnlineTable table)
+        => [.. table.Entities, new FeatureColumn(table.TimestampColumn, FeatureType.Timestamp), .. table.Features];
+
+    /// <summary>Stages the latest row of every entity of a computed batch (a set without event time: the time now).</summary>
+    private void StageOnline(FeatureSet set, FeatureComputer computer, OnlineStaging staging, RecordBatch output)
     {
         var keys = computer.EntityKeys(output);
-        long[] ts;
         if (set.TimestampColumn is { } tsColumn)
-            ts = ((TimestampArray)output.Column(tsColumn)).Values.ToArray();
-        else
         {
-            ts = new long[output.Length];
-            Array.Fill(ts, Timestamps.FromDateTimeOffset(Project.TimeProvider.GetUtcNow()));
-            output = Arrays.WithColumn(output, StaticTimestampColumn, Arrays.Timestamps(ts, Enumerable.Repeat(true, ts.Length).ToArray()));
+            staging.Add(keys, ((TimestampArray)output.Column(tsColumn)).Values, output);
+            return;
         }
 
-        var latest = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < keys.Length; i++)
-            if (!latest.TryGetValue(keys[i], out var j) || ts[i] >= ts[j]) latest[keys[i]] = i;
-        var indices = latest.Values.Order().ToArray();
-        var rows = indices.Length == output.Length ? output : Arrays.TakeRows(output, indices);
-        rows = Arrays.SelectColumns(rows, n => n != FeatureStepContext.RowNumberColumn && n != set.LabelColumn);
-        await OnlineStore.WriteAsync(table, rows, state ?? new Dictionary<string, byte[]>(), cancellationToken).ConfigureAwait(false);
-        written?.UnionWith(latest.Keys);
+        var ts = new long[output.Length];
+        Array.Fill(ts, Timestamps.FromDateTimeOffset(Project.TimeProvider.GetUtcNow()));
+        staging.Add(keys, ts, Arrays.WithColumn(output, StaticTimestampColumn, Arrays.Timestamps(ts, Enumerable.Repeat(true, ts.Length).ToArray())));
+    }
+
+    /// <summary>
+    /// Commits an ingestion: the offline files first (renamed into place, the replaced ones moved aside), then the staged
+    /// online rows and the window state in one online write (one transaction). When the online write fails, the offline
+    /// commit is undone, so a failure leaves both targets as they were.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> CommitAsync(OfflineWriteSession? session, OnlineTable table, OnlineStaging? staging, Dictionary<string, byte[]>? windowState, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<string> files = session is null ? [] : await session.CommitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var rows = staging?.ToBatch();
+            if (rows is { Length: > 0 } || windowState is { Count: > 0 })
+                await OnlineStore.WriteAsync(table, rows ?? EmptyBatch(table), windowState ?? [], CancellationToken.None).ConfigureAwait(false); // past the point of cancelling
+        }
+        catch
+        {
+            session?.UndoCommit();
+            throw;
+        }
+
+        session?.CompleteCommit();
+        return files;
+    }
+
+    /// <summary>
+    /// Rewrites the push files that hold rows at (entity, event time) keys of this ingestion without those rows (or
+    /// deletes them when nothing is left); the new files replace the old ones when the ingestion commits.
+    /// </summary>
+    private static async Task SupersedePushedRowsAsync(OfflineWriteSession session, IReadOnlyList<string> pushFiles, HashSet<(string Key, long Time)> batchKeys,
+        FeatureComputer computer, string timestampColumn, CancellationToken cancellationToken)
+    {
+        long min = long.MaxValue, max = long.MinValue;
+        foreach (var (_, t) in batchKeys)
+        {
+            min = Math.Min(min, t);
+            max = Math.Max(max, t);
+        }
+
+        var inRange = OfflineStore.Files(session.Root, min, max).ToHashSet(StringComparer.Ordinal);
+        foreach (var file in pushFiles.Where(inRange.Contains))
+        {
+            var read = new List<RecordBatch>();
+            var kept = new List<RecordBatch>();
+            var removed = 0;
+            try
+            {
+                await foreach (var batch in DatasetReader.ReadAsync(file, DatasetFormat.Parquet, cancellationToken: cancellationToken).ConfigureAwait(false))
+                {
+                    read.Add(batch);
+                    var keys = computer.EntityKeys(batch);
+                    var times = Arrays.ToMicroseconds((TimestampArray)batch.Column(timestampColumn)).Values;
+                    var keep = new List<int>(batch.Length);
+                    for (var i = 0; i < keys.Length; i++)
+                        if (!batchKeys.Contains((keys[i], times[i]))) keep.Add(i);
+                    removed += batch.Length - keep.Count;
+                    if (keep.Count == batch.Length) kept.Add(batch);
+                    else if (keep.Count > 0) kept.Add(Arrays.TakeRows(batch, keep.ToArray()));
+                }
+
+                if (removed == 0) continue;
+                if (kept.Count == 0)
+                {
+                    session.Replace(file, null);
+                    continue;
+                }
+
+                var temp = Path.Combine(Path.GetDirectoryName(file)!, $".{Path.GetFileName(file)}.{Guid.NewGuid():N}.parquet.tmp");
+                session.Replace(file, temp); // registered first: an uncommitted session deletes it
+                await using var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
+                await DatasetReader.WriteParquetAsync(kept, stream, cancellationToken).ConfigureAwait(false);
+                stream.Flush(flushToDisk: true);
+            }
+            finally
+            {
+                foreach (var batch in read) batch.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Where an ingestion that must sort spills its sorted runs: next to the set's offline files.</summary>
+    private string SortParent(string set) => SetRoot(set);
+
+    /// <summary>Whether a chunk's times are non-decreasing and not before the previous chunk's last time (which it advances).</summary>
+    private static bool InTimeOrder(RecordBatch batch, string timestampColumn, ref long lastTime)
+    {
+        var previous = lastTime;
+        foreach (var t in ((TimestampArray)batch.Column(timestampColumn)).Values)
+        {
+            if (t < previous) return false;
+            previous = t;
+        }
+
+        lastTime = previous;
+        return true;
+    }
+
+    /// <summary>Offline rows read back as transformed rows: the source row number from the ingestion order, no order column.</summary>
+    private static RecordBatch ReplayedRows(RecordBatch batch)
+    {
+        var order = (Int64Array)batch.Column(OfflineStore.OrderColumn);
+        var rows = new long[batch.Length];
+        for (var i = 0; i < rows.Length; i++) rows[i] = order.GetValue(i)!.Value & 0xFFFF_FFFFL;
+        var replayed = Arrays.WithColumn(batch, FeatureStepContext.RowNumberColumn, Arrays.Int64s(rows, Enumerable.Repeat(true, rows.Length).ToArray()));
+        return Arrays.SelectColumns(replayed, n => n != OfflineStore.OrderColumn);
     }
 
     /// <summary>
@@ -323,7 +500,8 @@ public sealed partial class FeatureStoreCatalog
 
     /// <summary>
     /// The real-time path: runs the graph on a few events (with the stored fitted values and window state, so the values
-    /// equal what a batch ingestion would compute) and upserts them online together with the new window state.
+    /// equal what a batch ingestion would compute) and upserts them online together with the new window state; the rows
+    /// are buffered for the offline target (see <see cref="FlushPushesAsync"/>).
     /// </summary>
     /// <param name="set">The feature set; it must have been ingested (or saved with a schema) before.</param>
     /// <param name="rows">The events, as column → value maps.</param>
@@ -358,6 +536,7 @@ public sealed partial class FeatureStoreCatalog
             var table = OnlineTableOf(stored);
             var computer = new FeatureComputer(stored, context, stored.Aggregations.Count > 0 ? OnlineStore : null, table, 0);
             var outputs = new List<RecordBatch>();
+            var staging = new OnlineStaging(OnlineColumns(table));
             long first = 0;
             await foreach (var raw in source.ReadAsync(IngestOptions.DefaultChunkSize, TypeHints(stored, stored.Schema), TextColumns(stored), cancellationToken).ConfigureAwait(false))
             {
@@ -367,11 +546,14 @@ public sealed partial class FeatureStoreCatalog
                     first += raw.Length;
                     FeatureSetSpec.Merge(set.Name, stored.Schema, OutputColumns(output));
                     outputs.Add(OfflineStore.Conform(output, stored.Schema));
-                    await WriteLatestOnlineAsync(stored, table, computer, output, computer.WindowState(), null, cancellationToken).ConfigureAwait(false);
+                    StageOnline(stored, computer, staging, output);
                 }
             }
 
+            // the rows and the window state in one transaction, then the rows into the offline buffer
+            await OnlineStore.WriteAsync(table, staging.ToBatch(), computer.WindowState(), cancellationToken).ConfigureAwait(false);
             var rows = outputs.Count == 1 ? outputs[0] : Concat(stored.Schema, outputs);
+            await BufferPushedAsync(stored, rows, cancellationToken).ConfigureAwait(false);
             return new PushResult(rows, context.Dropped.ToArray());
         }
         finally

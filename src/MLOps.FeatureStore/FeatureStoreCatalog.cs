@@ -22,6 +22,18 @@ public sealed record FeatureStoreOptions
 
     /// <summary>The root folder of the offline Parquet files. Default: <c>&lt;artifact root&gt;/feature-sets</c>.</summary>
     public string? OfflineRoot { get; init; }
+
+    /// <summary>
+    /// Real-time pushes are buffered for the offline target and written when a set's buffer holds this many rows
+    /// (default 10,000; see <see cref="FeatureStoreCatalog.FlushPushesAsync"/>).
+    /// </summary>
+    public int PushFlushRows { get; init; } = 10_000;
+
+    /// <summary>
+    /// ... or when the oldest buffered push of a set has waited this long (default one minute; measured with the
+    /// project's <see cref="TimeProvider"/>).
+    /// </summary>
+    public TimeSpan PushFlushInterval { get; init; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>Adds <c>project.FeatureStore</c> to <see cref="MLOpsProject"/>.</summary>
@@ -59,9 +71,14 @@ public sealed partial class FeatureStoreCatalog : IAsyncDisposable
     private readonly bool _ownsOnline;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _setLocks = new(StringComparer.Ordinal);
     private readonly ILogger _logger;
+    private int _disposed;
 
     internal FeatureStoreCatalog(MLOpsProject project, FeatureStoreOptions options)
     {
+        var problems = new List<string>();
+        if (options.PushFlushRows <= 0) problems.Add($"PushFlushRows {options.PushFlushRows} must be positive (default 10,000).");
+        if (options.PushFlushInterval <= TimeSpan.Zero) problems.Add($"PushFlushInterval {options.PushFlushInterval} must be positive (default 00:01:00).");
+        if (problems.Count > 0) throw new ValidationException("The feature store options are invalid", problems);
         Project = project;
         Options = options;
         _ownsOnline = options.OnlineStore is null;
@@ -228,6 +245,7 @@ public sealed partial class FeatureStoreCatalog : IAsyncDisposable
             await OnlineStore.DropAsync(set?.Schema is not null ? OnlineTableOf(set)
                 : new OnlineTable(Project.Name, name, [new FeatureColumn(set?.Entities[0] ?? "key", FeatureType.String)], set?.TimestampColumn ?? StaticTimestampColumn, []),
                 cancellationToken).ConfigureAwait(false);
+            DropPushBuffer(name);
             var root = SetRoot(name);
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
             return await Project.Store.Specs.DeleteAsync(Project.Name, FeatureSetSpec.Kind, name, cancellationToken).ConfigureAwait(false);
@@ -251,8 +269,11 @@ public sealed partial class FeatureStoreCatalog : IAsyncDisposable
     internal const string StaticTimestampColumn = "_ingested_at";
 
     /// <inheritdoc/>
+    /// <remarks>Writes the buffered real-time pushes to the offline target first (see <see cref="FlushPushesAsync"/>).</remarks>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        await FlushPushesOnDisposeAsync().ConfigureAwait(false);
         if (_ownsOnline && _online.IsValueCreated)
             await _online.Value.DisposeAsync().ConfigureAwait(false);
         foreach (var l in _setLocks.Values) l.Dispose();

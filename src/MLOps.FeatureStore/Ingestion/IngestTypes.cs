@@ -23,6 +23,17 @@ public sealed record IngestOptions
     /// </summary>
     public int ChunkSize { get; init; } = DefaultChunkSize;
 
+    /// <summary>The default <see cref="SortMemoryBudget"/>: 512 MiB.</summary>
+    public const long DefaultSortMemoryBudget = 512L << 20;
+
+    /// <summary>
+    /// A feature set with window aggregations needs its events in time order. A source already in time order streams
+    /// through; any other is sorted by (event time, source row): in memory while the sorted rows' Arrow buffers fit in
+    /// this many bytes (default 512 MiB), beyond it in sorted runs spilled to temporary Arrow IPC files next to the set's
+    /// offline files, merged at the end and always deleted.
+    /// </summary>
+    public long SortMemoryBudget { get; init; } = DefaultSortMemoryBudget;
+
     /// <summary>Statistics are computed over the first rows of the ingestion, up to this many (default 1,000,000), with
     /// exact quartiles; every value of the sample is held in memory (8 bytes per numeric value).</summary>
     public long StatisticsMaxRows { get; init; } = 1_000_000;

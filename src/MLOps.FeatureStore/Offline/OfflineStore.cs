@@ -18,6 +18,13 @@ internal static class OfflineStore
     /// <summary>The column with the ingestion order (ingestion number × 2^32 + row), used to break timestamp ties.</summary>
     public const string OrderColumn = "_ingest_order";
 
+    /// <summary>Whether a committed file holds flushed real-time pushes (<c>part-&lt;number&gt;-p&lt;n&gt;.parquet</c>).</summary>
+    public static bool IsPushFile(string path)
+    {
+        var name = Path.GetFileName(path);
+        return name.Length > 17 && name.StartsWith("part-", StringComparison.Ordinal) && name[15] == '-' && name[16] == 'p';
+    }
+
     public static string Root(string artifactRoot, string project, string set) => Path.Combine(artifactRoot, "feature-sets", project, set);
 
     public static string PartitionPath(PartitionGranularity granularity, long micros)
@@ -208,6 +215,11 @@ internal sealed class OfflineWriteSession : IAsyncDisposable
     private readonly PartitionGranularity _granularity;
     private readonly string? _timestampColumn;
     private readonly long _sequence;
+    private readonly string _fileTag;
+
+    /// <summary>The tag of the files of flushed real-time pushes: <c>part-&lt;number&gt;-p&lt;n&gt;.parquet</c>.</summary>
+    public const string PushFileTag = "p";
+
     /// <summary>At most this many partition files are open at once; the least recently written one is closed (and a later
     /// write to its partition starts that partition's next file), so a source spanning years never runs out of file handles.</summary>
     internal const int MaxOpenFiles = 64;
@@ -215,6 +227,9 @@ internal sealed class OfflineWriteSession : IAsyncDisposable
     private readonly Dictionary<string, OpenFile> _open = new(StringComparer.Ordinal);
     private readonly List<(string Temp, string Final)> _closed = [];
     private readonly Dictionary<string, int> _nextFile = new(StringComparer.Ordinal);
+    private readonly List<(string? Temp, string Final)> _replacements = [];
+    private readonly List<(string Backup, string Final)> _backups = [];
+    private readonly List<string> _finals = [];
     private long _writes;
     private bool _committed;
 
@@ -223,19 +238,29 @@ internal sealed class OfflineWriteSession : IAsyncDisposable
         public long LastWrite { get; set; }
     }
 
-    public OfflineWriteSession(string root, PartitionGranularity granularity, string? timestampColumn, long sequence)
+    /// <param name="root">The set's folder.</param>
+    /// <param name="granularity">The partitioning.</param>
+    /// <param name="timestampColumn">The event-time column, or null for a static set (no partitions).</param>
+    /// <param name="sequence">The ingestion number (the files' prefix).</param>
+    /// <param name="fileTag">Put before the file number: <see cref="PushFileTag"/> for flushed pushes, empty for ingestions.</param>
+    public OfflineWriteSession(string root, PartitionGranularity granularity, string? timestampColumn, long sequence, string fileTag = "")
     {
+        _fileTag = fileTag;
         _root = root;
         _granularity = timestampColumn is null ? PartitionGranularity.None : granularity;
         _timestampColumn = timestampColumn;
         _sequence = sequence;
         Directory.CreateDirectory(root);
-        foreach (var stale in Directory.EnumerateFiles(root, "*.parquet.tmp", SearchOption.AllDirectories))
+        foreach (var stale in Directory.EnumerateFiles(root, "*.parquet.tmp", SearchOption.AllDirectories)
+                     .Concat(Directory.EnumerateFiles(root, ".part-*.bak", SearchOption.AllDirectories)))
             if (File.GetLastWriteTimeUtc(stale) < DateTime.UtcNow.AddHours(-1))
-                TryDelete(stale); // left by a killed ingestion (a live ingestion writes its files all the time)
+                TryDelete(stale); // left by a killed ingestion (a live ingestion writes its files all the time; a .bak is a file replaced by a commit)
     }
 
     public long RowsWritten { get; private set; }
+
+    /// <summary>The set's folder.</summary>
+    public string Root => _root;
 
     public int Files => _open.Count + _closed.Count;
 
@@ -323,7 +348,7 @@ internal sealed class OfflineWriteSession : IAsyncDisposable
             Directory.CreateDirectory(dir);
             var n = _nextFile.GetValueOrDefault(partition);
             _nextFile[partition] = n + 1;
-            var final = Path.Combine(dir, string.Create(CultureInfo.InvariantCulture, $"{Prefix}{n}.parquet"));
+            var final = Path.Combine(dir, string.Create(CultureInfo.InvariantCulture, $"{Prefix}{_fileTag}{n}.parquet"));
             var temp = Path.Combine(dir, $".{Prefix}{Guid.NewGuid():N}.parquet.tmp");
             var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
             var writer = await ParquetBatchWriter.ParquetBatchFileWriter.CreateAsync(batch.Schema, stream, cancellationToken).ConfigureAwait(false);
@@ -343,8 +368,11 @@ internal sealed class OfflineWriteSession : IAsyncDisposable
         await w.Stream.DisposeAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Closes every file, removes the files of an earlier attempt of the same ingestion, and renames the new ones into place.</summary>
-    public async Task<IReadOnlyList<string>> CommitAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Closes every open file and returns the temporary files written so far, for reading them back (an ingestion that
+    /// restarts in time order replays them). They stay the session's: they are deleted when it is disposed uncommitted.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> CloseFilesAsync(CancellationToken cancellationToken)
     {
         foreach (var w in _open.Values)
         {
@@ -353,24 +381,89 @@ internal sealed class OfflineWriteSession : IAsyncDisposable
         }
 
         _open.Clear();
+        return _closed.Select(c => c.Temp).ToArray();
+    }
+
+    /// <summary>
+    /// Replaces a committed file of the set when this session commits: with the content of <paramref name="temp"/> (a
+    /// file written next to it), or deletes it when <paramref name="temp"/> is null. Undone by <see cref="UndoCommit"/>.
+    /// </summary>
+    public void Replace(string final, string? temp) => _replacements.Add((temp, final));
+
+    /// <summary>
+    /// Closes every file and renames the new ones into place, moving aside the files of an earlier attempt of the same
+    /// ingestion and the replaced files (see <see cref="Replace"/>). Until <see cref="CompleteCommit"/>,
+    /// <see cref="UndoCommit"/> puts everything back as it was.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> CommitAsync(CancellationToken cancellationToken)
+    {
+        await CloseFilesAsync(cancellationToken).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
-        foreach (var old in Directory.EnumerateFiles(_root, Prefix + "*.parquet", SearchOption.AllDirectories).ToArray())
-            File.Delete(old);
-        var finals = new List<string>();
-        foreach (var (temp, final) in _closed)
+        try
         {
-            File.Move(temp, final, overwrite: true);
-            finals.Add(final);
+            var replaced = Directory.EnumerateFiles(_root, Prefix + "*.parquet", SearchOption.AllDirectories).Select(f => ((string?)null, f)).ToList();
+            replaced.AddRange(_replacements);
+            foreach (var (temp, final) in replaced)
+            {
+                if (File.Exists(final))
+                {
+                    var backup = Path.Combine(Path.GetDirectoryName(final)!, $".{Path.GetFileName(final)}.{Guid.NewGuid():N}.bak");
+                    File.Move(final, backup);
+                    _backups.Add((backup, final));
+                }
+
+                if (temp is not null)
+                {
+                    File.Move(temp, final);
+                    _finals.Add(final);
+                }
+            }
+
+            foreach (var (temp, final) in _closed)
+            {
+                File.Move(temp, final, overwrite: true);
+                _finals.Add(final);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            UndoCommit();
+            throw new FeatureStoreException($"Committing the offline Parquet files under '{_root}' failed: {e.Message} The files were put back as they were.", e);
         }
 
         _committed = true;
         _closed.Clear();
-        return finals;
+        return _finals.Where(f => Path.GetFileName(f).StartsWith(Prefix, StringComparison.Ordinal)).ToArray();
+    }
+
+    /// <summary>Deletes the files moved aside by <see cref="CommitAsync"/>: the commit is final.</summary>
+    public void CompleteCommit()
+    {
+        foreach (var (backup, _) in _backups) TryDelete(backup);
+        _backups.Clear();
+        _finals.Clear();
+    }
+
+    /// <summary>Deletes the files renamed into place by <see cref="CommitAsync"/> and restores the ones it moved aside.</summary>
+    public void UndoCommit()
+    {
+        foreach (var final in _finals) TryDelete(final);
+        foreach (var (backup, final) in _backups) File.Move(backup, final, overwrite: true);
+        _finals.Clear();
+        _backups.Clear();
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_committed) return;
+        foreach (var (temp, _) in _replacements)
+            if (temp is not null && File.Exists(temp)) TryDelete(temp);
+        _replacements.Clear();
+        if (_committed)
+        {
+            CompleteCommit();
+            return;
+        }
+
         foreach (var w in _open.Values)
         {
             try

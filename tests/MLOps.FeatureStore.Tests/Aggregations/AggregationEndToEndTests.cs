@@ -9,15 +9,15 @@ namespace MLOps.FeatureStore.Tests.Aggregations;
 [Parallelizable(ParallelScope.All)]
 public sealed class AggregationEndToEndTests
 {
-    private const AggregationOp Ops = AggregationOp.Count | AggregationOp.Sum | AggregationOp.Min | AggregationOp.Max | AggregationOp.Avg
+    internal const AggregationOp Ops = AggregationOp.Count | AggregationOp.Sum | AggregationOp.Min | AggregationOp.Max | AggregationOp.Avg
         | AggregationOp.First | AggregationOp.Last | AggregationOp.StdDev;
 
-    private static readonly string[] Windows = ["1h", "6h", "1d"];
+    internal static readonly string[] Windows = ["1h", "6h", "1d"];
 
-    private static FeatureSet Define(FeatureStoreCatalog fs)
+    internal static FeatureSet Define(FeatureStoreCatalog fs)
         => fs.FeatureSet("flights").Entity("origin").Timestamp("date").Aggregate("delay", Ops, Windows).Build();
 
-    private static string[] AggregationNames => new AggregationSpec("delay", Ops, Windows.Select(FeatureWindow.Parse).ToArray()).Outputs().Select(o => o.Name).ToArray();
+    internal static string[] AggregationNames => new AggregationSpec("delay", Ops, Windows.Select(FeatureWindow.Parse).ToArray()).Outputs().Select(o => o.Name).ToArray();
 
     private static readonly Lazy<Dictionary<string, Flight[]>> FlightsByOrigin = new(() => FlightData.All.GroupBy(f => f.Origin).ToDictionary(g => g.Key, g => g.ToArray()));
 
@@ -25,7 +25,7 @@ public sealed class AggregationEndToEndTests
     /// The brute-force values of every operation for the flight at <paramref name="index"/> over one window: its origin's
     /// flights with t - w &lt; ts &lt;= t.
     /// </summary>
-    private static Dictionary<string, double?> BruteForce(IReadOnlyList<Flight> flights, int index, long windowMicros)
+    internal static Dictionary<string, double?> BruteForce(IReadOnlyList<Flight> flights, int index, long windowMicros)
     {
         var me = flights[index];
         var byOrigin = ReferenceEquals(flights, FlightData.All) ? FlightsByOrigin.Value[me.Origin] : flights.Where(f => f.Origin == me.Origin).ToArray();
@@ -46,7 +46,7 @@ public sealed class AggregationEndToEndTests
         };
     }
 
-    private static void AssertEqualsBruteForce(IReadOnlyList<Flight> flights, IReadOnlyList<int> indices, Func<int, string, object?> actual)
+    internal static void AssertEqualsBruteForce(IReadOnlyList<Flight> flights, IReadOnlyList<int> indices, Func<int, string, object?> actual)
     {
         foreach (var w in Windows)
         {
