@@ -65,7 +65,7 @@ public static class FeatureStoreProjectExtensions
 /// feature vectors. Get it with <c>project.FeatureStore</c>.
 /// </summary>
 /// <remarks>Thread-safe. Ingestions and pushes into one feature set are serialized within a process.</remarks>
-public sealed partial class FeatureStoreCatalog : IAsyncDisposable
+public sealed partial class FeatureStoreCatalog : IAsyncDisposable, IDisposable
 {
     private readonly Lazy<IOnlineStore> _online;
     private readonly bool _ownsOnline;
@@ -277,6 +277,19 @@ public sealed partial class FeatureStoreCatalog : IAsyncDisposable
         if (_ownsOnline && _online.IsValueCreated)
             await _online.Value.DisposeAsync().ConfigureAwait(false);
         foreach (var l in _setLocks.Values) l.Dispose();
+    }
+
+    /// <summary>Does what <see cref="DisposeAsync"/> does (flushing the buffered pushes first) and blocks until it is done,
+    /// for callers that cannot await: a plain <c>using</c>, or a dependency-injection container disposed with
+    /// <c>Dispose()</c>. Idempotent, and safe after <see cref="DisposeAsync"/>.</summary>
+    public void Dispose()
+    {
+        if (Volatile.Read(ref _disposed) == 1) return;
+        // under a synchronization context, a continuation could be posted to the blocked thread: run on the pool instead
+        if (SynchronizationContext.Current is null && TaskScheduler.Current == TaskScheduler.Default)
+            DisposeAsync().AsTask().GetAwaiter().GetResult();
+        else
+            Task.Run(() => DisposeAsync().AsTask()).GetAwaiter().GetResult();
     }
 }
 

@@ -40,4 +40,24 @@ public class DependencyInjectionTests
         Assert.That(report.OfflineFiles, Has.Count.EqualTo(1));
         Assert.That(report.OfflineFiles[0], Does.StartWith(folder.File("offline")));
     }
+
+    [Test]
+    public async Task AddFeatureStore_ContainerDisposedWithPlainUsing_DisposesAndFlushesPushes()
+    {
+        using var folder = new TempFolder();
+        var services = new ServiceCollection();
+        services.AddMLOps("di-sync", b => b.UseHome(folder.Path).CaptureGit(false)).AddFeatureStore();
+        using (var provider = services.BuildServiceProvider())
+        {
+            var fs = provider.GetRequiredService<FeatureStoreCatalog>();
+            var at = new DateTimeOffset(2001, 1, 1, 0, 0, 0, TimeSpan.Zero);
+            await fs.IngestAsync(fs.FeatureSet("pings").Entity("id").Timestamp("ts").Build(),
+                MLOps.FeatureStore.Sources.DataSource.Objects([new Dictionary<string, object?> { ["id"] = "a", ["ts"] = at, ["v"] = 1.0 }]));
+            await fs.PushAsync(fs.FeatureSet("pings").Entity("id").Timestamp("ts").Build(),
+                [new Dictionary<string, object?> { ["id"] = "a", ["ts"] = at.AddHours(1), ["v"] = 2.0 }]);
+        } // a plain Dispose(): threw InvalidOperationException when the catalog was only IAsyncDisposable
+
+        var files = Directory.GetFiles(folder.Path, "*.parquet", SearchOption.AllDirectories);
+        Assert.That(files.Count(f => Path.GetFileName(f).Contains("-p", StringComparison.Ordinal)), Is.EqualTo(1), "the buffered push is flushed to a push file on dispose");
+    }
 }
