@@ -112,11 +112,21 @@ internal static class Arrays
         return a;
     }
 
-    /// <summary>A timestamp array of any unit or zone as the canonical <c>timestamp[us, UTC]</c> array.</summary>
-    public static TimestampArray ToMicroseconds(TimestampArray t)
+    /// <summary>A timestamp array of any unit or zone as the canonical <c>timestamp[us, UTC]</c> array (values without a
+    /// time zone are taken as UTC wall-clock times).</summary>
+    public static TimestampArray ToMicroseconds(TimestampArray t) => ToMicroseconds(t, TimeZoneInfo.Utc);
+
+    /// <summary>
+    /// A timestamp array of any unit or zone as the canonical <c>timestamp[us, UTC]</c> array. Values of a type with a
+    /// time zone are instants (Arrow stores them as UTC whatever the zone's name); values of a type without one are
+    /// wall-clock times in <paramref name="zone"/>.
+    /// </summary>
+    public static TimestampArray ToMicroseconds(TimestampArray t, TimeZoneInfo zone)
     {
         var type = (TimestampType)t.Data.DataType;
-        if (type is { Unit: TimeUnit.Microsecond, Timezone: "UTC" }) return t;
+        var wallClock = string.IsNullOrEmpty(type.Timezone) && !Internal.Timestamps.IsUtc(zone);
+        if (type.Unit == TimeUnit.Microsecond && !wallClock)
+            return type.Timezone == "UTC" ? t : new TimestampArray(Timestamp, t.ValueBuffer, t.NullBitmapBuffer, t.Length, t.NullCount, t.Offset);
         var n = t.Length;
         var values = new long[n];
         var valid = new bool[n];
@@ -125,13 +135,14 @@ internal static class Arrays
             if (t.IsNull(i)) continue;
             valid[i] = true;
             var raw = t.Values[i];
-            values[i] = type.Unit switch
+            var micros = type.Unit switch
             {
                 TimeUnit.Second => raw * 1_000_000,
                 TimeUnit.Millisecond => raw * 1000,
-                TimeUnit.Nanosecond => raw / 1000,
+                TimeUnit.Nanosecond => Math.DivRem(raw, 1000) is var (q, r) && r < 0 ? q - 1 : raw / 1000, // floor, also before 1970
                 _ => raw,
             };
+            values[i] = wallClock ? Internal.Timestamps.FromWallClock(micros, zone) : micros;
         }
 
         return Timestamps(values, valid);
