@@ -21,6 +21,12 @@ if (args.Contains("--profile-serving", StringComparer.Ordinal))
     await HttpInferenceBenchmarks.ProfileAsync().ConfigureAwait(false);
     return;
 }
+if (args.Contains("--profile-ingest-parquet", StringComparer.Ordinal))
+{
+    var rounds = args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(3);
+    await ParquetIngestionBenchmarks.ProfileAsync(Console.Out, rounds, args.Contains("--only-ingest", StringComparer.Ordinal), args.Contains("--variants", StringComparer.Ordinal)).ConfigureAwait(false);
+    return;
+}
 if (args.Contains("--profile-ingest", StringComparer.Ordinal))
 {
     await IngestionBenchmarks.ProfileAsync(Console.Out).ConfigureAwait(false);

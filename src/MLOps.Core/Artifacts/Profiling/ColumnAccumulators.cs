@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using Apache.Arrow;
@@ -95,7 +96,7 @@ internal sealed class NumericAccumulator(string name) : ColumnAccumulator(name)
             return Counts();
 
         var values = _values.AsSpan(0, _length);
-        values.Sort();
+        RadixSort.Sort(values);
         var n = values.Length;
         var mean = Sum(values, 0) / n;
         double? std = n > 1 ? Math.Sqrt(SumOfSquaredDeviations(values, mean) / (n - 1)) : null;
@@ -209,6 +210,7 @@ internal sealed class NumericAccumulator(string name) : ColumnAccumulator(name)
     }
 
     /// <summary>Neumaier-compensated sum of <c>values[i] - shift</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double Sum(ReadOnlySpan<double> values, double shift)
     {
         double sum = 0, compensation = 0;
@@ -223,6 +225,7 @@ internal sealed class NumericAccumulator(string name) : ColumnAccumulator(name)
         return sum + compensation;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double SumOfSquaredDeviations(ReadOnlySpan<double> values, double mean)
     {
         double sum = 0, compensation = 0;
@@ -249,6 +252,7 @@ internal sealed class NumericAccumulator(string name) : ColumnAccumulator(name)
     }
 
     /// <summary>The equal-width histogram of sorted, finite values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Histogram BuildHistogram(ReadOnlySpan<double> sorted)
     {
         const int bins = Histogram.BinCount;
