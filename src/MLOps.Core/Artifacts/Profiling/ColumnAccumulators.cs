@@ -43,6 +43,11 @@ internal abstract class ColumnAccumulator
     /// <summary>The statistics of everything added.</summary>
     public abstract ColumnStatistics Build();
 
+    /// <summary>Gives back pooled memory once the statistics are built (the accumulator is not used afterwards).</summary>
+    public virtual void Release()
+    {
+    }
+
     /// <summary>Adds a plain (not dictionary-encoded) array.</summary>
     protected abstract void AddArray(IArrowArray array);
 
@@ -87,8 +92,16 @@ internal sealed class CountingAccumulator(string name) : ColumnAccumulator(name)
 /// </summary>
 internal sealed class NumericAccumulator(string name) : ColumnAccumulator(name)
 {
-    private double[] _values = new double[1024];
+    // pooled: a column of a large sample grows to millions of values, and each doubling was a new large array
+    private double[] _values = [];
     private int _length;
+
+    public override void Release()
+    {
+        if (_values.Length > 0) System.Buffers.ArrayPool<double>.Shared.Return(_values);
+        _values = [];
+        _length = 0;
+    }
 
     public override ColumnStatistics Build()
     {
@@ -205,8 +218,11 @@ internal sealed class NumericAccumulator(string name) : ColumnAccumulator(name)
             return;
         if (needed > System.Array.MaxLength)
             throw new ValidationException($"Column '{Name}' has more than {System.Array.MaxLength} numeric values, more than the profiler can hold in memory. Profile a sample of the dataset instead.");
-        var size = (int)Math.Min(System.Array.MaxLength, Math.Max(needed, (long)_values.Length * 2));
-        System.Array.Resize(ref _values, size);
+        var size = (int)Math.Min(System.Array.MaxLength, Math.Max(Math.Max(needed, 1024), (long)_values.Length * 2));
+        var larger = System.Buffers.ArrayPool<double>.Shared.Rent(size);
+        _values.AsSpan(0, _length).CopyTo(larger);
+        if (_values.Length > 0) System.Buffers.ArrayPool<double>.Shared.Return(_values);
+        _values = larger;
     }
 
     /// <summary>Neumaier-compensated sum of <c>values[i] - shift</c>.</summary>
