@@ -44,6 +44,12 @@ if (Array.IndexOf(args, "--serve-one") is int serveAt and >= 0)
         int.TryParse(args.ElementAtOrDefault(serveAt + 2), out int rounds) ? rounds : 100).ConfigureAwait(false);
     return;
 }
+if (args.Contains("--profile-ingest-parquet", StringComparer.Ordinal))
+{
+    var ingestRounds = args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(3);
+    await ParquetIngestionBenchmarks.ProfileAsync(Console.Out, ingestRounds, args.Contains("--only-ingest", StringComparer.Ordinal), args.Contains("--variants", StringComparer.Ordinal)).ConfigureAwait(false);
+    return;
+}
 if (args.Contains("--profile-ingest", StringComparer.Ordinal))
 {
     await IngestionBenchmarks.ProfileAsync(Console.Out).ConfigureAwait(false);

@@ -338,9 +338,15 @@ internal sealed partial class WindowAggregator
             }
         }
 
+        // a window only needs the retained events that some row of the chunk can see: those after the chunk's earliest
+        // time minus the window (the retention is the largest window, so a shorter one skips most of them)
+        var earliest = chunkTs[0];
         for (var c = 0; c < _plans.Length; c++)
             foreach (var plan in _plans[c])
-                Slide(plan, _seqValues[c], n);
+            {
+                var start = retained == 0 || earliest < long.MinValue + plan.Micros ? 0 : UpperBound(seqTs.AsSpan(0, n), earliest - plan.Micros);
+                Slide(plan, _seqValues[c], start, n);
+            }
 
         // retain the events with ts > latest - largest window
         var latest = seqTs[n - 1];
@@ -384,8 +390,9 @@ internal sealed partial class WindowAggregator
     }
 
     // One pass of one window over one entity's sorted events: a left pointer, compensated running sums and monotonic
-    // deques; outputs are computed once per group of equal timestamps that holds rows of the chunk.
-    private void Slide(WindowPlan plan, double[] v, int n)
+    // deques; outputs are computed once per group of equal timestamps that holds rows of the chunk. Events before start
+    // are outside every window of the chunk's rows and are skipped.
+    private void Slide(WindowPlan plan, double[] v, int start, int n)
     {
         var ts = _seqTs;
         var rows = _seqRow;
@@ -398,7 +405,7 @@ internal sealed partial class WindowAggregator
         var needMin = (ops & AggregationOp.Min) != 0;
         var needMax = (ops & AggregationOp.Max) != 0;
         var needSums = needSum || needSqr;
-        int left = 0, count = 0, i = 0, first = 0, last = -1;
+        int left = start, count = 0, i = start, first = start, last = -1;
         int minHead = 0, minTail = 0, maxHead = 0, maxTail = 0;
         // the running sums are double-double (hi + lo); infinities are counted apart so that they do not poison them
         double sumHi = 0, sumLo = 0, sqrHi = 0, sqrLo = 0;

@@ -25,6 +25,7 @@ internal static class Normalizer
             throw new ValidationException(
                 $"The source ({source}) does not fit feature set '{set.Name}'. Its columns are: {string.Join(", ", batch.Schema.FieldsList.Select(f => f.Name))}", problems);
 
+        var zone = Timestamps.ZoneOf(batch.Schema);
         var declared = set.DeclaredFeatures.ToDictionary(d => d.Name, d => d.Type, StringComparer.Ordinal);
         var known = set.Schema?.ToDictionary(c => c.Name, c => c.Type, StringComparer.Ordinal);
         var fields = new List<Field>(batch.ColumnCount + 1);
@@ -37,7 +38,7 @@ internal static class Normalizer
             FeatureType? target = field.Name == set.TimestampColumn ? FeatureType.Timestamp
                 : declared.TryGetValue(field.Name, out var d) ? d
                 : known is not null && batch.Column(c).NullCount == batch.Length && known.TryGetValue(field.Name, out var k) ? k : null;
-            var array = Convert(set, field.Name, batch.Column(c), target, firstRow, source);
+            var array = Convert(set, field.Name, batch.Column(c), target, firstRow, source, zone);
             if (set.Entities.Contains(field.Name, StringComparer.Ordinal) || field.Name == set.TimestampColumn)
                 CheckNoNulls(set, field.Name, array, firstRow);
             fields.Add(new Field(field.Name, array.Data.DataType, nullable: true));
@@ -61,13 +62,17 @@ internal static class Normalizer
                     $"Feature set '{set.Name}': {(column == set.TimestampColumn ? "timestamp" : "entity")} column '{column}' is null in row {firstRow + i + 1}. Every row needs a value there; filter such rows out of the source first.");
     }
 
-    /// <summary>Converts a column to a type (or to its natural canonical type), with errors naming the column and row.</summary>
-    internal static IArrowArray ConvertColumn(FeatureSet set, string column, IArrowArray array, FeatureType? target, string source) => Convert(set, column, array, target, 0, source);
+    /// <summary>Converts a column to a type (or to its natural canonical type), with errors naming the column and row;
+    /// timestamps without a zone are UTC.</summary>
+    internal static IArrowArray ConvertColumn(FeatureSet set, string column, IArrowArray array, FeatureType? target, string source)
+        => Convert(set, column, array, target, 0, source, TimeZoneInfo.Utc);
 
-    private static IArrowArray Convert(FeatureSet set, string column, IArrowArray array, FeatureType? target, long firstRow, string source)
+    /// <summary>Converts a column; <paramref name="zone"/> is the zone of timestamps without one (text without an offset,
+    /// Arrow timestamps without a time zone).</summary>
+    private static IArrowArray Convert(FeatureSet set, string column, IArrowArray array, FeatureType? target, long firstRow, string source, TimeZoneInfo zone)
     {
-        if (array is DictionaryArray dict) array = Decode(dict);
-        var natural = Natural(array);
+        if (array is DictionaryArray dict) array = Decode(dict, zone);
+        var natural = Natural(array, zone);
         var type = target ?? natural.Type;
         if (natural.Type == type) return natural.Array;
         if (ConvertNumbers(natural.Array, type) is { } converted) return converted;
@@ -75,7 +80,7 @@ internal static class Normalizer
         var valid = new bool[n];
         ValidationException Bad(int i, string? value) => new(
             $"Feature set '{set.Name}' ({source}): column '{column}' row {firstRow + i + 1} has the value '{value}', which cannot be read as {type}"
-            + (type == FeatureType.Timestamp ? $"; expected {Timestamps.Expected(set.TimestampFormat)}" + (set.TimestampFormat is null ? ", or give the format with .Timestamp(\"" + column + "\", format: \"...\")" : "") : "")
+            + (type == FeatureType.Timestamp ? $"; expected {Timestamps.Expected(set.TimestampFormat, zone)}" + (set.TimestampFormat is null ? ", or give the format with .Timestamp(\"" + column + "\", format: \"...\")" : "") : "")
             + ".");
         switch (type)
         {
@@ -89,7 +94,7 @@ internal static class Normalizer
                     valid[i] = true;
                     if (v.Type == FeatureType.String)
                     {
-                        if (!Timestamps.TryParse(v.Text!, set.TimestampFormat, out t[i])) throw Bad(i, v.Text);
+                        if (!Timestamps.TryParse(v.Text!, set.TimestampFormat, zone, out t[i])) throw Bad(i, v.Text);
                     }
                     else if (v.Type == FeatureType.Int64) t[i] = v.Integer; // already microseconds since the epoch
                     else throw Bad(i, FeatureRule_Text(v));
@@ -229,8 +234,12 @@ internal static class Normalizer
         _ => v.Integer.ToString(CultureInfo.InvariantCulture),
     };
 
-    /// <summary>The canonical form of an array without a target type: integers → int64, floats/decimals → double, dates → timestamp.</summary>
-    private static (IArrowArray Array, FeatureType Type) Natural(IArrowArray array)
+    /// <summary>
+    /// The canonical form of an array without a target type: integers → int64, floats/decimals → double, dates →
+    /// timestamp (midnight in <paramref name="zone"/>), timestamps → microseconds UTC (an Arrow timestamp with a time zone is an instant; one
+    /// without is a wall-clock time in <paramref name="zone"/>).
+    /// </summary>
+    private static (IArrowArray Array, FeatureType Type) Natural(IArrowArray array, TimeZoneInfo zone)
     {
         var n = array.Length;
         switch (array)
@@ -241,7 +250,7 @@ internal static class Normalizer
             case StringArray: return (array, FeatureType.String);
             case TimestampArray t when t.Data.DataType is TimestampType { Unit: TimeUnit.Microsecond, Timezone: "UTC" }: return (array, FeatureType.Timestamp);
             case TimestampArray t:
-                return (Arrays.ToMicroseconds(t), FeatureType.Timestamp);
+                return (Arrays.ToMicroseconds(t, zone), FeatureType.Timestamp);
 
             case Date32Array or Date64Array:
             {
@@ -252,7 +261,7 @@ internal static class Normalizer
                     var d = array is Date32Array d32 ? d32.GetDateTime(i) : ((Date64Array)array).GetDateTime(i);
                     if (d is null) continue;
                     valid[i] = true;
-                    values[i] = Timestamps.FromDateTime(DateTime.SpecifyKind(d.Value, DateTimeKind.Utc));
+                    values[i] = Timestamps.FromDateTime(DateTime.SpecifyKind(d.Value, DateTimeKind.Unspecified), zone); // midnight in the source's zone
                 }
 
                 return (Arrays.Timestamps(values, valid), FeatureType.Timestamp);
@@ -307,9 +316,9 @@ internal static class Normalizer
         }
     }
 
-    private static IArrowArray Decode(DictionaryArray dict)
+    private static IArrowArray Decode(DictionaryArray dict, TimeZoneInfo zone)
     {
-        var values = Natural(dict.Dictionary).Array;
+        var values = Natural(dict.Dictionary, zone).Array;
         var indices = new int[dict.Length];
         for (var i = 0; i < indices.Length; i++)
             indices[i] = dict.IsNull(i) ? -1 : dict.Indices switch

@@ -43,32 +43,72 @@ internal static class Arrays
         return (new ArrowBuffer(bytes), nulls);
     }
 
+    /// <summary>A double array over <paramref name="values"/> (not copied: the caller hands the array over and must not
+    /// change it afterwards); NaN is null unless <paramref name="nanIsNull"/> is false.</summary>
     public static DoubleArray Doubles(double[] values, int length, bool nanIsNull = true)
     {
         var (bitmap, nulls) = (ArrowBuffer.Empty, 0);
         if (nanIsNull)
         {
-            var valid = new bool[length];
-            for (var i = 0; i < length; i++) valid[i] = !double.IsNaN(values[i]);
-            (bitmap, nulls) = Validity(valid);
+            var span = values.AsSpan(0, length);
+            foreach (var v in span)
+                if (double.IsNaN(v)) nulls++;
+            if (nulls > 0)
+            {
+                var bytes = new byte[(length + 7) / 8];
+                for (var i = 0; i < span.Length; i++)
+                    if (!double.IsNaN(span[i])) bytes[i >> 3] |= (byte)(1 << (i & 7));
+                bitmap = new ArrowBuffer(bytes);
+            }
         }
 
-        var buffer = new ArrowBuffer(MemoryMarshal.AsBytes(values.AsSpan(0, length)).ToArray());
-        return new DoubleArray(buffer, bitmap, length, nulls, 0);
+        return new DoubleArray(Wrap(values, length), bitmap, length, nulls, 0);
     }
 
+    /// <summary>An int64 array over <paramref name="values"/> (not copied: the caller hands the array over).</summary>
     public static Int64Array Int64s(long[] values, ReadOnlySpan<bool> valid)
     {
         var (bitmap, nulls) = Validity(valid);
-        var buffer = new ArrowBuffer(MemoryMarshal.AsBytes(values.AsSpan(0, valid.Length)).ToArray());
-        return new Int64Array(buffer, bitmap, valid.Length, nulls, 0);
+        return new Int64Array(Wrap(values, valid.Length), bitmap, valid.Length, nulls, 0);
     }
 
+    /// <summary>A canonical timestamp array over <paramref name="micros"/> (not copied: the caller hands the array over).</summary>
     public static TimestampArray Timestamps(long[] micros, ReadOnlySpan<bool> valid)
     {
         var (bitmap, nulls) = Validity(valid);
-        var buffer = new ArrowBuffer(MemoryMarshal.AsBytes(micros.AsSpan(0, valid.Length)).ToArray());
-        return new TimestampArray(Timestamp, buffer, bitmap, valid.Length, nulls, 0);
+        return new TimestampArray(Timestamp, Wrap(micros, valid.Length), bitmap, valid.Length, nulls, 0);
+    }
+
+    /// <summary>
+    /// An Arrow buffer over the first <paramref name="length"/> values of a managed array, without copying them: the
+    /// buffer reads the array, so the caller hands it over. (A copy into a new byte array was a second large allocation
+    /// per column and chunk, which made the ingestion spend much of its time in the garbage collector.)
+    /// </summary>
+    public static ArrowBuffer Wrap<T>(T[] values, int length)
+        where T : unmanaged
+        => length == 0 ? ArrowBuffer.Empty : new ArrowBuffer(new ByteView<T>(values, length).Memory);
+
+    /// <summary>The bytes of a managed array of unmanaged values, as memory (what <see cref="ArrowBuffer"/> takes).</summary>
+    private sealed class ByteView<T>(T[] values, int length) : System.Buffers.MemoryManager<byte>
+        where T : unmanaged
+    {
+        public override Span<byte> GetSpan() => MemoryMarshal.AsBytes(values.AsSpan(0, length));
+
+        public override System.Buffers.MemoryHandle Pin(int elementIndex = 0)
+        {
+            var size = System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+            if (elementIndex % size != 0)
+                throw new NotSupportedException($"Pinning at byte {elementIndex}, which is not the start of a {typeof(T).Name} value, is not supported.");
+            return values.AsMemory(elementIndex / size).Pin();
+        }
+
+        public override void Unpin()
+        {
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+        }
     }
 
     public static BooleanArray Booleans(ReadOnlySpan<bool> values, ReadOnlySpan<bool> valid)
@@ -112,26 +152,39 @@ internal static class Arrays
         return a;
     }
 
-    /// <summary>A timestamp array of any unit or zone as the canonical <c>timestamp[us, UTC]</c> array.</summary>
-    public static TimestampArray ToMicroseconds(TimestampArray t)
+    /// <summary>A timestamp array of any unit or zone as the canonical <c>timestamp[us, UTC]</c> array (values without a
+    /// time zone are taken as UTC wall-clock times).</summary>
+    public static TimestampArray ToMicroseconds(TimestampArray t) => ToMicroseconds(t, TimeZoneInfo.Utc);
+
+    /// <summary>
+    /// A timestamp array of any unit or zone as the canonical <c>timestamp[us, UTC]</c> array. Values of a type with a
+    /// time zone are instants (Arrow stores them as UTC whatever the zone's name); values of a type without one are
+    /// wall-clock times in <paramref name="zone"/>.
+    /// </summary>
+    public static TimestampArray ToMicroseconds(TimestampArray t, TimeZoneInfo zone)
     {
         var type = (TimestampType)t.Data.DataType;
-        if (type is { Unit: TimeUnit.Microsecond, Timezone: "UTC" }) return t;
+        var wallClock = string.IsNullOrEmpty(type.Timezone) && !Internal.Timestamps.IsUtc(zone);
+        if (type.Unit == TimeUnit.Microsecond && !wallClock)
+            return type.Timezone == "UTC" ? t : new TimestampArray(Timestamp, t.ValueBuffer, t.NullBitmapBuffer, t.Length, t.NullCount, t.Offset);
         var n = t.Length;
         var values = new long[n];
         var valid = new bool[n];
+        var source = t.Values;
+        var hasNulls = t.NullCount > 0;
         for (var i = 0; i < n; i++)
         {
-            if (t.IsNull(i)) continue;
+            if (hasNulls && t.IsNull(i)) continue;
             valid[i] = true;
-            var raw = t.Values[i];
-            values[i] = type.Unit switch
+            var raw = source[i];
+            var micros = type.Unit switch
             {
                 TimeUnit.Second => raw * 1_000_000,
                 TimeUnit.Millisecond => raw * 1000,
-                TimeUnit.Nanosecond => raw / 1000,
+                TimeUnit.Nanosecond => Math.DivRem(raw, 1000) is var (q, r) && r < 0 ? q - 1 : raw / 1000, // floor, also before 1970
                 _ => raw,
             };
+            values[i] = wallClock ? Internal.Timestamps.FromWallClock(micros, zone) : micros;
         }
 
         return Timestamps(values, valid);

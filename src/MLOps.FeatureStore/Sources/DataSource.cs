@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using MLOps.Artifacts;
+using MLOps.FeatureStore.Internal;
 
 namespace MLOps.FeatureStore.Sources;
 
@@ -44,65 +45,83 @@ public abstract class DataSource
     /// is parsed with that format.
     /// </summary>
     /// <param name="path">The file.</param>
+    /// <param name="options">How to read it (the zone of timestamps without one; default UTC).</param>
     /// <returns>The source.</returns>
-    public static DataSource Csv(string path) => new FileSource(path, DatasetFormat.Csv, "csv");
+    public static DataSource Csv(string path, DataSourceOptions? options = null) => new FileSource(path, DatasetFormat.Csv, "csv", Zone(options));
 
-    /// <summary>A Parquet file.</summary>
+    /// <summary>A Parquet file. Timestamps written with <c>isAdjustedToUTC=false</c> (pandas and DuckDB by default) are
+    /// wall-clock times in <see cref="DataSourceOptions.TimeZone"/> (UTC by default), never in the machine's zone.</summary>
     /// <param name="path">The file.</param>
+    /// <param name="options">How to read it (the zone of timestamps without one; default UTC).</param>
     /// <returns>The source.</returns>
-    public static DataSource Parquet(string path) => new FileSource(path, DatasetFormat.Parquet, "parquet");
+    public static DataSource Parquet(string path, DataSourceOptions? options = null) => new FileSource(path, DatasetFormat.Parquet, "parquet", Zone(options));
 
-    /// <summary>An Arrow IPC file (Feather v2) or stream.</summary>
+    /// <summary>An Arrow IPC file (Feather v2) or stream. Timestamps without a time zone are wall-clock times in
+    /// <see cref="DataSourceOptions.TimeZone"/> (UTC by default).</summary>
     /// <param name="path">The file.</param>
+    /// <param name="options">How to read it (the zone of timestamps without one; default UTC).</param>
     /// <returns>The source.</returns>
-    public static DataSource Arrow(string path) => new FileSource(path, DatasetFormat.Arrow, "arrow");
+    public static DataSource Arrow(string path, DataSourceOptions? options = null) => new FileSource(path, DatasetFormat.Arrow, "arrow", Zone(options));
 
     /// <summary>
     /// A JSON file: an array of objects (<c>[{...},{...}]</c>) or JSON lines (one object per line), told apart by the
     /// first character. Numbers become <c>int64</c> when every value of the first chunk is whole, else <c>double</c>.
     /// </summary>
     /// <param name="path">The file.</param>
+    /// <param name="options">How to read it (the zone of timestamps without one; default UTC).</param>
     /// <returns>The source.</returns>
-    public static DataSource Json(string path) => new JsonSource(path);
+    public static DataSource Json(string path, DataSourceOptions? options = null) => new JsonSource(path, Zone(options));
 
     /// <summary>A file whose format is told by its extension (<c>.csv</c>, <c>.json</c>, <c>.jsonl</c>, <c>.parquet</c>, <c>.arrow</c>, <c>.feather</c>).</summary>
     /// <param name="path">The file.</param>
+    /// <param name="options">How to read it (the zone of timestamps without one; default UTC).</param>
     /// <returns>The source.</returns>
-    public static DataSource File(string path)
+    public static DataSource File(string path, DataSourceOptions? options = null)
     {
         Throw.IfNullOrWhitespace(path);
         return Path.GetExtension(path).ToLowerInvariant() switch
         {
-            ".json" or ".jsonl" or ".ndjson" => Json(path),
-            ".csv" => Csv(path),
-            ".parquet" => Parquet(path),
-            ".arrow" or ".feather" or ".ipc" => Arrow(path),
+            ".json" or ".jsonl" or ".ndjson" => Json(path, options),
+            ".csv" => Csv(path, options),
+            ".parquet" => Parquet(path, options),
+            ".arrow" or ".feather" or ".ipc" => Arrow(path, options),
             var e => throw new ValidationException($"The file '{path}' has the extension '{e}', which is not a known data format. Use DataSource.Csv/Json/Parquet/Arrow explicitly."),
         };
     }
 
-    /// <summary>Arrow record batches already in memory (they are not disposed).</summary>
+    /// <summary>Arrow record batches already in memory (they are not disposed). Timestamps without a time zone are
+    /// wall-clock times in <see cref="DataSourceOptions.TimeZone"/> (UTC by default).</summary>
     /// <param name="batches">The batches.</param>
+    /// <param name="options">How to read it (the zone of timestamps without one; default UTC).</param>
     /// <returns>The source.</returns>
-    public static DataSource Batches(IEnumerable<RecordBatch> batches) => new BatchSource(batches);
+    public static DataSource Batches(IEnumerable<RecordBatch> batches, DataSourceOptions? options = null) => new BatchSource(batches, Zone(options));
 
-    /// <summary>Arrow record batches produced asynchronously (they are not disposed).</summary>
+    /// <summary>Arrow record batches produced asynchronously (they are not disposed). Timestamps without a time zone are
+    /// wall-clock times in <see cref="DataSourceOptions.TimeZone"/> (UTC by default).</summary>
     /// <param name="batches">The batches.</param>
+    /// <param name="options">How to read it (the zone of timestamps without one; default UTC).</param>
     /// <returns>The source.</returns>
-    public static DataSource Batches(IAsyncEnumerable<RecordBatch> batches) => new AsyncBatchSource(batches);
+    public static DataSource Batches(IAsyncEnumerable<RecordBatch> batches, DataSourceOptions? options = null) => new AsyncBatchSource(batches, Zone(options));
 
     /// <summary>
     /// Objects: one row per item, one column per public readable property (numbers, booleans, strings, enums as text,
     /// <see cref="DateTime"/>/<see cref="DateTimeOffset"/>/<see cref="DateOnly"/> as timestamps; nullable types allowed).
+    /// A <see cref="DateTime"/> of kind <see cref="DateTimeKind.Local"/> is converted from the machine's zone, one of kind
+    /// <see cref="DateTimeKind.Unspecified"/> is a wall-clock time in <see cref="DataSourceOptions.TimeZone"/> (UTC by default).
     /// </summary>
     /// <remarks>Dictionaries (<see cref="IReadOnlyDictionary{TKey, TValue}"/> of string to object) are read as column → value maps.</remarks>
     /// <typeparam name="T">The item type.</typeparam>
     /// <param name="items">The items, enumerated once, chunk by chunk.</param>
+    /// <param name="options">How to read it (the zone of timestamps without one; default UTC).</param>
     /// <returns>The source.</returns>
-    public static DataSource Objects<T>(IEnumerable<T> items)
-        => items is IEnumerable<IReadOnlyDictionary<string, object?>> maps ? new DictionarySource(maps, $"objects of {typeof(T).Name}") : new ObjectSource<T>(items);
+    public static DataSource Objects<T>(IEnumerable<T> items, DataSourceOptions? options = null)
+        => items is IEnumerable<IReadOnlyDictionary<string, object?>> maps
+            ? new DictionarySource(maps, $"objects of {typeof(T).Name}", Zone(options))
+            : new ObjectSource<T>(items, Zone(options));
 
-    private sealed class FileSource(string path, DatasetFormat format, string name) : DataSource
+    private static TimeZoneInfo Zone(DataSourceOptions? options) => DataSourceOptions.ZoneOf(options ?? DataSourceOptions.Default);
+
+    private sealed class FileSource(string path, DatasetFormat format, string name, TimeZoneInfo zone) : DataSource
     {
         public override string Description => $"{name} {path}";
 
@@ -112,17 +131,18 @@ public abstract class DataSource
         internal override IAsyncEnumerable<RecordBatch> ReadAsync(int chunkRows, IReadOnlyDictionary<string, FeatureType> typeHints, IReadOnlySet<string> textColumns, CancellationToken cancellationToken)
         {
             if (format != DatasetFormat.Csv)
-                return DatasetReader.ReadAsync(path, format, chunkRows, cancellationToken);
+                return WithZone(DatasetReader.ReadAsync(path, format, chunkRows, cancellationToken), zone, cancellationToken);
             // CSV cells are text: the columns declared as strings stay text instead of being inferred (zip codes keep
             // their leading zeros), and so do the columns the caller parses itself (a timestamp with a format).
             var text = new HashSet<string>(textColumns ?? new HashSet<string>(), StringComparer.Ordinal);
             foreach (var (column, type) in typeHints ?? new Dictionary<string, FeatureType>())
                 if (type == FeatureType.String) text.Add(column);
-            return DatasetReader.ReadCsvAsync(path, chunkRows, text, cancellationToken);
+            // the reader converts the zone-less cells of the columns it types as timestamps; the zone tag is for the text columns
+            return WithZone(DatasetReader.ReadCsvAsync(path, chunkRows, text, zone, cancellationToken), zone, cancellationToken);
         }
     }
 
-    private sealed class BatchSource(IEnumerable<RecordBatch> batches) : DataSource
+    private sealed class BatchSource(IEnumerable<RecordBatch> batches, TimeZoneInfo zone) : DataSource
     {
         public override string Description => "record batches";
 
@@ -135,14 +155,14 @@ public abstract class DataSource
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 foreach (var slice in Slices(b, chunkRows))
-                    yield return slice;
+                    yield return Timestamps.WithZone(slice, zone);
             }
 
             await Task.CompletedTask.ConfigureAwait(false);
         }
     }
 
-    private sealed class AsyncBatchSource(IAsyncEnumerable<RecordBatch> batches) : DataSource
+    private sealed class AsyncBatchSource(IAsyncEnumerable<RecordBatch> batches, TimeZoneInfo zone) : DataSource
     {
         public override string Description => "record batches";
 
@@ -153,8 +173,18 @@ public abstract class DataSource
             ArgumentNullException.ThrowIfNull(batches);
             await foreach (var b in batches.WithCancellation(cancellationToken).ConfigureAwait(false))
                 foreach (var slice in Slices(b, chunkRows))
-                    yield return slice;
+                    yield return Timestamps.WithZone(slice, zone);
         }
+    }
+
+    /// <summary>The batches of a reader, each naming the source's zone when it is not UTC (see <see cref="Timestamps.WithZone"/>).</summary>
+    private static IAsyncEnumerable<RecordBatch> WithZone(IAsyncEnumerable<RecordBatch> batches, TimeZoneInfo zone, CancellationToken cancellationToken)
+        => Timestamps.IsUtc(zone) ? batches : Tag(batches, zone, cancellationToken);
+
+    private static async IAsyncEnumerable<RecordBatch> Tag(IAsyncEnumerable<RecordBatch> batches, TimeZoneInfo zone, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var b in batches.WithCancellation(cancellationToken).ConfigureAwait(false))
+            yield return Timestamps.WithZone(b, zone);
     }
 
     /// <summary>

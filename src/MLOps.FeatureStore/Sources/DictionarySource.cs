@@ -3,15 +3,16 @@ using System.Runtime.CompilerServices;
 
 namespace MLOps.FeatureStore.Sources;
 
-/// <summary>Reads rows given as column → value maps (pushed events, or dictionaries passed to <see cref="DataSource.Objects{T}"/>).</summary>
-internal sealed class DictionarySource(IEnumerable<IReadOnlyDictionary<string, object?>> rows, string description) : DataSource
+/// <summary>Reads rows given as column → value maps (pushed events, or dictionaries passed to <see cref="DataSource.Objects{T}"/>);
+/// zone-less timestamps (unspecified <see cref="DateTime"/>s, text without an offset) are wall-clock times in <paramref name="zone"/> (default UTC).</summary>
+internal sealed class DictionarySource(IEnumerable<IReadOnlyDictionary<string, object?>> rows, string description, TimeZoneInfo? zone = null) : DataSource
 {
     public override string Description => description;
 
     public override async IAsyncEnumerable<RecordBatch> ReadAsync(int chunkRows, IReadOnlyDictionary<string, FeatureType> typeHints, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        var builder = new RowBatchBuilder(typeHints);
+        var builder = new RowBatchBuilder(typeHints, zone ?? TimeZoneInfo.Utc);
         long row = 0;
         foreach (var values in rows)
         {
@@ -23,7 +24,7 @@ internal sealed class DictionarySource(IEnumerable<IReadOnlyDictionary<string, o
                 {
                     int or short or byte or long or sbyte or ushort or uint => Convert.ToInt64(v, CultureInfo.InvariantCulture),
                     float or decimal or double => Convert.ToDouble(v, CultureInfo.InvariantCulture),
-                    DateOnly d => d.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc),
+                    DateOnly d => d.ToDateTime(TimeOnly.MinValue, DateTimeKind.Unspecified), // midnight in the source's zone
                     Enum e => e.ToString(),
                     _ => v,
                 });

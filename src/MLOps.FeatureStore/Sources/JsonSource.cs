@@ -6,7 +6,7 @@ using MLOps.FeatureStore.Internal;
 namespace MLOps.FeatureStore.Sources;
 
 /// <summary>Reads a JSON array of objects or JSON lines, streaming, into record batches.</summary>
-internal sealed class JsonSource(string path) : DataSource
+internal sealed class JsonSource(string path, TimeZoneInfo zone) : DataSource
 {
     public override string Description => $"json {path}";
 
@@ -20,7 +20,7 @@ internal sealed class JsonSource(string path) : DataSource
         {
             var first = FirstChar(stream);
             stream.Position = 0;
-            var builder = new RowBatchBuilder(typeHints);
+            var builder = new RowBatchBuilder(typeHints, zone);
             long row = 0;
             var elements = first == '['
                 ? JsonSerializer.DeserializeAsyncEnumerable<JsonElement>(stream, cancellationToken: cancellationToken)
@@ -75,8 +75,13 @@ internal sealed class JsonSource(string path) : DataSource
     }
 }
 
-/// <summary>Collects rows of loosely typed values and builds a record batch with inferred (or hinted) column types.</summary>
-internal sealed class RowBatchBuilder(IReadOnlyDictionary<string, FeatureType> hints)
+/// <summary>
+/// Collects rows of loosely typed values and builds a record batch with inferred (or hinted) column types. Timestamps
+/// without a zone (text without an offset, <see cref="DateTime"/>s of kind <see cref="DateTimeKind.Unspecified"/>) are
+/// wall-clock times in <paramref name="zone"/>; the batches name that zone (<see cref="Timestamps.WithZone"/>) for the
+/// text columns parsed later.
+/// </summary>
+internal sealed class RowBatchBuilder(IReadOnlyDictionary<string, FeatureType> hints, TimeZoneInfo zone)
 {
     private readonly List<string> _names = [];
     private readonly Dictionary<string, List<object?>> _columns = new(StringComparer.Ordinal);
@@ -127,7 +132,7 @@ internal sealed class RowBatchBuilder(IReadOnlyDictionary<string, FeatureType> h
             _columns[name] = [];
         }
 
-        var batch = new RecordBatch(new Schema(fields, null), arrays, Count);
+        var batch = Timestamps.WithZone(new RecordBatch(new Schema(fields, null), arrays, Count), zone);
         foreach (var c in _columns.Values) c.Clear();
         Count = 0;
         return batch;
@@ -150,7 +155,7 @@ internal sealed class RowBatchBuilder(IReadOnlyDictionary<string, FeatureType> h
             : allTime ? FeatureType.Timestamp : FeatureType.String;
     }
 
-    private static IArrowArray Convert(string what, string name, FeatureType type, List<object?> values, long firstRowOffset)
+    private IArrowArray Convert(string what, string name, FeatureType type, List<object?> values, long firstRowOffset)
     {
         var n = values.Count;
         var valid = new bool[n];
@@ -222,10 +227,10 @@ internal sealed class RowBatchBuilder(IReadOnlyDictionary<string, FeatureType> h
                     t[i] = values[i] switch
                     {
                         null => 0,
-                        string s when Timestamps.TryParse(s, null, out var us) => us,
+                        string s when Timestamps.TryParse(s, null, zone, out var us) => us,
                         long x => x,
                         DateTimeOffset d => Timestamps.FromDateTimeOffset(d),
-                        DateTime d => Timestamps.FromDateTime(d),
+                        DateTime d => Timestamps.FromDateTime(d, zone),
                         var v => throw Bad(i, v),
                     };
                 }

@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 namespace MLOps.FeatureStore.Sources;
 
 /// <summary>Reads objects through their public properties into record batches.</summary>
-internal sealed class ObjectSource<T>(IEnumerable<T> items) : DataSource
+internal sealed class ObjectSource<T>(IEnumerable<T> items, TimeZoneInfo zone) : DataSource
 {
     public override string Description => $"objects of {typeof(T).Name}";
 
@@ -17,7 +17,7 @@ internal sealed class ObjectSource<T>(IEnumerable<T> items) : DataSource
         var hints = new Dictionary<string, FeatureType>(typeHints, StringComparer.Ordinal);
         foreach (var p in properties)
             if (!hints.ContainsKey(p.Name) && TypeOf(p.PropertyType) is { } t) hints[p.Name] = t;
-        var builder = new RowBatchBuilder(hints);
+        var builder = new RowBatchBuilder(hints, zone);
         long row = 0;
         foreach (var item in items)
         {
@@ -40,7 +40,7 @@ internal sealed class ObjectSource<T>(IEnumerable<T> items) : DataSource
         null => null,
         int or long or short or byte or sbyte or uint or ushort => Convert.ToInt64(v, System.Globalization.CultureInfo.InvariantCulture),
         double or float or decimal or ulong => Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture),
-        DateOnly d => d.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc),
+        DateOnly d => d.ToDateTime(TimeOnly.MinValue, DateTimeKind.Unspecified), // midnight in the source's zone
         Enum e => e.ToString(),
         _ => v,
     };

@@ -638,7 +638,7 @@ public sealed class ComputeStep : BuiltInStep
                     {
                         null => 0,
                         DateTimeOffset d => (d.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10,
-                        DateTime d => (d.ToUniversalTime().Ticks - DateTime.UnixEpoch.Ticks) / 10,
+                        DateTime d => Timestamps.FromDateTime(d), // unspecified = UTC, not the machine's zone
                         _ => Convert.ToInt64(o, CultureInfo.InvariantCulture),
                     };
                 }

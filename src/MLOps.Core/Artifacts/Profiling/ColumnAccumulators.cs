@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using Apache.Arrow;
@@ -41,6 +42,11 @@ internal abstract class ColumnAccumulator
 
     /// <summary>The statistics of everything added.</summary>
     public abstract ColumnStatistics Build();
+
+    /// <summary>Gives back pooled memory once the statistics are built (the accumulator is not used afterwards).</summary>
+    public virtual void Release()
+    {
+    }
 
     /// <summary>Adds a plain (not dictionary-encoded) array.</summary>
     protected abstract void AddArray(IArrowArray array);
@@ -86,8 +92,16 @@ internal sealed class CountingAccumulator(string name) : ColumnAccumulator(name)
 /// </summary>
 internal sealed class NumericAccumulator(string name) : ColumnAccumulator(name)
 {
-    private double[] _values = new double[1024];
+    // pooled: a column of a large sample grows to millions of values, and each doubling was a new large array
+    private double[] _values = [];
     private int _length;
+
+    public override void Release()
+    {
+        if (_values.Length > 0) System.Buffers.ArrayPool<double>.Shared.Return(_values);
+        _values = [];
+        _length = 0;
+    }
 
     public override ColumnStatistics Build()
     {
@@ -95,7 +109,7 @@ internal sealed class NumericAccumulator(string name) : ColumnAccumulator(name)
             return Counts();
 
         var values = _values.AsSpan(0, _length);
-        values.Sort();
+        RadixSort.Sort(values);
         var n = values.Length;
         var mean = Sum(values, 0) / n;
         double? std = n > 1 ? Math.Sqrt(SumOfSquaredDeviations(values, mean) / (n - 1)) : null;
@@ -204,11 +218,15 @@ internal sealed class NumericAccumulator(string name) : ColumnAccumulator(name)
             return;
         if (needed > System.Array.MaxLength)
             throw new ValidationException($"Column '{Name}' has more than {System.Array.MaxLength} numeric values, more than the profiler can hold in memory. Profile a sample of the dataset instead.");
-        var size = (int)Math.Min(System.Array.MaxLength, Math.Max(needed, (long)_values.Length * 2));
-        System.Array.Resize(ref _values, size);
+        var size = (int)Math.Min(System.Array.MaxLength, Math.Max(Math.Max(needed, 1024), (long)_values.Length * 2));
+        var larger = System.Buffers.ArrayPool<double>.Shared.Rent(size);
+        _values.AsSpan(0, _length).CopyTo(larger);
+        if (_values.Length > 0) System.Buffers.ArrayPool<double>.Shared.Return(_values);
+        _values = larger;
     }
 
     /// <summary>Neumaier-compensated sum of <c>values[i] - shift</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double Sum(ReadOnlySpan<double> values, double shift)
     {
         double sum = 0, compensation = 0;
@@ -223,6 +241,7 @@ internal sealed class NumericAccumulator(string name) : ColumnAccumulator(name)
         return sum + compensation;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double SumOfSquaredDeviations(ReadOnlySpan<double> values, double mean)
     {
         double sum = 0, compensation = 0;
@@ -249,6 +268,7 @@ internal sealed class NumericAccumulator(string name) : ColumnAccumulator(name)
     }
 
     /// <summary>The equal-width histogram of sorted, finite values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Histogram BuildHistogram(ReadOnlySpan<double> sorted)
     {
         const int bins = Histogram.BinCount;

@@ -41,15 +41,17 @@ internal static class CsvBatchReader
     /// <param name="batchSize">The largest number of rows in a batch.</param>
     /// <param name="textColumns">Columns read as strings whatever their cells look like (no type inference), or null for none.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
+    /// <param name="timeZone">The zone of timestamp cells without an offset (null: UTC).</param>
     /// <returns>The batches.</returns>
-    public static async IAsyncEnumerable<RecordBatch> ReadAsync(string path, int batchSize, IReadOnlySet<string>? textColumns, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public static async IAsyncEnumerable<RecordBatch> ReadAsync(string path, int batchSize, IReadOnlySet<string>? textColumns, [EnumeratorCancellation] CancellationToken cancellationToken, TimeZoneInfo? timeZone = null)
     {
+        var zone = timeZone ?? TimeZoneInfo.Utc;
         cancellationToken.ThrowIfCancellationRequested();
         var schema = await InferSchemaAsync(path, textColumns, cancellationToken).ConfigureAwait(false);
         var reader = await OpenAsync(path, cancellationToken).ConfigureAwait(false);
         using (reader)
         {
-            var builders = schema.FieldsList.Select(f => ColumnBuilder.Create(f.DataType, batchSize)).ToArray();
+            var builders = schema.FieldsList.Select(f => ColumnBuilder.Create(f.DataType, batchSize, zone)).ToArray();
             var rows = 0;
             var yielded = false;
             while (await MoveNextAsync(reader, path, cancellationToken).ConfigureAwait(false))
@@ -187,28 +189,49 @@ internal static class CsvBatchReader
         return trimmed.Equals("false", StringComparison.OrdinalIgnoreCase);
     }
 
+    /// <summary>Parses an ISO 8601 date or date-time or <c>yyyy/MM/dd HH:mm[:ss]</c> (no offset means UTC), as UTC.</summary>
+    internal static bool TryParseTimestamp(ReadOnlySpan<char> cell, out DateTimeOffset value) => TryParseTimestamp(cell, TimeZoneInfo.Utc, out value);
+
     /// <summary>
-    /// Parses an ISO 8601 date or date-time (offset optional, UTC when absent) or <c>yyyy/MM/dd HH:mm[:ss]</c>, as UTC.
-    /// The common shapes are parsed by hand (the format-list parser is several times slower), anything else by
-    /// <see cref="DateTimeOffset.TryParseExact(ReadOnlySpan{char}, string[], IFormatProvider, DateTimeStyles, out DateTimeOffset)"/>.
+    /// Parses an ISO 8601 date or date-time (an offset is converted; no offset means a wall-clock time in
+    /// <paramref name="zone"/>, never the machine's zone) or <c>yyyy/MM/dd HH:mm[:ss]</c> (in <paramref name="zone"/>),
+    /// as UTC. The common shapes are parsed by hand (the format-list parser is several times slower), anything else by
+    /// <see cref="DateTime.TryParseExact(ReadOnlySpan{char}, string[], IFormatProvider, DateTimeStyles, out DateTime)"/>.
     /// </summary>
-    internal static bool TryParseTimestamp(ReadOnlySpan<char> cell, out DateTimeOffset value)
+    internal static bool TryParseTimestamp(ReadOnlySpan<char> cell, TimeZoneInfo zone, out DateTimeOffset value)
     {
+        value = default;
         cell = cell.Trim();
         if (cell.Length < 10 || !char.IsAsciiDigit(cell[0]))
+            return false;
+        long ticks;
+        bool hasOffset;
+        if (TryParseTimestampFast(cell, out var fast, out hasOffset))
         {
-            value = default;
+            ticks = fast.UtcTicks;
+        }
+        else if (DateTime.TryParseExact(cell, TimestampFormats, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out var parsed))
+        {
+            // without an Assume* style a cell without an offset comes back unspecified and unconverted; one with an
+            // offset is converted to UTC by the parser (not through the machine's zone)
+            ticks = parsed.Ticks;
+            hasOffset = parsed.Kind == DateTimeKind.Utc;
+        }
+        else
+        {
             return false;
         }
 
-        return TryParseTimestampFast(cell, out value)
-            || DateTimeOffset.TryParseExact(cell, TimestampFormats, CultureInfo.InvariantCulture,
-                DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out value);
+        value = new DateTimeOffset(hasOffset ? ticks : WallClock.ToUtcTicks(ticks, zone), TimeSpan.Zero);
+        return true;
     }
 
-    private static bool TryParseTimestampFast(ReadOnlySpan<char> s, out DateTimeOffset value)
+    /// <summary>The common shapes; <paramref name="hasOffset"/> tells whether the cell had an offset or Z (else the value
+    /// is the wall-clock time taken as UTC).</summary>
+    private static bool TryParseTimestampFast(ReadOnlySpan<char> s, out DateTimeOffset value, out bool hasOffset)
     {
         value = default;
+        hasOffset = false;
         // yyyy-MM-dd or yyyy/MM/dd
         var separator = s[4];
         if ((separator != '-' && separator != '/') || s[7] != separator
@@ -261,6 +284,7 @@ internal static class CsvBatchReader
                 // Z, +HH:mm or -HH:mm (ISO only).
                 if (separator != '-')
                     return false;
+                hasOffset = true;
                 if (rest is ['Z'])
                 {
                     offset = TimeSpan.Zero;
@@ -344,12 +368,12 @@ internal static class CsvBatchReader
     /// <summary>Builds one column of a batch from CSV cells.</summary>
     private abstract class ColumnBuilder
     {
-        public static ColumnBuilder Create(IArrowType type, int capacity) => type switch
+        public static ColumnBuilder Create(IArrowType type, int capacity, TimeZoneInfo zone) => type switch
         {
             Int64Type => new ParsedColumn<long, Int64Array, Int64Array.Builder>(capacity, TryParseLong),
             DoubleType => new ParsedColumn<double, DoubleArray, DoubleArray.Builder>(capacity, TryParseDouble),
             BooleanType => new ParsedColumn<bool, BooleanArray, BooleanArray.Builder>(capacity, TryParseBool),
-            Apache.Arrow.Types.TimestampType t => new TimestampColumn(t, capacity),
+            Apache.Arrow.Types.TimestampType t => new TimestampColumn(t, capacity, zone),
             _ => new StringColumn(),
         };
 
@@ -391,13 +415,13 @@ internal static class CsvBatchReader
         }
     }
 
-    private sealed class TimestampColumn(Apache.Arrow.Types.TimestampType type, int capacity) : ColumnBuilder
+    private sealed class TimestampColumn(Apache.Arrow.Types.TimestampType type, int capacity, TimeZoneInfo zone) : ColumnBuilder
     {
         private TimestampArray.Builder _builder = new TimestampArray.Builder(type).Reserve(Math.Min(capacity, 1 << 16));
 
         public override bool TryAppend(ReadOnlySpan<char> cell)
         {
-            if (!TryParseTimestamp(cell, out var value))
+            if (!TryParseTimestamp(cell, zone, out var value))
                 return false;
             _builder.Append(value);
             return true;

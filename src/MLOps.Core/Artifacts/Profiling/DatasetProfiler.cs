@@ -97,10 +97,13 @@ internal static class DatasetProfiler
         private ColumnAccumulator[] _accumulators = [];
         private long _rows;
         private int _batches;
+        private DatasetProfile? _built;
 
         public void Add(RecordBatch batch)
         {
             ArgumentNullException.ThrowIfNull(batch);
+            if (_built is not null)
+                throw new InvalidStateException("The profile is already built; start a new one to add more batches.");
             if (_schema is null)
                 Initialize(batch.Schema);
             else
@@ -121,14 +124,26 @@ internal static class DatasetProfiler
             _batches++;
         }
 
-        public DatasetProfile Build() => new()
+        /// <summary>
+        /// The profile (built once; later calls return the same). The columns' statistics are built in parallel (each
+        /// sorts its sample for the exact quartiles), then the accumulators give back their pooled memory.
+        /// </summary>
+        public DatasetProfile Build()
         {
-            Format = format,
-            RowCount = _rows,
-            Schema = _columns,
-            Preview = _preview,
-            Statistics = _accumulators.Select(a => a.Build()).ToArray(),
-        };
+            if (_built is not null)
+                return _built;
+            var statistics = new ColumnStatistics[_accumulators.Length];
+            Parallel.For(0, _accumulators.Length, c => statistics[c] = _accumulators[c].Build());
+            foreach (var a in _accumulators) a.Release();
+            return _built = new()
+            {
+                Format = format,
+                RowCount = _rows,
+                Schema = _columns,
+                Preview = _preview,
+                Statistics = statistics,
+            };
+        }
 
         private void Initialize(Schema schema)
         {

@@ -31,7 +31,9 @@ public static class DatasetReader
     /// UTC, no offset means UTC) or <c>yyyy/MM/dd HH:mm[:ss]</c>, else <c>string</c>. Empty cells are nulls; a column
     /// with no value at all is a <c>string</c> column.</para>
     /// <para><b>Parquet</b>: flat schemas of booleans, integers, floating-point numbers, decimals, strings, binary,
-    /// timestamps, dates and times. One row group is read at a time and cut into batches of at most
+    /// timestamps, dates and times. Timestamps keep the values the file stores: <c>isAdjustedToUTC=true</c>
+    /// columns (and INT96) become timestamps with the zone <c>UTC</c>, <c>isAdjustedToUTC=false</c> ones (pandas' and
+    /// DuckDB's default) timestamps without a zone holding the wall-clock values; the machine's zone is never applied. One row group is read at a time and cut into batches of at most
     /// <paramref name="batchSize"/> rows, so memory is bounded by the largest row group.</para>
     /// <para><b>Arrow</b>: IPC file (Feather v2) or stream layout, told apart by the file's magic bytes. Batches are
     /// returned as the file stores them, whatever their size.</para>
@@ -63,19 +65,20 @@ public static class DatasetReader
     /// <param name="path">The file.</param>
     /// <param name="batchSize">The largest number of rows in a batch.</param>
     /// <param name="textColumns">The names of the columns to read as strings (ordinal); names the file lacks are ignored.</param>
+    /// <param name="timeZone">The zone of timestamp cells without an offset (null: UTC).</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The batches, in file order (one empty batch for a file without rows).</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive.</exception>
     /// <exception cref="NotFoundException">The file does not exist.</exception>
     /// <exception cref="ArtifactException">The file cannot be read as CSV (thrown while enumerating).</exception>
-    internal static IAsyncEnumerable<RecordBatch> ReadCsvAsync(string path, int batchSize, IReadOnlySet<string> textColumns, CancellationToken cancellationToken = default)
+    internal static IAsyncEnumerable<RecordBatch> ReadCsvAsync(string path, int batchSize, IReadOnlySet<string> textColumns, TimeZoneInfo? timeZone = null, CancellationToken cancellationToken = default)
     {
         Throw.IfNullOrWhitespace(path);
         Throw.IfNull(textColumns);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         if (!File.Exists(path))
             throw new NotFoundException("dataset file", path, $"The dataset file '{path}' does not exist. Check the path.");
-        return CsvBatchReader.ReadAsync(path, batchSize, textColumns, cancellationToken);
+        return CsvBatchReader.ReadAsync(path, batchSize, textColumns, cancellationToken, timeZone);
     }
 
     /// <summary>

@@ -361,7 +361,13 @@ internal static class ParquetBatchReader
         }
     }
 
-    /// <summary>Timestamps: Parquet.Net's <see cref="DateTime"/> values as counts of the column's unit since the epoch (UTC).</summary>
+    /// <summary>
+    /// Timestamps: Parquet.Net's <see cref="DateTime"/> values as counts of the column's unit since the epoch, exactly as
+    /// the file stores them. An <c>isAdjustedToUTC=true</c> column (and INT96, and the legacy converted types) holds
+    /// instants and becomes a timestamp with the zone <c>UTC</c>; an <c>isAdjustedToUTC=false</c> column holds wall-clock
+    /// times and becomes a timestamp without a zone. Parquet.Net marks the latter <see cref="DateTimeKind.Local"/>, but
+    /// its ticks are the stored wall-clock value, so they are never converted with the machine's zone.
+    /// </summary>
     private sealed class TimestampColumn(DataField field, ArrowField arrowField) : RawColumn<DateTime>(field, arrowField)
     {
         public override IArrowArray Build(int offset, int length)
@@ -375,19 +381,21 @@ internal static class ParquetBatchReader
             {
                 if (nulls > 0 && IsNull(offset + i)) continue;
                 var value = values[i];
-                // as TimestampArray.Builder.Append(DateTimeOffset) would: a local time converted, any other taken as UTC
-                var ticks = (value.Kind == DateTimeKind.Local ? value.ToUniversalTime().Ticks : value.Ticks) - DateTime.UnixEpoch.Ticks;
+                var ticks = value.Ticks - DateTime.UnixEpoch.Ticks;
                 raw[i] = type.Unit switch
                 {
                     TimeUnit.Nanosecond => ticks * 100,
-                    TimeUnit.Microsecond => ticks / 10,
-                    TimeUnit.Millisecond => ticks / TimeSpan.TicksPerMillisecond,
-                    _ => ticks / TimeSpan.TicksPerSecond,
+                    TimeUnit.Microsecond => FloorDiv(ticks, 10),
+                    TimeUnit.Millisecond => FloorDiv(ticks, TimeSpan.TicksPerMillisecond),
+                    _ => FloorDiv(ticks, TimeSpan.TicksPerSecond),
                 };
             }
 
             return new TimestampArray(type, new ArrowBuffer(buffer), bitmap, length, nulls, 0);
         }
+
+        /// <summary>Division rounding down, so that times before 1970 keep their place.</summary>
+        private static long FloorDiv(long value, long divisor) => value >= 0 ? value / divisor : -((-value + divisor - 1) / divisor);
     }
 
     /// <summary>Strings read as Parquet.Net's character slices (no string per value) and encoded once into the Arrow UTF-8 buffer.</summary>

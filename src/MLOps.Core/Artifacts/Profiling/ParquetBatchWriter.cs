@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using Apache.Arrow;
 using Apache.Arrow.Types;
@@ -191,7 +192,8 @@ internal static class ParquetBatchWriter
                 _ => 0L,
             };
             var raw = array.Values;
-            var dates = new DateTime[raw.Length];
+            var rented = ArrayPool<DateTime>.Shared.Rent(raw.Length);
+            var dates = rented.AsSpan(0, raw.Length);
             var kind = string.IsNullOrEmpty(type.Timezone) ? DateTimeKind.Unspecified : DateTimeKind.Utc;
             for (var i = 0; i < dates.Length; i++)
             {
@@ -199,57 +201,123 @@ internal static class ParquetBatchWriter
                 dates[i] = new DateTime(DateTime.UnixEpoch.Ticks + ticks, kind);
             }
 
-            return WriteDense<DateTime>(rowGroup, Field, (ReadOnlySpan<DateTime>)dates, array, cancellationToken)!;
+            return ReturnAfter(WriteDense<DateTime>(rowGroup, Field, (ReadOnlySpan<DateTime>)dates, array, cancellationToken), rented);
         }
     }
 
     /// <summary>
     /// The fast path for arrays whose storage is the Parquet type (and timestamps): the non-null values copied in bulk,
-    /// with definition levels for nullable columns, instead of one delegate call per value.
+    /// with definition levels for nullable columns, instead of one delegate call per value. The copies live in pooled
+    /// arrays, given back once the column is written (Parquet.Net encodes the column before its task completes), so a
+    /// chunk's columns do not each allocate a large array.
     /// </summary>
     private static Task WriteDense<T>(ParquetRowGroupWriter rowGroup, DataField field, ReadOnlySpan<T> source, IArrowArray array, CancellationToken cancellationToken)
         where T : struct
     {
+        var count = field.IsNullable ? source.Length - array.NullCount : source.Length;
+        var values = ArrayPool<T>.Shared.Rent(Math.Max(count, 1));
         if (!field.IsNullable)
-            return rowGroup.WriteAsync<T>(field, source.ToArray().AsMemory(), null, null, cancellationToken);
-        var definitions = new int[source.Length];
-        T[] values;
+        {
+            source.CopyTo(values);
+            return ReturnAfter(rowGroup.WriteAsync<T>(field, values.AsMemory(0, count), null, null, cancellationToken), values);
+        }
+
+        var definitions = ArrayPool<int>.Shared.Rent(Math.Max(source.Length, 1));
         if (array.NullCount == 0)
         {
-            values = source.ToArray();
-            System.Array.Fill(definitions, 1);
+            source.CopyTo(values);
+            definitions.AsSpan(0, source.Length).Fill(1);
         }
         else
         {
-            values = new T[source.Length - array.NullCount];
             var n = 0;
             for (var i = 0; i < source.Length; i++)
             {
-                if (array.IsNull(i)) continue;
+                if (array.IsNull(i))
+                {
+                    definitions[i] = 0;
+                    continue;
+                }
+
                 definitions[i] = 1;
                 values[n++] = source[i];
             }
         }
 
-        return rowGroup.WriteAllPartsAsync<T>(field, values, definitions, null, cancellationToken);
+        return ReturnAfter(rowGroup.WriteAllPartsAsync<T>(field, values.AsMemory(0, count), definitions.AsMemory(0, source.Length), null, cancellationToken), values, definitions);
     }
 
+    /// <summary>Gives pooled arrays back once a write is done (also when it failed).</summary>
+    private static async Task ReturnAfter<T>(Task write, T[] rented, int[]? definitions = null)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(rented);
+            if (definitions is not null) ArrayPool<int>.Shared.Return(definitions);
+        }
+    }
+
+    /// <summary>
+    /// Strings: the values decoded from UTF-8 into one pooled character buffer and handed to Parquet.Net as slices of it
+    /// (its own representation of strings), instead of one <see cref="string"/> per value.
+    /// </summary>
     private sealed class StringWriter(DataField field) : ColumnWriter(field)
     {
         public override Task WriteAsync(ParquetRowGroupWriter rowGroup, IArrowArray array, CancellationToken cancellationToken)
         {
             ThrowIfNullInRequired(array);
-            var values = new string?[array.Length];
-            for (var i = 0; i < values.Length; i++)
+            var n = array.Length;
+            var chars = ArrayPool<char>.Shared.Rent(Math.Max(Utf8Length(array), 1));
+            var slices = ArrayPool<ReadOnlyMemory<char>?>.Shared.Rent(Math.Max(n, 1));
+            var at = 0;
+            for (var i = 0; i < n; i++)
             {
-                if (!IsNull(array, i))
+                if (IsNull(array, i))
                 {
-                    var (source, index) = Resolve(array, i);
-                    values[i] = Encoding.UTF8.GetString(ArrowTypes.Utf8(source, index));
+                    slices[i] = null;
+                    continue;
                 }
+
+                var (source, index) = Resolve(array, i);
+                var bytes = ArrowTypes.Utf8(source, index);
+                if (chars.Length - at < bytes.Length) Grow(ref chars, at + bytes.Length);
+                var length = Encoding.UTF8.GetChars(bytes, chars.AsSpan(at));
+                slices[i] = chars.AsMemory(at, length);
+                at += length;
             }
 
-            return rowGroup.WriteAsync(Field, values!, null);
+            return ReturnAfter(rowGroup.WriteAsync<ReadOnlyMemory<char>>(Field, slices.AsMemory(0, n), null, null, cancellationToken), slices, chars);
+        }
+
+        /// <summary>The UTF-8 bytes of a plain string array (a UTF-8 string has at most as many characters as bytes); 0 for others, which grow the buffer as needed.</summary>
+        private static int Utf8Length(IArrowArray array) => array switch
+        {
+            StringArray s when s.Length > 0 => s.ValueOffsets[s.Length] - s.ValueOffsets[0],
+            _ => 0,
+        };
+
+        private static void Grow(ref char[] chars, int needed)
+        {
+            var larger = ArrayPool<char>.Shared.Rent(Math.Max(needed, chars.Length * 2));
+            // slices already taken keep pointing into the old buffer, which must stay alive (it is not returned to the pool)
+            chars = larger;
+        }
+
+        private static async Task ReturnAfter(Task write, ReadOnlyMemory<char>?[] slices, char[] chars)
+        {
+            try
+            {
+                await write.ConfigureAwait(false);
+            }
+            finally
+            {
+                ArrayPool<ReadOnlyMemory<char>?>.Shared.Return(slices, clearArray: true);
+                ArrayPool<char>.Shared.Return(chars);
+            }
         }
     }
 
