@@ -101,6 +101,48 @@ public sealed partial class FeatureStoreCatalog
         var batchKeys = pushFiles.Length > 0 ? new HashSet<(string Key, long Time)>() : null;
         EventSorter? sorter = null;
         var lastTime = long.MinValue;
+        // the offline writer and the statistics profiler consume the computed batches on their own tasks (each in order),
+        // overlapping the reading and computing of the next chunks; a chunk is disposed when both are done with it
+        OutputStage? offlineStage = null, statisticsStage = null;
+        ChunkLease? lease = null;
+        void StartStages()
+        {
+            var writer = session;
+            var builder = profile;
+            offlineStage = writer is null ? null : new OutputStage(
+                (output, _, ct) => writer.WriteAsync(OfflineStore.Conform(Arrays.WithColumn(output, OfflineStore.OrderColumn, IngestOrder(output, sequence)), offlineColumns!), ct),
+                OutputQueue, cancellationToken);
+            statisticsStage = options.StatisticsMaxRows == 0 ? null : new OutputStage(
+                (output, take, _) =>
+                {
+                    var stats = OfflineStore.Conform(output, schema!);
+                    builder.Add(take == stats.Length ? stats : stats.Slice(0, take));
+                    return Task.CompletedTask;
+                },
+                OutputQueue, cancellationToken);
+        }
+
+        // waits for the stages to consume everything queued (throwing a stage's failure) and stops them
+        async Task FinishStagesAsync()
+        {
+            try
+            {
+                if (offlineStage is not null) await offlineStage.CompleteAsync().ConfigureAwait(false);
+                if (statisticsStage is not null) await statisticsStage.CompleteAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                await StopStagesAsync().ConfigureAwait(false);
+            }
+        }
+
+        async Task StopStagesAsync()
+        {
+            if (offlineStage is not null) await offlineStage.DisposeAsync().ConfigureAwait(false);
+            if (statisticsStage is not null) await statisticsStage.DisposeAsync().ConfigureAwait(false);
+            offlineStage = statisticsStage = null;
+        }
+
         // writes one computed batch: fixes the schema on the first one, then offline, online (staged) and statistics
         async Task WriteOutputAsync(RecordBatch output)
         {
@@ -125,9 +167,8 @@ public sealed partial class FeatureStoreCatalog
 
             if (output.Length == 0) return;
             rowsWritten += output.Length;
-            var order = IngestOrder(output, sequence);
-            if (session is not null)
-                await session.WriteAsync(OfflineStore.Conform(Arrays.WithColumn(output, OfflineStore.OrderColumn, order), offlineColumns!), cancellationToken).ConfigureAwait(false);
+            if (offlineStage is not null)
+                await offlineStage.AddAsync(output, output.Length, lease, cancellationToken).ConfigureAwait(false);
             if (staging is not null)
                 StageOnline(current, computer, staging, output);
             if (batchKeys is not null)
@@ -140,8 +181,7 @@ public sealed partial class FeatureStoreCatalog
             if (profiled < options.StatisticsMaxRows)
             {
                 var take = (int)Math.Min(output.Length, options.StatisticsMaxRows - profiled);
-                var stats = OfflineStore.Conform(output, schema!);
-                profile.Add(take == stats.Length ? stats : stats.Slice(0, take));
+                await statisticsStage!.AddAsync(output, take, lease, cancellationToken).ConfigureAwait(false);
                 profiled += take;
             }
         }
@@ -150,6 +190,7 @@ public sealed partial class FeatureStoreCatalog
         // files written, plus the rows held back) into the sorter, and the aggregation starts again from the stored state.
         async Task RestartInTimeOrderAsync()
         {
+            await FinishStagesAsync().ConfigureAwait(false);
             var replay = session is null ? [] : await session.CloseFilesAsync(cancellationToken).ConfigureAwait(false);
             if (replay.Count > 0)
             {
@@ -175,6 +216,7 @@ public sealed partial class FeatureStoreCatalog
             profile = new DatasetProfiler.ProfileBuilder("feature-set");
             profiled = 0;
             rowsWritten = 0;
+            StartStages();
         }
 
         async Task AggregateAndWriteAsync(RecordBatch transformed)
@@ -186,27 +228,38 @@ public sealed partial class FeatureStoreCatalog
         IReadOnlyList<string> files = [];
         try
         {
-            await foreach (var raw in source.ReadAsync(options.ChunkSize, TypeHints(set, schema), TextColumns(set), cancellationToken).ConfigureAwait(false))
+            StartStages();
+            // the next chunk is read while this one is computed
+            await foreach (var raw in ReadAhead(source.ReadAsync(options.ChunkSize, TypeHints(set, schema), TextColumns(set), cancellationToken), source.OwnsBatches).ConfigureAwait(false))
             {
-                using var chunk = source.OwnsBatches ? raw : null; // output columns may share its memory: dispose after the chunk is written
-                if (raw.Length == 0) continue; // no rows: its column types (all strings for an empty CSV or JSON) say nothing
-                var transformed = computer.Transform(raw, rowsRead, source.Description);
-                rowsRead += raw.Length;
-                // windows need time order: a source in time order streams through (the fast path, no copy); at the first
-                // chunk out of order (or at once without an offline target to read back), everything goes through the sorter
-                if (aggregated && sorter is null && (session is null || !InTimeOrder(transformed, set.TimestampColumn!, ref lastTime)))
+                // output columns may share its memory: disposed when the chunk is computed and its outputs written
+                lease = source.OwnsBatches ? new ChunkLease(raw) : null;
+                try
                 {
-                    EventSorter.DeleteStale(SortParent(set.Name));
-                    sorter = new EventSorter(set.TimestampColumn!, options.SortMemoryBudget, SortParent(set.Name));
-                    await RestartInTimeOrderAsync().ConfigureAwait(false);
-                }
+                    if (raw.Length == 0) continue; // no rows: its column types (all strings for an empty CSV or JSON) say nothing
+                    var transformed = computer.Transform(raw, rowsRead, source.Description);
+                    rowsRead += raw.Length;
+                    // windows need time order: a source in time order streams through (the fast path, no copy); at the first
+                    // chunk out of order (or at once without an offline target to read back), everything goes through the sorter
+                    if (aggregated && sorter is null && (session is null || !InTimeOrder(transformed, set.TimestampColumn!, ref lastTime)))
+                    {
+                        EventSorter.DeleteStale(SortParent(set.Name));
+                        sorter = new EventSorter(set.TimestampColumn!, options.SortMemoryBudget, SortParent(set.Name));
+                        await RestartInTimeOrderAsync().ConfigureAwait(false);
+                    }
 
-                if (sorter is not null)
-                    await sorter.AddAsync(transformed, cancellationToken).ConfigureAwait(false);
-                else
-                    await AggregateAndWriteAsync(transformed).ConfigureAwait(false);
-                chunks++;
-                options.Progress?.Report(new IngestProgress(rowsRead, computer.RowsPassed, context.Dropped.Sum(d => d.Count) + computer.RowsDroppedByFilters, chunks, clock.Elapsed));
+                    if (sorter is not null)
+                        await sorter.AddAsync(transformed, cancellationToken).ConfigureAwait(false);
+                    else
+                        await AggregateAndWriteAsync(transformed).ConfigureAwait(false);
+                    chunks++;
+                    options.Progress?.Report(new IngestProgress(rowsRead, computer.RowsPassed, context.Dropped.Sum(d => d.Count) + computer.RowsDroppedByFilters, chunks, clock.Elapsed));
+                }
+                finally
+                {
+                    lease?.Release();
+                    lease = null;
+                }
             }
 
             if (sorter is not null)
@@ -217,6 +270,7 @@ public sealed partial class FeatureStoreCatalog
 
             if (await computer.FlushAsync(cancellationToken).ConfigureAwait(false) is { } last)
                 await WriteOutputAsync(last).ConfigureAwait(false);
+            await FinishStagesAsync().ConfigureAwait(false);
 
             if (current is null)
             {
@@ -240,6 +294,7 @@ public sealed partial class FeatureStoreCatalog
         }
         finally
         {
+            await StopStagesAsync().ConfigureAwait(false); // before the files are deleted
             if (session is not null) await session.DisposeAsync().ConfigureAwait(false);
             if (sorter is not null) await sorter.DisposeAsync().ConfigureAwait(false);
         }
@@ -326,12 +381,49 @@ public sealed partial class FeatureStoreCatalog
             .Select(f => new FeatureColumn(f.Name, Arrays.FeatureTypeOf(f.DataType) ?? throw new InvalidStateException($"Column '{f.Name}' has the type {f.DataType.Name}, which a step must not produce; use double, int64, bool, string or timestamp[us, UTC].")))
             .ToArray();
 
+    /// <summary>How many computed batches may wait for the offline writer (or the statistics).</summary>
+    private const int OutputQueue = 2;
+
+    /// <summary>
+    /// Reads a source one batch ahead on the thread pool, so that reading overlaps computing. A batch read ahead but not
+    /// taken (the ingestion stopped) is disposed when the source owns its batches.
+    /// </summary>
+    private static async IAsyncEnumerable<RecordBatch> ReadAhead(IAsyncEnumerable<RecordBatch> batches, bool owned)
+    {
+        var reader = batches.GetAsyncEnumerator();
+        var next = Task.Run(() => reader.MoveNextAsync().AsTask());
+        try
+        {
+            while (await next.ConfigureAwait(false))
+            {
+                var batch = reader.Current;
+                next = Task.Run(() => reader.MoveNextAsync().AsTask());
+                yield return batch;
+            }
+        }
+        finally
+        {
+            try
+            {
+                if (await next.ConfigureAwait(false) && owned) reader.Current.Dispose();
+            }
+            catch (Exception)
+            {
+                // a read that failed after the ingestion stopped: the ingestion's own exception is the one thrown
+            }
+
+            await reader.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
     private static Int64Array IngestOrder(RecordBatch output, long sequence)
     {
         var rows = (Int64Array)output.Column(FeatureStepContext.RowNumberColumn);
         var order = new long[output.Length];
         for (var i = 0; i < order.Length; i++) order[i] = (sequence << 32) | rows.Values[i];
-        return Arrays.Int64s(order, Enumerable.Repeat(true, order.Length).ToArray());
+        var valid = new bool[order.Length];
+        Array.Fill(valid, true);
+        return Arrays.Int64s(order, valid);
     }
 
     private static RecordBatch EmptyBatch(OnlineTable table)
