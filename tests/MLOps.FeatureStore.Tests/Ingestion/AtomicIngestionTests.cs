@@ -110,6 +110,32 @@ public sealed class AtomicIngestionTests
     }
 
     [Test]
+    public async Task IngestAsync_OfflineWriteFailsMidway_ThrowsFeatureStoreExceptionAndChangesNothing()
+    {
+        using var folder = new TempFolder();
+        await using var project = await TestProjects.OpenAsync(folder);
+        var fs = project.FeatureStore;
+        await fs.IngestAsync(AggregationEndToEndTests.Define(fs), DataSource.Batches([FlightData.ToBatch(Earlier)]));
+        // a file where the folder of a day in the middle of the new rows goes: the offline writer fails there, while
+        // later chunks are being read and computed
+        var earlierDays = Earlier.Select(f => f.Time.Date).ToHashSet();
+        var newDays = Later.Select(f => f.Time.Date).Where(d => !earlierDays.Contains(d)).Distinct().Order().ToArray();
+        var day = newDays[newDays.Length / 2];
+        var blocker = Path.Combine(fs.SetRoot("flights"), $"year={day:yyyy}", $"month={day:MM}", $"day={day:dd}");
+        Directory.CreateDirectory(Path.GetDirectoryName(blocker)!);
+        File.WriteAllText(blocker, "not a folder");
+        var before = await SnapshotAsync(fs);
+        var path = folder.File("later.jsonl");
+        File.WriteAllLines(path, Later.OrderBy(f => f.Micros).Select(f => Json(f, f.Origin, f.Date)));
+
+        var e = Assert.ThrowsAsync<FeatureStoreException>(() => fs.IngestAsync(AggregationEndToEndTests.Define(fs), DataSource.Json(path), new IngestOptions { ChunkSize = 100 }));
+
+        Assert.That(e!.Message, Does.Contain("offline Parquet files"));
+        AssertUnchanged(before, await SnapshotAsync(fs));
+        Assert.That(Directory.GetFiles(fs.SetRoot("flights"), "*.tmp", SearchOption.AllDirectories), Is.Empty, "no temporary file left");
+    }
+
+    [Test]
     public async Task IngestAsync_OnlineCommitFails_TheOfflineFilesAreRolledBack()
     {
         using var folder = new TempFolder();
