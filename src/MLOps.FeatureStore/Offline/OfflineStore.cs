@@ -230,6 +230,8 @@ internal sealed class OfflineWriteSession : IAsyncDisposable
     private readonly List<(string? Temp, string Final)> _replacements = [];
     private readonly List<(string Backup, string Final)> _backups = [];
     private readonly List<string> _finals = [];
+    // the fsync of every closed file, run on the thread pool (waiting on the disk) while the session writes on
+    private readonly List<Task> _syncs = [];
     private long _writes;
     private bool _committed;
 
@@ -339,7 +341,7 @@ internal sealed class OfflineWriteSession : IAsyncDisposable
             if (_open.Count >= MaxOpenFiles)
             {
                 var (oldest, file) = _open.MinBy(kv => kv.Value.LastWrite);
-                await CloseAsync(file, cancellationToken).ConfigureAwait(false);
+                await CloseAsync(file, _syncs, cancellationToken).ConfigureAwait(false);
                 _closed.Add((file.Temp, file.Final));
                 _open.Remove(oldest);
             }
@@ -360,27 +362,49 @@ internal sealed class OfflineWriteSession : IAsyncDisposable
         RowsWritten += batch.Length;
     }
 
-    private static async Task CloseAsync(OpenFile w, CancellationToken cancellationToken)
+    /// <summary>Finishes a file; its fsync (and closing) is added to <paramref name="syncs"/>, see <see cref="CloseFilesAsync"/>.</summary>
+    private static async Task CloseAsync(OpenFile w, List<Task> syncs, CancellationToken cancellationToken)
     {
         await w.Writer.DisposeAsync().ConfigureAwait(false);
         await w.Stream.FlushAsync(cancellationToken).ConfigureAwait(false);
-        w.Stream.Flush(flushToDisk: true);
-        await w.Stream.DisposeAsync().ConfigureAwait(false);
+        syncs.Add(Task.Run(() =>
+        {
+            using (w.Stream) w.Stream.Flush(flushToDisk: true);
+        }, CancellationToken.None));
+    }
+
+    /// <summary>Waits for the fsync of every closed file; a failure is thrown as a <see cref="FeatureStoreException"/>.</summary>
+    private async Task SyncClosedAsync()
+    {
+        try
+        {
+            await Task.WhenAll(_syncs).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new FeatureStoreException($"Writing the offline Parquet files under '{_root}' failed: {e.Message} Check the disk space and the folder's permissions; the ingestion left no partial file.", e);
+        }
+        finally
+        {
+            _syncs.RemoveAll(t => t.IsCompletedSuccessfully);
+        }
     }
 
     /// <summary>
     /// Closes every open file and returns the temporary files written so far, for reading them back (an ingestion that
     /// restarts in time order replays them). They stay the session's: they are deleted when it is disposed uncommitted.
+    /// Every file is on disk (fsynced) when this returns: the files closed earlier were fsynced in the background.
     /// </summary>
     public async Task<IReadOnlyList<string>> CloseFilesAsync(CancellationToken cancellationToken)
     {
         foreach (var w in _open.Values)
         {
-            await CloseAsync(w, cancellationToken).ConfigureAwait(false);
+            await CloseAsync(w, _syncs, cancellationToken).ConfigureAwait(false);
             _closed.Add((w.Temp, w.Final));
         }
 
         _open.Clear();
+        await SyncClosedAsync().ConfigureAwait(false);
         return _closed.Select(c => c.Temp).ToArray();
     }
 
@@ -478,6 +502,17 @@ internal sealed class OfflineWriteSession : IAsyncDisposable
             await w.Stream.DisposeAsync().ConfigureAwait(false);
             TryDelete(w.Temp);
         }
+
+        try
+        {
+            await Task.WhenAll(_syncs).ConfigureAwait(false); // the closed files' handles, before they are deleted
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // the files are deleted below anyway
+        }
+
+        _syncs.Clear();
 
         foreach (var (temp, _) in _closed)
             TryDelete(temp);
