@@ -109,6 +109,7 @@ public sealed partial class FeatureStoreCatalog
         {
             var writer = session;
             var builder = profile;
+            long sampled = 0;
             offlineStage = writer is null ? null : new OutputStage(
                 (output, _, ct) => writer.WriteAsync(OfflineStore.Conform(Arrays.WithColumn(output, OfflineStore.OrderColumn, IngestOrder(output, sequence)), offlineColumns!), ct),
                 OutputQueue, cancellationToken);
@@ -117,6 +118,8 @@ public sealed partial class FeatureStoreCatalog
                 {
                     var stats = OfflineStore.Conform(output, schema!);
                     builder.Add(take == stats.Length ? stats : stats.Slice(0, take));
+                    // the sample is complete: the statistics are built now, while the rest of the source is ingested
+                    if ((sampled += take) >= options.StatisticsMaxRows) builder.Build();
                     return Task.CompletedTask;
                 },
                 OutputQueue, cancellationToken);
