@@ -29,6 +29,9 @@ internal sealed class FeatureComputer
     private readonly Dictionary<string, byte[]> _base = new(StringComparer.Ordinal);
     private readonly Dictionary<int, List<(byte[] Utf8, string Text)>> _keyPool = [];
     private RecordBatch? _held;
+    // the keys computed last and the entity column they are of: an aggregated batch keeps its input's entity column, so
+    // staging it online (or noting its keys) does not encode them again
+    private (IArrowArray Column, string[] Keys)? _lastKeys;
 
     public FeatureComputer(FeatureSet set, FeatureStepContext context, IOnlineStore? stateStore, OnlineTable? table, long sequence)
     {
@@ -171,13 +174,14 @@ internal sealed class FeatureComputer
         return batch;
     }
 
-    /// <summary>The encoded entity key of every row.</summary>
+    /// <summary>The encoded entity key of every row (the array is shared: callers must not change it).</summary>
     public string[] EntityKeys(RecordBatch batch)
     {
         var columns = _set.Entities.Select(e => batch.Column(e)).ToArray();
         var keys = new string[batch.Length];
         if (columns.Length == 1 && columns[0] is StringArray s)
         {
+            if (_lastKeys is { } last && ReferenceEquals(last.Column, s) && last.Keys.Length == keys.Length) return last.Keys;
             // intern: entity keys repeat a lot (one string per distinct key, not per row); compare UTF-8 bytes, decode once
             for (var i = 0; i < keys.Length; i++)
             {
@@ -201,6 +205,7 @@ internal sealed class FeatureComputer
                 keys[i] = found;
             }
 
+            _lastKeys = (s, keys);
             return keys;
         }
 
