@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Apache.Arrow.Types;
@@ -73,6 +74,30 @@ public sealed partial class FeatureStoreCatalog
             return done with { AlreadyIngested = true };
 
         var sequence = await Project.Store.Specs.ClaimSequenceAsync(Project.Name, $"feature-set/{set.Name}", ingestId, started, cancellationToken).ConfigureAwait(false);
+        var committed = new StrongBox<bool>();
+        try
+        {
+            return await IngestClaimedAsync(set, source, options, ingestId, sequence, started, clock, stored, committed, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (options.IngestId is null && !committed.Value)
+        {
+            // nothing numbered by the claim was committed: give the number back, so the failure leaves no trace (a
+            // retry with a caller's id keeps its claim and number, see IngestOptions.IngestId)
+            try
+            {
+                await Project.Store.Specs.ReleaseSequenceAsync(Project.Name, $"feature-set/{set.Name}", ingestId, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (MLOpsException e)
+            {
+                _logger.LogWarning(e, "Could not release the ingestion number {Sequence} of feature set {Set}", sequence, set.Name);
+            }
+            throw;
+        }
+    }
+
+    private async Task<IngestReport> IngestClaimedAsync(FeatureSet set, DataSource source, IngestOptions options, string ingestId, long sequence,
+        DateTimeOffset started, Stopwatch clock, FeatureSet? stored, StrongBox<bool> committed, CancellationToken cancellationToken)
+    {
         var fitted = new Dictionary<string, string>(stored?.Fitted ?? set.Fitted, StringComparer.Ordinal);
         foreach (var (k, v) in set.Fitted) fitted.TryAdd(k, v);
         var context = new FeatureStepContext(set.Name, isRealTime: false, Project.TimeProvider, _logger, fitted, canFit: true);
@@ -294,6 +319,7 @@ public sealed partial class FeatureStoreCatalog
             if (batchKeys is { Count: > 0 } && session is not null)
                 await SupersedePushedRowsAsync(session, pushFiles, batchKeys, computer, set.TimestampColumn!, cancellationToken).ConfigureAwait(false);
             files = await CommitAsync(session, table!, staging, aggregated ? computer.WindowState() : null, cancellationToken).ConfigureAwait(false);
+            committed.Value = true;
         }
         finally
         {

@@ -86,6 +86,18 @@ public interface ISpecRecords
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The sequence number.</returns>
     Task<long> ClaimSequenceAsync(string project, string scope, string token, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Gives back the claim of <paramref name="token"/> within a scope (see <see cref="ClaimSequenceAsync"/>), for an
+    /// operation that failed before anything numbered by it was committed, so that the failure leaves no trace: the next
+    /// claim gets the number again when it was the scope's greatest. Releasing a token that has no claim does nothing.
+    /// </summary>
+    /// <param name="project">The project.</param>
+    /// <param name="scope">The scope.</param>
+    /// <param name="token">The token.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>Whether a claim was released.</returns>
+    Task<bool> ReleaseSequenceAsync(string project, string scope, string token, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A spec to save.</summary>

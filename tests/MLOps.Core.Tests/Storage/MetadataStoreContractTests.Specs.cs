@@ -199,6 +199,19 @@ public abstract partial class MetadataStoreContractTests
     }
 
     [Test]
+    public async Task Specs_ReleaseSequence_GreatestNumberIsClaimedAgainOthersKept()
+    {
+        await _store.Projects.GetOrCreateAsync("p", null, T0);
+        await _store.Specs.ClaimSequenceAsync("p", "s", "a", T0);
+        Assert.That(await _store.Specs.ClaimSequenceAsync("p", "s", "failed", T0), Is.EqualTo(2));
+        Assert.That(await _store.Specs.ReleaseSequenceAsync("p", "s", "failed"), Is.True);
+        Assert.That(await _store.Specs.ReleaseSequenceAsync("p", "s", "failed"), Is.False, "a second release finds nothing");
+        Assert.That(await _store.Specs.ReleaseSequenceAsync("q", "s", "a"), Is.False, "another project's scope is untouched");
+        Assert.That(await _store.Specs.ClaimSequenceAsync("p", "s", "next", T0), Is.EqualTo(2), "the released number is claimed again");
+        Assert.That(await _store.Specs.ClaimSequenceAsync("p", "s", "a", T0), Is.EqualTo(1), "other claims are kept");
+    }
+
+    [Test]
     public async Task Specs_ClaimSequenceConcurrently_DistinctNumbersOneToEight()
     {
         await _store.Projects.GetOrCreateAsync("p", null, T0);

@@ -58,6 +58,27 @@ public sealed class AtomicIngestionTests
     }
 
     [Test]
+    public async Task IngestAsync_AfterAFailedIngestion_GetsTheNumberAndFilesOfANeverFailedOne()
+    {
+        // the failed ingestion's claim on the next ingestion number is given back: the numbers, and with them the offline
+        // file names and _ingest_order values, are those of a history without the failure
+        using var folder = new TempFolder();
+        await using var project = await TestProjects.OpenAsync(folder);
+        var fs = project.FeatureStore;
+        var first = await fs.IngestAsync(AggregationEndToEndTests.Define(fs), DataSource.Batches([FlightData.ToBatch(Earlier)]));
+        var lines = Later.Select(f => Json(f, f.Origin, f.Date)).ToList();
+        lines[^1] = Json(Later[^1], null, Later[^1].Date);
+        var path = folder.File("bad.jsonl");
+        File.WriteAllText(path, string.Join("\n", lines) + "\n");
+        Assert.ThrowsAsync<ValidationException>(() => fs.IngestAsync(AggregationEndToEndTests.Define(fs), DataSource.Json(path), new IngestOptions { ChunkSize = 250 }));
+
+        var next = await fs.IngestAsync(AggregationEndToEndTests.Define(fs), DataSource.Batches([FlightData.ToBatch(Later)]));
+
+        Assert.That(next.Sequence, Is.EqualTo(first.Sequence + 1));
+        Assert.That(next.OfflineFiles.Select(Path.GetFileName), Has.All.StartWith($"part-{first.Sequence + 1:D10}-"));
+    }
+
+    [Test]
     public async Task IngestAsync_CancelledMidway_ChangesNothing()
     {
         using var folder = new TempFolder();

@@ -102,6 +102,10 @@ public sealed partial class SqliteMetadataStore
                 return next;
             }, cancellationToken);
 
+        public Task<bool> ReleaseSequenceAsync(string project, string scope, string token, CancellationToken cancellationToken = default)
+            => store.WriteAsync((c, tx) => Exec(c, tx, "DELETE FROM sequences WHERE project = $p AND scope = $s AND token = $tok;",
+                ("$p", project), ("$s", scope), ("$tok", token)) > 0, cancellationToken);
+
         private static void SetTag(SqliteConnection c, SqliteTransaction tx, string project, string kind, string name, string tag, int version)
             => Exec(c, tx, "INSERT INTO spec_tags(project, kind, name, tag, version) VALUES ($p, $k, $n, $t, $v) ON CONFLICT(project, kind, name, tag) DO UPDATE SET version = excluded.version;",
                 ("$p", project), ("$k", kind), ("$n", name), ("$t", tag), ("$v", version));
