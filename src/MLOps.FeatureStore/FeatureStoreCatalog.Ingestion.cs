@@ -265,7 +265,7 @@ public sealed partial class FeatureStoreCatalog
                 try
                 {
                     if (raw.Length == 0) continue; // no rows: its column types (all strings for an empty CSV or JSON) say nothing
-                    var transformed = computer.Transform(raw, rowsRead, source.Description);
+                    var transformed = computer.Transform(raw, rowsRead, source.Description, source.Zone);
                     rowsRead += raw.Length;
                     // windows need time order: a source in time order streams through (the fast path, no copy); at the first
                     // chunk out of order (or at once without an offline target to read back), everything goes through the sorter
@@ -610,7 +610,7 @@ public sealed partial class FeatureStoreCatalog
             // the preview's rows share the source batch's memory, so the batch is left to the garbage collector
             {
                 var sample = raw.Length > rows ? raw.Slice(0, rows) : raw;
-                var output = await computer.ComputeAsync(sample, 0, source.Description, cancellationToken).ConfigureAwait(false);
+                var output = await computer.ComputeAsync(sample, 0, source.Description, source.Zone, cancellationToken).ConfigureAwait(false);
                 output = Arrays.SelectColumns(output, n => n != FeatureStepContext.RowNumberColumn);
                 return new FeaturePreview(output, sample.Length, context.Dropped.ToArray(), context.Warnings.ToArray(), DatasetProfiler.Profile([output], "preview"));
             }
@@ -663,7 +663,7 @@ public sealed partial class FeatureStoreCatalog
             {
                 // the result rows share the pushed batch's memory, so it is left to the garbage collector
                 {
-                    var output = await computer.ComputeAsync(raw, first, "push", cancellationToken).ConfigureAwait(false);
+                    var output = await computer.ComputeAsync(raw, first, "push", source.Zone, cancellationToken).ConfigureAwait(false);
                     first += raw.Length;
                     FeatureSetSpec.Merge(set.Name, stored.Schema, OutputColumns(output));
                     outputs.Add(OfflineStore.Conform(output, stored.Schema));

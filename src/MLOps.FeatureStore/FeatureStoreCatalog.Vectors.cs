@@ -209,7 +209,7 @@ public sealed partial class FeatureStoreCatalog
             // the normalized batch shares the source batch's memory, so the source is left to the garbage collector (or its owner)
             if (tsColumn is not null && raw.Schema.GetFieldIndex(tsColumn) < 0)
                 throw new ValidationException($"The entity rows have no time column '{tsColumn}'. Their columns: {string.Join(", ", raw.Schema.FieldsList.Select(f => f.Name))}. Add it, or name it with OfflineFeaturesOptions.TimestampColumn.");
-            batches.Add(Normalizer.Normalize(pseudo, raw, rows, "entity rows"));
+            batches.Add(Normalizer.Normalize(pseudo, raw, rows, "entity rows", entityRows.Zone));
             rows += raw.Length;
         }
 

@@ -51,21 +51,13 @@ internal sealed class FeatureComputer
     public long RowsPassed { get; private set; }
 
     /// <summary>Normalizes, transforms and aggregates one source batch. The result keeps the row-number column.</summary>
-    public async Task<RecordBatch> ComputeAsync(RecordBatch source, long firstRow, string sourceName, CancellationToken cancellationToken)
+    public async Task<RecordBatch> ComputeAsync(RecordBatch source, long firstRow, string sourceName, TimeZoneInfo zone, CancellationToken cancellationToken)
     {
-        var batch = Transform(source, firstRow, sourceName);
+        var batch = Transform(source, firstRow, sourceName, zone);
         if (_aggregator is not null && batch.Length > 0)
             batch = await AggregateAsync(batch, cancellationToken).ConfigureAwait(false);
         return batch;
     }
-
-    /// <summary>
-    /// The ingestion path: like <see cref="ComputeAsync"/>, but the rows at the chunk's latest event time are held back and
-    /// aggregated with the next chunk (or by <see cref="FlushAsync"/>), so that events of one entity at the same time are in
-    /// each other's windows even when a chunk boundary falls between them. Returns zero, one or two batches.
-    /// </summary>
-    public Task<IReadOnlyList<RecordBatch>> ComputeChunkAsync(RecordBatch source, long firstRow, string sourceName, CancellationToken cancellationToken)
-        => AggregateChunkAsync(Transform(source, firstRow, sourceName), cancellationToken);
 
     /// <summary>
     /// Aggregates a transformed chunk of a time-ordered stream (every chunk's rows at or after the previous chunk's latest
@@ -131,7 +123,7 @@ internal sealed class FeatureComputer
         _held = null;
     }
 
-    /// <summary>Aggregates the rows held back by <see cref="ComputeChunkAsync"/> at the end of the source.</summary>
+    /// <summary>Aggregates the rows held back by <see cref="AggregateChunkAsync"/> at the end of the source.</summary>
     public async Task<RecordBatch?> FlushAsync(CancellationToken cancellationToken)
     {
         if (_held is null) return null;
@@ -154,9 +146,9 @@ internal sealed class FeatureComputer
     }
 
     /// <summary>Normalizes and runs the steps on one source batch (no aggregation). The result keeps the row-number column.</summary>
-    public RecordBatch Transform(RecordBatch source, long firstRow, string sourceName)
+    public RecordBatch Transform(RecordBatch source, long firstRow, string sourceName, TimeZoneInfo zone)
     {
-        var batch = Normalizer.Normalize(_set, source, firstRow, sourceName);
+        var batch = Normalizer.Normalize(_set, source, firstRow, sourceName, zone);
         var droppedBefore = Context.Dropped.Sum(d => d.Count);
         var rowsBefore = batch.Length;
         foreach (var step in _set.Steps)

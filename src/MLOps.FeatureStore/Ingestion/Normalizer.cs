@@ -13,7 +13,7 @@ namespace MLOps.FeatureStore.Ingestion;
 /// </summary>
 internal static class Normalizer
 {
-    public static RecordBatch Normalize(FeatureSet set, RecordBatch batch, long firstRow, string source)
+    public static RecordBatch Normalize(FeatureSet set, RecordBatch batch, long firstRow, string source, TimeZoneInfo zone)
     {
         var problems = new List<string>();
         foreach (var e in set.Entities)
@@ -25,7 +25,6 @@ internal static class Normalizer
             throw new ValidationException(
                 $"The source ({source}) does not fit feature set '{set.Name}'. Its columns are: {string.Join(", ", batch.Schema.FieldsList.Select(f => f.Name))}", problems);
 
-        var zone = Timestamps.ZoneOf(batch.Schema);
         var declared = set.DeclaredFeatures.ToDictionary(d => d.Name, d => d.Type, StringComparer.Ordinal);
         var known = set.Schema?.ToDictionary(c => c.Name, c => c.Type, StringComparer.Ordinal);
         var fields = new List<Field>(batch.ColumnCount + 1);

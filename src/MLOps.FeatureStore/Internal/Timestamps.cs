@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using MLOps.Artifacts;
 
@@ -12,12 +11,7 @@ namespace MLOps.FeatureStore.Internal;
 /// </summary>
 internal static class Timestamps
 {
-    /// <summary>The schema metadata key under which a source names its zone (see <see cref="WithZone"/>).</summary>
-    public const string ZoneMetadataKey = "mlops.source.time_zone";
-
     private const long EpochTicks = 621355968000000000L;
-
-    private static readonly ConcurrentDictionary<string, TimeZoneInfo> Zones = new(StringComparer.Ordinal);
 
     private static readonly string[] Formats =
     [
@@ -91,38 +85,6 @@ internal static class Timestamps
 
         micros = FromDateTime(parsed, zone);
         return true;
-    }
-
-    /// <summary>A batch whose schema names the zone of its zone-less timestamps (unchanged when the zone is UTC).</summary>
-    public static RecordBatch WithZone(RecordBatch batch, TimeZoneInfo zone)
-    {
-        if (IsUtc(zone)) return batch;
-        var metadata = new Dictionary<string, string>(batch.Schema.Metadata ?? new Dictionary<string, string>(), StringComparer.Ordinal)
-        {
-            [ZoneMetadataKey] = Register(zone),
-        };
-        return new RecordBatch(new Schema(batch.Schema.FieldsList, metadata), batch.Arrays, batch.Length);
-    }
-
-    /// <summary>The zone a source named for its zone-less timestamps (see <see cref="WithZone"/>), UTC when none.</summary>
-    public static TimeZoneInfo ZoneOf(Schema schema)
-        => schema.Metadata is { } m && m.TryGetValue(ZoneMetadataKey, out var serialized)
-            ? Zones.TryGetValue(serialized, out var zone) ? zone : throw new InvalidOperationException($"The source zone '{serialized}' is not registered.")
-            : TimeZoneInfo.Utc;
-
-    /// <summary>
-    /// The key under which a zone is kept for <see cref="ZoneOf"/>: its id, or its id and a number when another zone
-    /// with other rules took the id first (a custom zone). The serialized form of a zone does not always round-trip.
-    /// </summary>
-    private static string Register(TimeZoneInfo zone)
-    {
-        var key = zone.Id;
-        for (var i = 1; ; i++)
-        {
-            var known = Zones.GetOrAdd(key, zone);
-            if (ReferenceEquals(known, zone) || known.HasSameRules(zone)) return key;
-            key = $"{zone.Id}#{i}";
-        }
     }
 
     /// <summary>

@@ -18,6 +18,10 @@ public abstract class DataSource
     /// caller passed in are never disposed.</summary>
     internal virtual bool OwnsBatches => true;
 
+    /// <summary>The zone of the source's zone-less timestamps (text without an offset, Arrow timestamps without a zone), read by
+    /// the normalizer; UTC unless the source was made with <see cref="DataSourceOptions.TimeZone"/>.</summary>
+    internal virtual TimeZoneInfo Zone => TimeZoneInfo.Utc;
+
     /// <summary>Reads the rows as record batches of at most <paramref name="chunkRows"/> rows.</summary>
     /// <param name="chunkRows">The largest chunk (a hint for sources that come already batched).</param>
     /// <param name="typeHints">Declared column types, which sources that infer types (JSON, objects) use instead of inferring;
@@ -47,21 +51,21 @@ public abstract class DataSource
     /// <param name="path">The file.</param>
     /// <param name="options">How to read it (the zone of timestamps without one; default UTC).</param>
     /// <returns>The source.</returns>
-    public static DataSource Csv(string path, DataSourceOptions? options = null) => new FileSource(path, DatasetFormat.Csv, "csv", Zone(options));
+    public static DataSource Csv(string path, DataSourceOptions? options = null) => new FileSource(path, DatasetFormat.Csv, "csv", ZoneIn(options));
 
     /// <summary>A Parquet file. Timestamps written with <c>isAdjustedToUTC=false</c> (pandas and DuckDB by default) are
     /// wall-clock times in <see cref="DataSourceOptions.TimeZone"/> (UTC by default), never in the machine's zone.</summary>
     /// <param name="path">The file.</param>
     /// <param name="options">How to read it (the zone of timestamps without one; default UTC).</param>
     /// <returns>The source.</returns>
-    public static DataSource Parquet(string path, DataSourceOptions? options = null) => new FileSource(path, DatasetFormat.Parquet, "parquet", Zone(options));
+    public static DataSource Parquet(string path, DataSourceOptions? options = null) => new FileSource(path, DatasetFormat.Parquet, "parquet", ZoneIn(options));
 
     /// <summary>An Arrow IPC file (Feather v2) or stream. Timestamps without a time zone are wall-clock times in
     /// <see cref="DataSourceOptions.TimeZone"/> (UTC by default).</summary>
     /// <param name="path">The file.</param>
     /// <param name="options">How to read it (the zone of timestamps without one; default UTC).</param>
     /// <returns>The source.</returns>
-    public static DataSource Arrow(string path, DataSourceOptions? options = null) => new FileSource(path, DatasetFormat.Arrow, "arrow", Zone(options));
+    public static DataSource Arrow(string path, DataSourceOptions? options = null) => new FileSource(path, DatasetFormat.Arrow, "arrow", ZoneIn(options));
 
     /// <summary>
     /// A JSON file: an array of objects (<c>[{...},{...}]</c>) or JSON lines (one object per line), told apart by the
@@ -70,7 +74,7 @@ public abstract class DataSource
     /// <param name="path">The file.</param>
     /// <param name="options">How to read it (the zone of timestamps without one; default UTC).</param>
     /// <returns>The source.</returns>
-    public static DataSource Json(string path, DataSourceOptions? options = null) => new JsonSource(path, Zone(options));
+    public static DataSource Json(string path, DataSourceOptions? options = null) => new JsonSource(path, ZoneIn(options));
 
     /// <summary>A file whose format is told by its extension (<c>.csv</c>, <c>.json</c>, <c>.jsonl</c>, <c>.parquet</c>, <c>.arrow</c>, <c>.feather</c>).</summary>
     /// <param name="path">The file.</param>
@@ -94,14 +98,14 @@ public abstract class DataSource
     /// <param name="batches">The batches.</param>
     /// <param name="options">How to read it (the zone of timestamps without one; default UTC).</param>
     /// <returns>The source.</returns>
-    public static DataSource Batches(IEnumerable<RecordBatch> batches, DataSourceOptions? options = null) => new BatchSource(batches, Zone(options));
+    public static DataSource Batches(IEnumerable<RecordBatch> batches, DataSourceOptions? options = null) => new BatchSource(batches, ZoneIn(options));
 
     /// <summary>Arrow record batches produced asynchronously (they are not disposed). Timestamps without a time zone are
     /// wall-clock times in <see cref="DataSourceOptions.TimeZone"/> (UTC by default).</summary>
     /// <param name="batches">The batches.</param>
     /// <param name="options">How to read it (the zone of timestamps without one; default UTC).</param>
     /// <returns>The source.</returns>
-    public static DataSource Batches(IAsyncEnumerable<RecordBatch> batches, DataSourceOptions? options = null) => new AsyncBatchSource(batches, Zone(options));
+    public static DataSource Batches(IAsyncEnumerable<RecordBatch> batches, DataSourceOptions? options = null) => new AsyncBatchSource(batches, ZoneIn(options));
 
     /// <summary>
     /// Objects: one row per item, one column per public readable property (numbers, booleans, strings, enums as text,
@@ -116,14 +120,16 @@ public abstract class DataSource
     /// <returns>The source.</returns>
     public static DataSource Objects<T>(IEnumerable<T> items, DataSourceOptions? options = null)
         => items is IEnumerable<IReadOnlyDictionary<string, object?>> maps
-            ? new DictionarySource(maps, $"objects of {typeof(T).Name}", Zone(options))
-            : new ObjectSource<T>(items, Zone(options));
+            ? new DictionarySource(maps, $"objects of {typeof(T).Name}", ZoneIn(options))
+            : new ObjectSource<T>(items, ZoneIn(options));
 
-    private static TimeZoneInfo Zone(DataSourceOptions? options) => DataSourceOptions.ZoneOf(options ?? DataSourceOptions.Default);
+    private static TimeZoneInfo ZoneIn(DataSourceOptions? options) => DataSourceOptions.ZoneOf(options ?? DataSourceOptions.Default);
 
     private sealed class FileSource(string path, DatasetFormat format, string name, TimeZoneInfo zone) : DataSource
     {
         public override string Description => $"{name} {path}";
+
+        internal override TimeZoneInfo Zone => zone;
 
         public override IAsyncEnumerable<RecordBatch> ReadAsync(int chunkRows, IReadOnlyDictionary<string, FeatureType> typeHints, CancellationToken cancellationToken = default)
             => ReadAsync(chunkRows, typeHints, new HashSet<string>(), cancellationToken);
@@ -131,14 +137,14 @@ public abstract class DataSource
         internal override IAsyncEnumerable<RecordBatch> ReadAsync(int chunkRows, IReadOnlyDictionary<string, FeatureType> typeHints, IReadOnlySet<string> textColumns, CancellationToken cancellationToken)
         {
             if (format != DatasetFormat.Csv)
-                return WithZone(DatasetReader.ReadAsync(path, format, chunkRows, cancellationToken), zone, cancellationToken);
+                return DatasetReader.ReadAsync(path, format, chunkRows, cancellationToken);
             // CSV cells are text: the columns declared as strings stay text instead of being inferred (zip codes keep
             // their leading zeros), and so do the columns the caller parses itself (a timestamp with a format).
             var text = new HashSet<string>(textColumns ?? new HashSet<string>(), StringComparer.Ordinal);
             foreach (var (column, type) in typeHints ?? new Dictionary<string, FeatureType>())
                 if (type == FeatureType.String) text.Add(column);
-            // the reader converts the zone-less cells of the columns it types as timestamps; the zone tag is for the text columns
-            return WithZone(DatasetReader.ReadCsvAsync(path, chunkRows, text, zone, cancellationToken), zone, cancellationToken);
+            // the reader converts the zone-less cells of the columns it types as timestamps; the normalizer those of the text columns
+            return DatasetReader.ReadCsvAsync(path, chunkRows, text, zone, cancellationToken);
         }
     }
 
@@ -148,6 +154,8 @@ public abstract class DataSource
 
         internal override bool OwnsBatches => false;
 
+        internal override TimeZoneInfo Zone => zone;
+
         public override async IAsyncEnumerable<RecordBatch> ReadAsync(int chunkRows, IReadOnlyDictionary<string, FeatureType> typeHints, [EnumeratorCancellation] CancellationToken cancellationToken = default)
         {
             ArgumentNullException.ThrowIfNull(batches);
@@ -155,7 +163,7 @@ public abstract class DataSource
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 foreach (var slice in Slices(b, chunkRows))
-                    yield return Timestamps.WithZone(slice, zone);
+                    yield return slice;
             }
 
             await Task.CompletedTask.ConfigureAwait(false);
@@ -168,23 +176,15 @@ public abstract class DataSource
 
         internal override bool OwnsBatches => false;
 
+        internal override TimeZoneInfo Zone => zone;
+
         public override async IAsyncEnumerable<RecordBatch> ReadAsync(int chunkRows, IReadOnlyDictionary<string, FeatureType> typeHints, [EnumeratorCancellation] CancellationToken cancellationToken = default)
         {
             ArgumentNullException.ThrowIfNull(batches);
             await foreach (var b in batches.WithCancellation(cancellationToken).ConfigureAwait(false))
                 foreach (var slice in Slices(b, chunkRows))
-                    yield return Timestamps.WithZone(slice, zone);
+                    yield return slice;
         }
-    }
-
-    /// <summary>The batches of a reader, each naming the source's zone when it is not UTC (see <see cref="Timestamps.WithZone"/>).</summary>
-    private static IAsyncEnumerable<RecordBatch> WithZone(IAsyncEnumerable<RecordBatch> batches, TimeZoneInfo zone, CancellationToken cancellationToken)
-        => Timestamps.IsUtc(zone) ? batches : Tag(batches, zone, cancellationToken);
-
-    private static async IAsyncEnumerable<RecordBatch> Tag(IAsyncEnumerable<RecordBatch> batches, TimeZoneInfo zone, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        await foreach (var b in batches.WithCancellation(cancellationToken).ConfigureAwait(false))
-            yield return Timestamps.WithZone(b, zone);
     }
 
     /// <summary>

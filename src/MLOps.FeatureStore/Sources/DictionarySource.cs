@@ -9,6 +9,8 @@ internal sealed class DictionarySource(IEnumerable<IReadOnlyDictionary<string, o
 {
     public override string Description => description;
 
+    internal override TimeZoneInfo Zone => zone ?? TimeZoneInfo.Utc;
+
     public override async IAsyncEnumerable<RecordBatch> ReadAsync(int chunkRows, IReadOnlyDictionary<string, FeatureType> typeHints, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(rows);

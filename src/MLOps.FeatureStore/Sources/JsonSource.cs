@@ -10,6 +10,8 @@ internal sealed class JsonSource(string path, TimeZoneInfo zone) : DataSource
 {
     public override string Description => $"json {path}";
 
+    internal override TimeZoneInfo Zone => zone;
+
     public override async IAsyncEnumerable<RecordBatch> ReadAsync(int chunkRows, IReadOnlyDictionary<string, FeatureType> typeHints, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         Throw.IfNullOrWhitespace(path);
@@ -78,8 +80,8 @@ internal sealed class JsonSource(string path, TimeZoneInfo zone) : DataSource
 /// <summary>
 /// Collects rows of loosely typed values and builds a record batch with inferred (or hinted) column types. Timestamps
 /// without a zone (text without an offset, <see cref="DateTime"/>s of kind <see cref="DateTimeKind.Unspecified"/>) are
-/// wall-clock times in <paramref name="zone"/>; the batches name that zone (<see cref="Timestamps.WithZone"/>) for the
-/// text columns parsed later.
+/// wall-clock times in <paramref name="zone"/>; text columns parsed later (a timestamp with a format) are read in the
+/// source's <see cref="DataSource.Zone"/>, the same zone.
 /// </summary>
 internal sealed class RowBatchBuilder(IReadOnlyDictionary<string, FeatureType> hints, TimeZoneInfo zone)
 {
@@ -132,7 +134,7 @@ internal sealed class RowBatchBuilder(IReadOnlyDictionary<string, FeatureType> h
             _columns[name] = [];
         }
 
-        var batch = Timestamps.WithZone(new RecordBatch(new Schema(fields, null), arrays, Count), zone);
+        var batch = new RecordBatch(new Schema(fields, null), arrays, Count);
         foreach (var c in _columns.Values) c.Clear();
         Count = 0;
         return batch;

@@ -8,6 +8,8 @@ internal sealed class ObjectSource<T>(IEnumerable<T> items, TimeZoneInfo zone) :
 {
     public override string Description => $"objects of {typeof(T).Name}";
 
+    internal override TimeZoneInfo Zone => zone;
+
     public override async IAsyncEnumerable<RecordBatch> ReadAsync(int chunkRows, IReadOnlyDictionary<string, FeatureType> typeHints, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(items);
