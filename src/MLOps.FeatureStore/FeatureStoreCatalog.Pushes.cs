@@ -94,20 +94,40 @@ public sealed partial class FeatureStoreCatalog
     {
         if (!_pushBuffers.TryGetValue(name, out var buffer) || buffer.Rows == 0) return;
         var set = buffer.Set!;
-        var sequence = await Project.Store.Specs.ClaimSequenceAsync(Project.Name, $"feature-set/{name}", $"push-{Ids.New(Project.TimeProvider)}", Project.TimeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        var scope = $"feature-set/{name}";
+        var token = $"push-{Ids.New(Project.TimeProvider)}";
+        var sequence = await Project.Store.Specs.ClaimSequenceAsync(Project.Name, scope, token, Project.TimeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         FeatureColumn[] columns = [.. set.Schema!, new FeatureColumn(OfflineStore.OrderColumn, FeatureType.Int64)];
-        await using (var session = new OfflineWriteSession(SetRoot(name), set.Partitioning, set.TimestampColumn, sequence, OfflineWriteSession.PushFileTag))
+        var committing = false;
+        try
         {
+            await using var session = new OfflineWriteSession(SetRoot(name), set.Partitioning, set.TimestampColumn, sequence, OfflineWriteSession.PushFileTag);
             long row = 0;
             foreach (var batch in buffer.Batches)
             {
                 var order = new long[batch.Length];
+                var valid = new bool[batch.Length];
                 for (var i = 0; i < order.Length; i++) order[i] = (sequence << 32) | ++row;
-                var withOrder = Arrays.WithColumn(batch, OfflineStore.OrderColumn, Arrays.Int64s(order, Enumerable.Repeat(true, order.Length).ToArray()));
+                Array.Fill(valid, true);
+                var withOrder = Arrays.WithColumn(batch, OfflineStore.OrderColumn, Arrays.Int64s(order, valid));
                 await session.WriteAsync(OfflineStore.Conform(withOrder, columns), cancellationToken).ConfigureAwait(false);
             }
 
+            committing = true;
             await session.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (!committing)
+        {
+            // nothing was committed under the number: give it back, like a failed ingestion (the rows stay buffered)
+            try
+            {
+                await Project.Store.Specs.ReleaseSequenceAsync(Project.Name, scope, token, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (MLOpsException e)
+            {
+                _logger.LogWarning(e, "Could not release the ingestion number {Sequence} of feature set {Set}", sequence, name);
+            }
+            throw;
         }
 
         _logger.LogInformation("Flushed {Rows} pushed events of feature set {Set} to the offline store (ingestion number {Sequence})", buffer.Rows, name, sequence);
