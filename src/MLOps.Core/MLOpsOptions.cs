@@ -37,6 +37,11 @@ public sealed class MLOpsOptions
     /// <summary>Where the SDK and the runs' loggers write. <value>Defaults to no logging.</value></summary>
     public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
 
+    /// <summary>Creates the SDK's <see cref="System.Diagnostics.Metrics.Meter"/>s (one per package, named like
+    /// <c>MLOps.Core</c>), so a host's metrics pipeline owns them. <value>Defaults to null: each package uses its own
+    /// process-wide meter of the same name. <c>AddMLOps</c> sets the container's <c>IMeterFactory</c>.</value></summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
+
     /// <summary>Whether runs record the git commit and dirty flag of the current directory. <value>Defaults to true.</value></summary>
     public bool CaptureGit { get; set; } = true;
 

@@ -83,6 +83,15 @@ public sealed class MLOpsProjectBuilder
         return this;
     }
 
+    /// <summary>Creates the SDK's meters with a host's meter factory (see <see cref="MLOpsOptions.MeterFactory"/>).</summary>
+    /// <param name="meterFactory">The meter factory.</param>
+    /// <returns>This builder.</returns>
+    public MLOpsProjectBuilder UseMeterFactory(System.Diagnostics.Metrics.IMeterFactory meterFactory)
+    {
+        Check().MeterFactory = Throw.IfNull(meterFactory);
+        return this;
+    }
+
     /// <summary>Sets the description of a new project.</summary>
     /// <param name="description">The description.</param>
     /// <returns>This builder.</returns>

@@ -31,6 +31,7 @@ public static class MLOpsServiceCollectionExtensions
             var builder = new MLOpsProjectBuilder("");
             if (sp.GetService<ILoggerFactory>() is { } loggerFactory) builder.UseLoggerFactory(loggerFactory);
             if (sp.GetService<TimeProvider>() is { } time) builder.UseTimeProvider(time);
+            if (sp.GetService<System.Diagnostics.Metrics.IMeterFactory>() is { } meters) builder.UseMeterFactory(meters);
             configure(builder);
             return builder.Options;
         });
