@@ -204,7 +204,7 @@ public class ParquetIngestionBenchmarks
 
             sw.Restart();
             long n = 0;
-            await foreach (var batch in MLOps.Artifacts.DatasetReader.ReadAsync(b._source!, MLOps.Artifacts.DatasetFormat.Parquet).ConfigureAwait(false))
+            await foreach (var batch in MLOps.Data.DatasetReader.ReadAsync(b._source!, MLOps.Data.DatasetFormat.Parquet).ConfigureAwait(false))
             {
                 n += batch.Length;
                 batch.Dispose();

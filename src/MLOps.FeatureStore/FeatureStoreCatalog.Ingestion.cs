@@ -114,7 +114,7 @@ public sealed partial class FeatureStoreCatalog
         OnlineTable? table = null;
         OnlineStaging? staging = null;
         IReadOnlyList<FeatureColumn>? offlineColumns = null;
-        var profile = new DatasetProfiler.ProfileBuilder("feature-set");
+        var profile = new DatasetProfileBuilder("feature-set");
         long profiled = 0, rowsRead = 0, rowsWritten = 0;
         var chunks = 0;
         var aggregated = set.Aggregations.Count > 0;
@@ -227,7 +227,7 @@ public sealed partial class FeatureStoreCatalog
                 var names = offlineColumns!.Select(c => c.Name).ToArray();
                 foreach (var file in replay)
                 {
-                    await foreach (var batch in DatasetReader.ReadParquetAsync(file, names, options.ChunkSize, cancellationToken).ConfigureAwait(false))
+                    await foreach (var batch in DatasetReader.ReadParquetAsync(file, new ParquetReadOptions { Columns = names, BatchSize = options.ChunkSize }, cancellationToken).ConfigureAwait(false))
                     {
                         using (batch)
                             await sorter!.AddAsync(OfflineStore.Conform(ReplayedRows(batch), transformed), cancellationToken).ConfigureAwait(false);
@@ -241,7 +241,7 @@ public sealed partial class FeatureStoreCatalog
             computer.ResetAggregation();
             staging?.Clear();
             batchKeys?.Clear();
-            profile = new DatasetProfiler.ProfileBuilder("feature-set");
+            profile = new DatasetProfileBuilder("feature-set");
             profiled = 0;
             rowsWritten = 0;
             StartStages();
@@ -549,7 +549,7 @@ public sealed partial class FeatureStoreCatalog
                 var temp = Path.Combine(Path.GetDirectoryName(file)!, $".{Path.GetFileName(file)}.{Guid.NewGuid():N}.parquet.tmp");
                 session.Replace(file, temp); // registered first: an uncommitted session deletes it
                 await using var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
-                await DatasetReader.WriteParquetAsync(kept, stream, cancellationToken).ConfigureAwait(false);
+                await DatasetWriter.WriteParquetAsync(kept, stream, cancellationToken).ConfigureAwait(false);
                 stream.Flush(flushToDisk: true);
             }
             finally

@@ -294,7 +294,7 @@ public sealed partial class FeatureStoreCatalog
     {
         ArgumentNullException.ThrowIfNull(vector);
         var plan = await VectorPlan.ResolveAsync(this, vector, cancellationToken).ConfigureAwait(false);
-        var statistics = new Dictionary<string, Artifacts.DatasetProfile?>(StringComparer.Ordinal);
+        var statistics = new Dictionary<string, DatasetProfile?>(StringComparer.Ordinal);
         foreach (var s in plan.Sets)
         {
             statistics[s.Set.Name] = (await GetInfoAsync(s.Set.Name, "latest", cancellationToken).ConfigureAwait(false)).Status.Statistics
@@ -314,7 +314,7 @@ public sealed partial class FeatureStoreCatalog
     public async Task<OnlineFeatureService> GetOnlineServiceAsync(string vector, OnlineServiceOptions? options = null, CancellationToken cancellationToken = default)
         => await GetOnlineServiceAsync(await GetVectorAsync(vector, "latest", cancellationToken).ConfigureAwait(false), options, cancellationToken).ConfigureAwait(false);
 
-    private async Task<Artifacts.DatasetProfile?> ListVersionStatisticsAsync(string name, CancellationToken cancellationToken)
+    private async Task<DatasetProfile?> ListVersionStatisticsAsync(string name, CancellationToken cancellationToken)
     {
         var versions = await Project.Store.Specs.ListVersionsAsync(Project.Name, FeatureSetSpec.Kind, name, cancellationToken).ConfigureAwait(false);
         return versions.Select(v => FeatureSetStatus.FromJson(v.Status).Statistics).LastOrDefault(s => s is not null);

@@ -18,7 +18,7 @@ public sealed partial class ArtifactCatalog
         RequirePath(path);
         if (!File.Exists(path))
             throw new ArtifactException($"The dataset file '{path}' does not exist. Pass the path of a CSV, Parquet or Arrow file.");
-        var format = DatasetProfiler.DetectFormat(path);
+        var format = DatasetReader.DetectFormat(path);
         var profile = await DatasetProfiler.ProfileFileAsync(path, format, cancellationToken).ConfigureAwait(false);
         var (hash, size) = await _project.Content.PutFileAsync(path, cancellationToken).ConfigureAwait(false);
         return await AddAsync(key, ArtifactKind.Dataset, hash, size, Path.GetFileName(path), options, profile.ToJson(), cancellationToken).ConfigureAwait(false);
@@ -40,7 +40,7 @@ public sealed partial class ArtifactCatalog
         try
         {
             await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous))
-                await DatasetReader.WriteParquetAsync(batches, file, cancellationToken).ConfigureAwait(false);
+                await DatasetWriter.WriteParquetAsync(batches, file, cancellationToken).ConfigureAwait(false);
             var (hash, size) = await _project.Content.PutFileAsync(temp, cancellationToken).ConfigureAwait(false);
             return await AddAsync(key, ArtifactKind.Dataset, hash, size, key.Split('/')[^1] + ".parquet", options, profile.ToJson(), cancellationToken).ConfigureAwait(false);
         }
@@ -82,7 +82,7 @@ public sealed partial class ArtifactCatalog
         if (record.Kind != ArtifactKind.Dataset)
             throw new ValidationException($"'{record.Uri}' is a {record.Kind.ToString().ToLowerInvariant()}, not a dataset.");
         var path = GetLocalPath(record);
-        var format = DatasetProfiler.DetectFormat(record.FileName);
+        var format = DatasetReader.DetectFormat(record.FileName);
         await foreach (var batch in DatasetReader.ReadAsync(path, format, batchSize, cancellationToken).ConfigureAwait(false))
             yield return batch;
     }

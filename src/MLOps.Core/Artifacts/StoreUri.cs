@@ -90,8 +90,16 @@ public sealed record StoreUri(string Scheme, string Project, string Key, string?
     /// Splits a name or store URI (<c>store://&lt;scheme&gt;/&lt;project&gt;/&lt;name&gt;:&lt;version-or-tag&gt;</c>) of a stored spec
     /// into the name and the version or tag; the URI's reference wins over <paramref name="versionOrTag"/>.
     /// </summary>
-    /// <exception cref="ValidationException">The URI has another scheme or belongs to another project.</exception>
-    internal static (string Name, string VersionOrTag) ResolveName(string nameOrUri, string versionOrTag, string scheme, string project)
+    /// <remarks>This is how the catalogs of stored specs (feature sets, feature vectors, serving graphs) accept either a
+    /// plain name or a URI; a package that keeps specs of its own in the metadata store resolves its names the same way.</remarks>
+    /// <param name="nameOrUri">A plain name (returned as is) or a store URI.</param>
+    /// <param name="versionOrTag">The version or tag to use when the URI has no reference (or for a plain name).</param>
+    /// <param name="scheme">The scheme the URI must have, e.g. <see cref="FeatureSets"/>.</param>
+    /// <param name="project">The project the URI must belong to.</param>
+    /// <returns>The name and the version or tag.</returns>
+    /// <exception cref="ValidationException"><paramref name="nameOrUri"/> is empty, or the URI is malformed, has another
+    /// scheme or belongs to another project.</exception>
+    public static (string Name, string VersionOrTag) ResolveName(string nameOrUri, string versionOrTag, string scheme, string project)
     {
         Names.Required(nameOrUri, "name or URI", $"Pass a name, or a URI such as 'store://{scheme}/{project}/<name>:<version-or-tag>'.");
         if (!nameOrUri.StartsWith(Prefix, StringComparison.Ordinal)) return (nameOrUri, versionOrTag);

@@ -68,6 +68,8 @@ public sealed class ModelPredictor<TInput, TOutput> : IDisposable
     /// <summary>Predicts many rows, in order, with one pooled prediction engine.</summary>
     /// <param name="inputs">The input rows.</param>
     /// <returns>One new output row per input row, in the same order.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="inputs"/> is null.</exception>
+    /// <exception cref="ValidationException">A row is null.</exception>
     /// <exception cref="ObjectDisposedException">The predictor was disposed.</exception>
     public IReadOnlyList<TOutput> PredictBatch(IEnumerable<TInput> inputs)
     {
@@ -80,7 +82,7 @@ public sealed class ModelPredictor<TInput, TOutput> : IDisposable
             foreach (var input in inputs)
             {
                 if (input is null)
-                    throw new ArgumentException($"Row {results.Count} of the batch is null.", nameof(inputs));
+                    throw NullRow(results.Count);
                 results.Add(engine.Predict(input));
             }
         }
@@ -91,16 +93,25 @@ public sealed class ModelPredictor<TInput, TOutput> : IDisposable
         return results;
     }
 
-    /// <summary>Predicts an array of rows, in order, with one pooled prediction engine (no enumerator, no list).</summary>
-    internal TOutput[] PredictArray(TInput[] inputs)
+    /// <summary>
+    /// Predicts an array of rows, in order, with one pooled prediction engine and no enumerator or list: the batch path of
+    /// model servers (a model flavor answering a batch of rows calls this once per request).
+    /// </summary>
+    /// <param name="inputs">The input rows; none may be null.</param>
+    /// <returns>One new output row per input row, in the same order (an empty array for no rows).</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="inputs"/> is null.</exception>
+    /// <exception cref="ValidationException">A row is null.</exception>
+    /// <exception cref="ObjectDisposedException">The predictor was disposed.</exception>
+    public TOutput[] PredictArray(TInput[] inputs)
     {
+        Throw.IfNull(inputs);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var results = new TOutput[inputs.Length];
         var engine = _pool.Get();
         try
         {
             for (int i = 0; i < inputs.Length; i++)
-                results[i] = engine.Predict(inputs[i] ?? throw new ArgumentException($"Row {i} of the batch is null.", nameof(inputs)));
+                results[i] = engine.Predict(inputs[i] ?? throw NullRow(i));
         }
         finally
         {
@@ -108,6 +119,9 @@ public sealed class ModelPredictor<TInput, TOutput> : IDisposable
         }
         return results;
     }
+
+    private static ValidationException NullRow(int index)
+        => new($"Row {index} of the batch is null. Pass only non-null input rows (filter out the missing ones first).");
 
     /// <summary>Releases the pooled prediction engines. The loaded model itself stays cached by the registry.</summary>
     public void Dispose()

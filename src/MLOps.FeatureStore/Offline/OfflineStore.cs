@@ -139,7 +139,7 @@ internal static class OfflineStore
         var batches = new List<RecordBatch>();
         try
         {
-            await foreach (var batch in DatasetReader.ReadParquetAsync(file, names, DatasetReader.DefaultBatchSize, cancellationToken).ConfigureAwait(false))
+            await foreach (var batch in DatasetReader.ReadParquetAsync(file, new ParquetReadOptions { Columns = names }, cancellationToken).ConfigureAwait(false))
             {
                 if (batch.Length == 0)
                 {
@@ -235,7 +235,7 @@ internal sealed class OfflineWriteSession : IAsyncDisposable
     private long _writes;
     private bool _committed;
 
-    private sealed record OpenFile(string Temp, string Final, FileStream Stream, ParquetBatchWriter.ParquetBatchFileWriter Writer)
+    private sealed record OpenFile(string Temp, string Final, FileStream Stream, ParquetBatchWriter Writer)
     {
         public long LastWrite { get; set; }
     }
@@ -353,7 +353,7 @@ internal sealed class OfflineWriteSession : IAsyncDisposable
             var final = Path.Combine(dir, string.Create(CultureInfo.InvariantCulture, $"{Prefix}{_fileTag}{n}.parquet"));
             var temp = Path.Combine(dir, $".{Prefix}{Guid.NewGuid():N}.parquet.tmp");
             var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
-            var writer = await ParquetBatchWriter.ParquetBatchFileWriter.CreateAsync(batch.Schema, stream, cancellationToken).ConfigureAwait(false);
+            var writer = await ParquetBatchWriter.CreateAsync(batch.Schema, stream, cancellationToken).ConfigureAwait(false);
             _open[partition] = w = new OpenFile(temp, final, stream, writer);
         }
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Data.Sqlite;
-using Sql = MLOps.Storage.Sqlite.SqliteMetadataStore;
+using Sql = MLOps.Storage.Sqlite.SqliteCommands;
 
 namespace MLOps.FeatureStore.Online;
 

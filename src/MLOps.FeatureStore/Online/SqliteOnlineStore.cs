@@ -5,7 +5,7 @@ using Microsoft.Data.Sqlite;
 using Polly;
 using MLOps.Storage.Sqlite;
 using SQLitePCL;
-using Sql = MLOps.Storage.Sqlite.SqliteMetadataStore;
+using Sql = MLOps.Storage.Sqlite.SqliteCommands;
 
 namespace MLOps.FeatureStore.Online;
 

@@ -144,7 +144,7 @@ public abstract class DataSource
             foreach (var (column, type) in typeHints ?? new Dictionary<string, FeatureType>())
                 if (type == FeatureType.String) text.Add(column);
             // the reader converts the zone-less cells of the columns it types as timestamps; the normalizer those of the text columns
-            return DatasetReader.ReadCsvAsync(path, chunkRows, text, zone, cancellationToken);
+            return DatasetReader.ReadCsvAsync(path, new CsvReadOptions { BatchSize = chunkRows, TextColumns = text, TimeZone = zone }, cancellationToken);
         }
     }
 

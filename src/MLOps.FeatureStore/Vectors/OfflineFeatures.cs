@@ -82,7 +82,7 @@ public sealed class OfflineFeatures : IDisposable
         {
             var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
             await using (stream.ConfigureAwait(false))
-                await DatasetReader.WriteParquetAsync([Batch], stream, cancellationToken).ConfigureAwait(false);
+                await DatasetWriter.WriteParquetAsync([Batch], stream, cancellationToken).ConfigureAwait(false);
             File.Move(temp, full, overwrite: true);
         }
         finally

@@ -62,7 +62,7 @@ public sealed class OnlineFeatureService : IAsyncDisposable
     private int _pooled;
     private int _disposed;
 
-    internal OnlineFeatureService(VectorPlan plan, IOnlineStore store, TimeProvider time, IReadOnlyDictionary<string, Artifacts.DatasetProfile?> statistics, OnlineServiceOptions options, Func<Online.OnlineTable, Online.OnlineTable> tableOf)
+    internal OnlineFeatureService(VectorPlan plan, IOnlineStore store, TimeProvider time, IReadOnlyDictionary<string, DatasetProfile?> statistics, OnlineServiceOptions options, Func<Online.OnlineTable, Online.OnlineTable> tableOf)
     {
         _plan = plan;
         _store = store;

@@ -20,7 +20,7 @@ internal sealed class PredictionsFile : IAsyncDisposable
     private readonly string _folder;
     private readonly string _path;
     private FileStream? _stream;
-    private ParquetBatchWriter.ParquetBatchFileWriter? _writer;
+    private ParquetBatchWriter? _writer;
 
     /// <summary>Names the file of a predictions dataset; nothing is created before the first batch.</summary>
     /// <param name="artifactRoot">The project's artifact root (<see cref="MLOpsProject.ArtifactRoot"/>).</param>
@@ -47,7 +47,7 @@ internal sealed class PredictionsFile : IAsyncDisposable
         {
             Directory.CreateDirectory(Path.GetDirectoryName(_partial)!);
             _stream = new FileStream(_partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
-            _writer = await ParquetBatchWriter.ParquetBatchFileWriter.CreateAsync(batch.Schema, _stream, cancellationToken).ConfigureAwait(false);
+            _writer = await ParquetBatchWriter.CreateAsync(batch.Schema, _stream, cancellationToken).ConfigureAwait(false);
         }
 
         await _writer.WriteAsync(batch, cancellationToken).ConfigureAwait(false);

@@ -265,7 +265,7 @@ public sealed class IngestionSemanticsTests
         foreach (var file in report.OfflineFiles)
         {
             var rows = new List<DateTime>();
-            await foreach (var b in MLOps.Artifacts.DatasetReader.ReadAsync(file, MLOps.Artifacts.DatasetFormat.Parquet))
+            await foreach (var b in MLOps.Data.DatasetReader.ReadAsync(file, MLOps.Data.DatasetFormat.Parquet))
                 using (b)
                     rows.AddRange(((TimestampArray)b.Column("date")).Values.ToArray().Select(us => FlightData.FromMicros(us).UtcDateTime));
             Assert.That(rows.Select(Expected).Distinct().Single(), Is.EqualTo(Path.GetRelativePath(root, Path.GetDirectoryName(file)!).Replace('\\', '/')), file);

@@ -1,6 +1,8 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 
+using static MLOps.Storage.Sqlite.SqliteCommands;
+
 namespace MLOps.Storage.Sqlite;
 
 public sealed partial class SqliteMetadataStore

@@ -1,5 +1,7 @@
 using Microsoft.Data.Sqlite;
 
+using static MLOps.Storage.Sqlite.SqliteCommands;
+
 namespace MLOps.Storage.Sqlite;
 
 public sealed partial class SqliteMetadataStore

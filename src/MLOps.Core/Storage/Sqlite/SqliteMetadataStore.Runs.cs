@@ -2,6 +2,8 @@ using System.Globalization;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
+using static MLOps.Storage.Sqlite.SqliteCommands;
+
 namespace MLOps.Storage.Sqlite;
 
 public sealed partial class SqliteMetadataStore

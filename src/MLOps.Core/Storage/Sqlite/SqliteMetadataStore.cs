@@ -5,6 +5,8 @@ using Microsoft.Data.Sqlite;
 using MLOps.Runs.Internal;
 using Polly;
 
+using static MLOps.Storage.Sqlite.SqliteCommands;
+
 namespace MLOps.Storage.Sqlite;
 
 /// <summary>Options of the SQLite metadata store.</summary>
@@ -237,38 +239,6 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
     }
 
     // ---- small ADO helpers ----
-
-    internal static SqliteCommand Command(SqliteConnection c, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
-    {
-        var cmd = c.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = sql;
-        foreach (var (name, value) in parameters)
-            cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        return cmd;
-    }
-
-    internal static int Exec(SqliteConnection c, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
-    {
-        using var cmd = Command(c, tx, sql, parameters);
-        return cmd.ExecuteNonQuery();
-    }
-
-    internal static object? Scalar(SqliteConnection c, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
-    {
-        using var cmd = Command(c, tx, sql, parameters);
-        var v = cmd.ExecuteScalar();
-        return v is DBNull ? null : v;
-    }
-
-    internal static List<T> Query<T>(SqliteConnection c, SqliteTransaction? tx, string sql, Func<SqliteDataReader, T> map, params (string Name, object? Value)[] parameters)
-    {
-        using var cmd = Command(c, tx, sql, parameters);
-        using var r = cmd.ExecuteReader();
-        var list = new List<T>();
-        while (r.Read()) list.Add(map(r));
-        return list;
-    }
 
     internal static DateTimeOffset Time(long ticks) => new(ticks, TimeSpan.Zero);
 

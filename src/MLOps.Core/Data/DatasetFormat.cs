@@ -1,4 +1,4 @@
-namespace MLOps.Artifacts;
+namespace MLOps.Data;
 
 /// <summary>The file formats that dataset artifacts can be read from, profiled and written to.</summary>
 public enum DatasetFormat

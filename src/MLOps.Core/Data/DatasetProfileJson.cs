@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace MLOps.Artifacts;
+namespace MLOps.Data;
 
 /// <summary>The JSON settings of <see cref="DatasetProfile"/> and the conversion of preview values.</summary>
 internal static class DatasetProfileJson

@@ -5,7 +5,7 @@ using System.Text;
 using Apache.Arrow;
 using Apache.Arrow.Types;
 
-namespace MLOps.Artifacts;
+namespace MLOps.Data;
 
 /// <summary>Accumulates the statistics of one column over the batches of a dataset.</summary>
 internal abstract class ColumnAccumulator

@@ -5,7 +5,7 @@ using Apache.Arrow;
 using Apache.Arrow.Types;
 using nietras.SeparatedValues;
 
-namespace MLOps.Artifacts;
+namespace MLOps.Data;
 
 /// <summary>
 /// Reads a CSV file (header row, comma-separated) as Arrow record batches with inferred column types.

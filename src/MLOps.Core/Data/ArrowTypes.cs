@@ -3,7 +3,7 @@ using System.Text;
 using Apache.Arrow;
 using Apache.Arrow.Types;
 
-namespace MLOps.Artifacts;
+namespace MLOps.Data;
 
 /// <summary>How the profiler treats the values of a column.</summary>
 internal enum ValueCategory

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace MLOps.Artifacts;
+namespace MLOps.Data;
 
 /// <summary>
 /// Sorts finite doubles ascending in linear time: a least-significant-digit radix sort of their bit patterns mapped to

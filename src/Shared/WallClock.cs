@@ -1,4 +1,4 @@
-namespace MLOps.Artifacts;
+namespace MLOps.Internal;
 
 /// <summary>Wall-clock times (a date and time without a zone) read in a declared zone, never in the machine's.</summary>
 internal static class WallClock

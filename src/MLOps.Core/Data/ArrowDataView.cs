@@ -1,9 +1,10 @@
 using System.Text;
+using Apache.Arrow;
 using Apache.Arrow.Types;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace MLOps.FeatureStore.Retrieval;
+namespace MLOps.Data;
 
 /// <summary>
 /// An ML.NET <see cref="IDataView"/> over Arrow record batches: one column per Arrow column, read in place. Getters read
@@ -25,7 +26,15 @@ namespace MLOps.FeatureStore.Retrieval;
 /// <para>The view is immutable and its cursors are independent, so it can be read by several threads at once; the batches
 /// must not be disposed while it is in use. It cannot shuffle.</para>
 /// </remarks>
-internal sealed class ArrowDataView : IDataView
+/// <example>
+/// <code>
+/// var batches = new List&lt;RecordBatch&gt;();
+/// await foreach (var batch in DatasetReader.ReadParquetAsync("flights.parquet")) batches.Add(batch);
+/// IDataView view = new ArrowDataView(batches);                 // numbers as Single, for ML.NET trainers
+/// var model = mlContext.BinaryClassification.Trainers.FastTree().Fit(pipeline.Fit(view).Transform(view));
+/// </code>
+/// </example>
+public sealed class ArrowDataView : IDataView
 {
     private readonly IReadOnlyList<RecordBatch> _batches;
     private readonly ColumnReader[] _readers;
@@ -35,7 +44,8 @@ internal sealed class ArrowDataView : IDataView
     /// <param name="schema">The Arrow schema of every batch (needed when <paramref name="batches"/> is empty).</param>
     /// <param name="batches">The batches, in order; may be empty.</param>
     /// <param name="numbersAsSingle">Read doubles and integers as <c>Single</c> (what most ML.NET trainers expect).</param>
-    /// <exception cref="ArgumentException">A column type is not supported, or a batch does not match the schema.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="schema"/> or <paramref name="batches"/> is null.</exception>
+    /// <exception cref="ValidationException">A column type is not supported, or a batch is null or does not match the schema.</exception>
     public ArrowDataView(Schema schema, IReadOnlyList<RecordBatch> batches, bool numbersAsSingle)
     {
         Throw.IfNull(schema);
@@ -52,14 +62,14 @@ internal sealed class ArrowDataView : IDataView
         Schema = builder.ToSchema();
         for (var b = 0; b < batches.Count; b++)
         {
-            var batch = batches[b] ?? throw new ArgumentException($"Record batch {b} is null. Pass only non-null batches.", nameof(batches));
+            var batch = batches[b] ?? throw new ValidationException($"Record batch {b} is null. Pass only non-null batches.");
             if (batch.ColumnCount != _readers.Length)
-                throw new ArgumentException($"Record batch {b} has {batch.ColumnCount} columns but the schema has {_readers.Length}. Every batch must have the schema's columns.", nameof(batches));
+                throw new ValidationException($"Record batch {b} has {batch.ColumnCount} columns but the schema has {_readers.Length}. Every batch must have the schema's columns.");
             for (var i = 0; i < _readers.Length; i++)
             {
                 var type = batch.Column(i).Data.DataType;
                 if (type.TypeId != _readers[i].Field.DataType.TypeId)
-                    throw new ArgumentException($"Column '{_readers[i].Field.Name}' of record batch {b} is {type.Name} but the schema says {_readers[i].Field.DataType.Name}. Every batch must have the schema's column types.", nameof(batches));
+                    throw new ValidationException($"Column '{_readers[i].Field.Name}' of record batch {b} is {type.Name} but the schema says {_readers[i].Field.DataType.Name}. Every batch must have the schema's column types.");
             }
             _rowCount += batch.Length;
         }
@@ -68,7 +78,8 @@ internal sealed class ArrowDataView : IDataView
     /// <summary>Creates a view over a non-empty list of batches, with the schema of the first.</summary>
     /// <param name="batches">The batches, in order.</param>
     /// <param name="numbersAsSingle">Read doubles and integers as <c>Single</c>.</param>
-    /// <exception cref="ArgumentException">The list is empty, a column type is not supported, or the batches' schemas differ.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="batches"/> is null.</exception>
+    /// <exception cref="ValidationException">The list is empty, a column type is not supported, or the batches' schemas differ.</exception>
     public ArrowDataView(IReadOnlyList<RecordBatch> batches, bool numbersAsSingle = true)
         : this(FirstSchema(batches), batches, numbersAsSingle)
     {
@@ -79,7 +90,7 @@ internal sealed class ArrowDataView : IDataView
         Throw.IfNull(batches);
         return batches.Count > 0
             ? batches[0].Schema
-            : throw new ArgumentException("The list of record batches is empty, so it has no schema. Pass the schema with the ArrowDataView(Schema, batches, numbersAsSingle) constructor.", nameof(batches));
+            : throw new ValidationException("The list of record batches is empty, so it has no schema. Pass the schema with the ArrowDataView(Schema, batches, numbersAsSingle) constructor.");
     }
 
     /// <inheritdoc/>
@@ -174,9 +185,8 @@ internal sealed class ArrowDataView : IDataView
             ArrowTypeId.LargeString => TextReader(field, static (array, row) => ((LargeStringArray)array).GetBytes(row)),
             ArrowTypeId.StringView => TextReader(field, static (array, row) => ((StringViewArray)array).GetBytes(row)),
             ArrowTypeId.Timestamp => TimestampReader(field),
-            _ => throw new ArgumentException(
-                $"Column '{field.Name}' has the Arrow type {field.DataType.Name}, which ML.NET cannot read through ArrowDataView. Cast it to double, float, int64, int32, bool, string or timestamp first.",
-                nameof(field)),
+            _ => throw new ValidationException(
+                $"Column '{field.Name}' has the Arrow type {field.DataType.Name}, which ML.NET cannot read through ArrowDataView. Cast it to double, float, int64, int32, bool, string or timestamp first."),
         };
 
         private delegate ReadOnlySpan<byte> Utf8Bytes(IArrowArray array, int row);

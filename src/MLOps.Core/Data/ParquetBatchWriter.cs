@@ -1,60 +1,192 @@
 using System.Buffers;
 using System.Text;
 using Apache.Arrow;
+using MLOps.Internal;
 using Apache.Arrow.Types;
 using Parquet;
 using Parquet.Schema;
 using ArrowField = Apache.Arrow.Field;
 using ArrowSchema = Apache.Arrow.Schema;
 
-namespace MLOps.Artifacts;
+namespace MLOps.Data;
 
-/// <summary>Writes Arrow record batches as a Parquet file, one row group per batch.</summary>
-internal static class ParquetBatchWriter
+/// <summary>
+/// Writes Arrow record batches to a Parquet file one row group per batch, batch by batch, for writers that produce
+/// their rows over time (only the batch being written is in memory).
+/// </summary>
+/// <remarks>
+/// <para>Supported column types: bool, int8 to int64, uint8 to uint64, float, double, decimal128, string, binary,
+/// timestamp (written with the batch's unit, seconds as milliseconds; a zone makes the column <c>isAdjustedToUTC</c>)
+/// and date; dictionary-encoded columns are written decoded. Nullable Arrow fields become optional Parquet columns, the
+/// others required ones.</para>
+/// <para>Two ways to start one:</para>
+/// <list type="bullet">
+/// <item><see cref="CreateFileAsync"/> writes a file atomically: the rows go to a temporary file next to the
+/// destination, which <see cref="CompleteAsync"/> renames over it once the footer is written. Disposing the writer
+/// without completing it deletes the temporary file, so the destination is never seen half-written (it keeps its
+/// previous content, if any).</item>
+/// <item><see cref="CreateAsync"/> writes to a stream the caller owns; <see cref="CompleteAsync"/> (or, as with
+/// Parquet.Net's writer, disposing) writes the footer and leaves the stream open.</item>
+/// </list>
+/// <para>A writer is not thread-safe: write batches one at a time.</para>
+/// </remarks>
+/// <example>
+/// <code>
+/// await using var writer = await ParquetBatchWriter.CreateFileAsync(schema, "out/predictions.parquet", ct);
+/// await foreach (var batch in batches) await writer.WriteAsync(batch, ct);
+/// await writer.CompleteAsync(ct);   // renames the temporary file to out/predictions.parquet
+/// </code>
+/// </example>
+public sealed class ParquetBatchWriter : IAsyncDisposable
 {
-    public static async Task WriteAsync(ArrowSchema schema, IEnumerable<RecordBatch> batches, Stream destination, CancellationToken cancellationToken)
+    private readonly ColumnWriter[] _columns;
+    private readonly ParquetWriter _writer;
+    private readonly FileStream? _file;
+    private readonly string? _path;
+    private bool _completed;
+    private bool _disposed;
+
+    private ParquetBatchWriter(ArrowSchema schema, ColumnWriter[] columns, ParquetWriter writer, FileStream? file, string? path)
     {
-        var writer = await ParquetBatchFileWriter.CreateAsync(schema, destination, cancellationToken).ConfigureAwait(false);
-        await using (writer.ConfigureAwait(false))
+        Schema = schema;
+        _columns = columns;
+        _writer = writer;
+        _file = file;
+        _path = path;
+    }
+
+    /// <summary>The Arrow schema of the file: every batch written must have these columns, in this order.</summary>
+    public ArrowSchema Schema { get; }
+
+    /// <summary>The number of rows written so far.</summary>
+    public long RowCount { get; private set; }
+
+    /// <summary>The number of row groups (batches) written so far.</summary>
+    public int RowGroupCount { get; private set; }
+
+    /// <summary>Starts a Parquet file on a stream.</summary>
+    /// <param name="schema">The Arrow schema of the batches to write.</param>
+    /// <param name="destination">A writable stream; it is left open.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <returns>The writer; complete or dispose it to write the footer.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="schema"/> or <paramref name="destination"/> is null.</exception>
+    /// <exception cref="ValidationException">The stream is not writable, or a column's type cannot be written to Parquet.</exception>
+    public static async Task<ParquetBatchWriter> CreateAsync(ArrowSchema schema, Stream destination, CancellationToken cancellationToken = default)
+    {
+        Throw.IfNull(schema);
+        DatasetWriter.CheckWritable(destination);
+        var columns = CreateColumns(schema);
+        var writer = await ParquetWriter.CreateAsync(ParquetSchemaOf(columns), destination, null, false, cancellationToken).ConfigureAwait(false);
+        return new ParquetBatchWriter(schema, columns, writer, file: null, path: null);
+    }
+
+    /// <summary>
+    /// Starts a Parquet file at a path, written atomically: the rows go to a temporary file in the destination's folder
+    /// (created if missing) until <see cref="CompleteAsync"/> renames it to <paramref name="path"/>.
+    /// </summary>
+    /// <param name="schema">The Arrow schema of the batches to write.</param>
+    /// <param name="path">The destination file; an existing file is replaced only when the writer completes.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <returns>The writer; call <see cref="CompleteAsync"/> to publish the file, dispose it in any case.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="schema"/> is null.</exception>
+    /// <exception cref="ValidationException"><paramref name="path"/> is empty, or a column's type cannot be written to Parquet.</exception>
+    public static async Task<ParquetBatchWriter> CreateFileAsync(ArrowSchema schema, string path, CancellationToken cancellationToken = default)
+    {
+        Throw.IfNull(schema);
+        Names.Required(path, "Parquet file path", "Pass the path of the file to write, e.g. 'out/predictions.parquet'.");
+        var columns = CreateColumns(schema);
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var temp = $"{full}.{Guid.NewGuid():N}.tmp";
+        var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+        try
         {
-            foreach (var batch in batches)
-                await writer.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+            var writer = await ParquetWriter.CreateAsync(ParquetSchemaOf(columns), file, null, false, cancellationToken).ConfigureAwait(false);
+            return new ParquetBatchWriter(schema, columns, writer, file, full);
+        }
+        catch
+        {
+            await file.DisposeAsync().ConfigureAwait(false);
+            File.Delete(temp);
+            throw;
         }
     }
 
-    /// <summary>Writes one row group per batch to an open Parquet file, batch by batch (for writers that append over time).</summary>
-    internal sealed class ParquetBatchFileWriter : IAsyncDisposable
+    /// <summary>Writes a batch as one row group.</summary>
+    /// <param name="batch">The batch, with the writer's columns (names and types, in order); it is not disposed.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>A task that completes when the row group is written.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="batch"/> is null.</exception>
+    /// <exception cref="ValidationException">The batch has other columns than the writer's schema, or a non-nullable column holds a null.</exception>
+    /// <exception cref="InvalidStateException">The writer was already completed or disposed.</exception>
+    public async Task WriteAsync(RecordBatch batch, CancellationToken cancellationToken = default)
     {
-        private readonly ColumnWriter[] _columns;
-        private readonly ParquetWriter _writer;
-
-        private ParquetBatchFileWriter(ColumnWriter[] columns, ParquetWriter writer)
+        Throw.IfNull(batch);
+        ThrowIfDone();
+        DatasetWriter.CheckSameColumns(Schema, batch.Schema, RowGroupCount);
+        using (var rowGroup = _writer.CreateRowGroup())
         {
-            _columns = columns;
-            _writer = writer;
-        }
-
-        /// <summary>Starts a file with a schema.</summary>
-        public static async Task<ParquetBatchFileWriter> CreateAsync(ArrowSchema schema, Stream destination, CancellationToken cancellationToken)
-        {
-            var columns = schema.FieldsList.Select(CreateColumn).ToArray();
-            var parquetSchema = new ParquetSchema(columns.Select(c => (Parquet.Schema.Field)c.Field));
-            var writer = await ParquetWriter.CreateAsync(parquetSchema, destination, null, false, cancellationToken).ConfigureAwait(false);
-            return new ParquetBatchFileWriter(columns, writer);
-        }
-
-        /// <summary>Writes a batch (with the file's columns, in order) as one row group.</summary>
-        public async Task WriteAsync(RecordBatch batch, CancellationToken cancellationToken)
-        {
-            using var rowGroup = _writer.CreateRowGroup();
             for (var c = 0; c < _columns.Length; c++)
                 await _columns[c].WriteAsync(rowGroup, batch.Column(c), cancellationToken).ConfigureAwait(false);
             rowGroup.CompleteValidate();
         }
 
-        /// <summary>Finishes the file (writes the footer); the stream stays open.</summary>
-        public ValueTask DisposeAsync() => _writer.DisposeAsync();
+        RowCount += batch.Length;
+        RowGroupCount++;
     }
+
+    /// <summary>
+    /// Finishes the file: writes the footer and flushes; a file started with <see cref="CreateFileAsync"/> is closed and
+    /// renamed to its destination (replacing an existing file in one step).
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the flush.</param>
+    /// <returns>A task that completes when the file is complete.</returns>
+    /// <exception cref="InvalidStateException">The writer was already completed or disposed.</exception>
+    public async Task CompleteAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDone();
+        _completed = true;
+        await _writer.DisposeAsync().ConfigureAwait(false);
+        if (_file is null)
+            return;
+        await _file.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await _file.DisposeAsync().ConfigureAwait(false);
+        File.Move(_file.Name, _path!, overwrite: true);
+    }
+
+    /// <summary>
+    /// Releases the writer. On a stream, a writer that was not completed writes its footer now (the stream stays open);
+    /// at a path, a writer that was not completed deletes its temporary file and leaves the destination untouched.
+    /// </summary>
+    /// <returns>A task that completes when the writer is released.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+            return;
+        _disposed = true;
+        if (_completed)
+            return;
+        _completed = true;
+        if (_file is null)
+        {
+            await _writer.DisposeAsync().ConfigureAwait(false);
+            return;
+        }
+
+        // An abandoned file is dropped without its footer: the temporary file is deleted right after.
+        await _file.DisposeAsync().ConfigureAwait(false);
+        File.Delete(_file.Name);
+    }
+
+    private void ThrowIfDone()
+    {
+        if (_completed || _disposed)
+            throw new InvalidStateException("The Parquet writer is already completed or disposed. Start a new writer to write another file.");
+    }
+
+    private static ColumnWriter[] CreateColumns(ArrowSchema schema) => schema.FieldsList.Select(CreateColumn).ToArray();
+
+    private static ParquetSchema ParquetSchemaOf(ColumnWriter[] columns) => new(columns.Select(c => (Parquet.Schema.Field)c.Field));
 
     private static ColumnWriter CreateColumn(ArrowField field)
     {

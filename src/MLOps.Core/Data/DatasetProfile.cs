@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace MLOps.Artifacts;
+namespace MLOps.Data;
 
 /// <summary>
 /// The profile of a dataset artifact: its schema, row count, a preview of its first rows and statistics for

@@ -10,7 +10,7 @@ using ArrowField = Apache.Arrow.Field;
 using ArrowSchema = Apache.Arrow.Schema;
 using ParquetField = Parquet.Schema.Field;
 
-namespace MLOps.Artifacts;
+namespace MLOps.Data;
 
 /// <summary>
 /// Reads a Parquet file as Arrow record batches: one row group at a time, each cut into batches of at most the batch size.

@@ -1,7 +1,7 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
 
-namespace MLOps.Artifacts;
+namespace MLOps.Data;
 
 /// <summary>Zero-length arrays and record batches, to carry the schema of a dataset without rows.</summary>
 internal static class EmptyArrays
