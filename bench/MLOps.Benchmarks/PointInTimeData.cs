@@ -77,7 +77,7 @@ internal static class PointInTimeData
     {
         var stream = File.Create(path);
         await using (stream.ConfigureAwait(false))
-            await DatasetReader.WriteParquetAsync(batches, stream, CancellationToken.None).ConfigureAwait(false);
+            await DatasetWriter.WriteParquetAsync(batches, stream, CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>An in-memory DuckDB connection with <paramref name="loadSql"/> run on it.</summary>

@@ -6,7 +6,7 @@ using static MLOps.FeatureStore.Tests.Retrieval.AsOfData;
 namespace MLOps.FeatureStore.Tests.Retrieval;
 
 /// <summary>
-/// A second reader of the point-in-time fixtures: the flights written as Parquet with <see cref="DatasetReader.WriteParquetAsync"/>,
+/// A second reader of the point-in-time fixtures: the flights written as Parquet with <see cref="DatasetWriter.WriteParquetAsync"/>,
 /// joined by DuckDB's <c>ASOF LEFT JOIN</c> and by our engine over <see cref="DatasetReader.ReadAsync"/>, both checked
 /// against the pandas oracle (expected.csv, expected_ttl.csv).
 /// </summary>
@@ -95,9 +95,9 @@ public sealed class DuckDbCrossCheckTests
         var features = _temp.File("features.parquet");
         var entities = _temp.File("entities.parquet");
         await using (var stream = File.Create(features))
-            await DatasetReader.WriteParquetAsync(FeatureRows.ToBatches(4000, 8000, 12000, 16000), stream, CancellationToken.None);
+            await DatasetWriter.WriteParquetAsync(FeatureRows.ToBatches(4000, 8000, 12000, 16000), stream, CancellationToken.None);
         await using (var stream = File.Create(entities))
-            await DatasetReader.WriteParquetAsync([EntityRows.ToBatch()], stream, CancellationToken.None);
+            await DatasetWriter.WriteParquetAsync([EntityRows.ToBatch()], stream, CancellationToken.None);
         return (features, entities);
     }
 

@@ -104,14 +104,14 @@ public static class FlightData
     public static async Task<string> WriteParquetAsync(string path, IReadOnlyList<Flight> flights, int rowGroup = 5000)
     {
         await using var stream = File.Create(path);
-        await DatasetReader.WriteParquetAsync(ToBatches(flights, rowGroup), stream, CancellationToken.None);
+        await DatasetWriter.WriteParquetAsync(ToBatches(flights, rowGroup), stream, CancellationToken.None);
         return path;
     }
 
     public static async Task<string> WriteArrowAsync(string path, IReadOnlyList<Flight> flights, int batch = 5000)
     {
         await using var stream = File.Create(path);
-        await DatasetReader.WriteArrowFileAsync(ToBatches(flights, batch), stream, CancellationToken.None);
+        await DatasetWriter.WriteArrowFileAsync(ToBatches(flights, batch), stream, CancellationToken.None);
         return path;
     }
 }

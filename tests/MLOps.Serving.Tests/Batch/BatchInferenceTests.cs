@@ -90,9 +90,9 @@ public sealed class BatchInferenceTests
         {
             await using var stream = File.Create(path);
             if (name.EndsWith(".parquet", StringComparison.Ordinal))
-                await DatasetReader.WriteParquetAsync(batches, stream, CancellationToken.None);
+                await DatasetWriter.WriteParquetAsync(batches, stream, CancellationToken.None);
             else
-                await DatasetReader.WriteArrowFileAsync(batches, stream, CancellationToken.None);
+                await DatasetWriter.WriteArrowFileAsync(batches, stream, CancellationToken.None);
         }
         finally
         {

@@ -1,9 +1,9 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
 using MLOps.Artifacts;
-using static MLOps.Core.Tests.Artifacts.Profiling.ProfilingTestData;
+using static MLOps.Core.Tests.Data.ProfilingTestData;
 
-namespace MLOps.Core.Tests.Artifacts.Profiling;
+namespace MLOps.Core.Tests.Data;
 
 [Parallelizable(ParallelScope.All)]
 [FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
@@ -32,9 +32,9 @@ public sealed class DatasetProfilerTests
             var path = _temp.File(format == DatasetFormat.Parquet ? "flights.parquet" : "flights.arrow");
             await using var stream = File.Create(path);
             if (format == DatasetFormat.Parquet)
-                await DatasetReader.WriteParquetAsync(batches, stream, CancellationToken.None);
+                await DatasetWriter.WriteParquetAsync(batches, stream, CancellationToken.None);
             else
-                await DatasetReader.WriteArrowFileAsync(batches, stream, CancellationToken.None);
+                await DatasetWriter.WriteArrowFileAsync(batches, stream, CancellationToken.None);
             return path;
         }
         finally
@@ -342,14 +342,14 @@ public sealed class DatasetProfilerTests
     [TestCase("data.feather", DatasetFormat.Arrow)]
     [TestCase("data.ipc", DatasetFormat.Arrow)]
     public void DetectFormat_KnownExtension_ReturnsFormat(string path, DatasetFormat expected)
-        => Assert.That(DatasetProfiler.DetectFormat(path), Is.EqualTo(expected));
+        => Assert.That(DatasetReader.DetectFormat(path), Is.EqualTo(expected));
 
     [TestCase("data.txt", ".txt")]
     [TestCase("data.csv.gz", ".gz")]
     [TestCase("data", "no extension")]
     public void DetectFormat_UnknownExtension_ThrowsValidationExceptionNamingFileAndSupportedExtensions(string path, string expectedMention)
     {
-        var e = Assert.Throws<ValidationException>(() => DatasetProfiler.DetectFormat(path));
+        var e = Assert.Throws<ValidationException>(() => DatasetReader.DetectFormat(path));
 
         Assert.That(e!.Message, Does.Contain($"'{path}'").And.Contain(expectedMention));
         Assert.That(e.Message, Does.Contain(".parquet").And.Contain(".csv").And.Contain(".arrow").And.Contain(".feather").And.Contain(".ipc"));

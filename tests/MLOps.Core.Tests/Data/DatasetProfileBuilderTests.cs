@@ -1,10 +1,10 @@
 using Apache.Arrow;
 using MLOps.Artifacts;
 
-namespace MLOps.Core.Tests.Artifacts.Profiling;
+namespace MLOps.Core.Tests.Data;
 
 [Parallelizable(ParallelScope.All)]
-public sealed class ProfileBuilderTests
+public sealed class DatasetProfileBuilderTests
 {
     private static RecordBatch Batch(int n, int offset) => new RecordBatch.Builder()
         .Append("x", false, c => c.Double(b => b.AppendRange(Enumerable.Range(offset, n).Select(i => (double)((i * 7919) % 1000)))))
@@ -14,7 +14,7 @@ public sealed class ProfileBuilderTests
     [Test]
     public void Build_LargeSampleInParallelColumns_EqualsSortedOracleAndIsStable()
     {
-        var builder = new DatasetProfiler.ProfileBuilder("test");
+        var builder = new DatasetProfileBuilder("test");
         for (var b = 0; b < 5; b++) builder.Add(Batch(30_000, b * 30_000));
 
         var profile = builder.Build();
@@ -33,7 +33,7 @@ public sealed class ProfileBuilderTests
     [Test]
     public void Add_AfterBuild_Throws()
     {
-        var builder = new DatasetProfiler.ProfileBuilder("test");
+        var builder = new DatasetProfileBuilder("test");
         builder.Add(Batch(10, 0));
         builder.Build();
         Assert.Throws<InvalidStateException>(() => builder.Add(Batch(10, 10)));

@@ -4,7 +4,7 @@ using MLOps.Artifacts;
 using Parquet;
 using Parquet.Schema;
 
-namespace MLOps.Core.Tests.Artifacts.Profiling;
+namespace MLOps.Core.Tests.Data;
 
 /// <summary>
 /// The dataset reader keeps the timestamps a Parquet file stores, whatever the machine's zone (CI runs these tests a

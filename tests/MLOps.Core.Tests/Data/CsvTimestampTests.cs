@@ -1,7 +1,7 @@
 using System.Globalization;
 using MLOps.Artifacts;
 
-namespace MLOps.Core.Tests.Artifacts.Profiling;
+namespace MLOps.Core.Tests.Data;
 
 [Parallelizable(ParallelScope.All)]
 public sealed class CsvTimestampTests

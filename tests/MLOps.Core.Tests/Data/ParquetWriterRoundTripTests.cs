@@ -2,7 +2,7 @@ using Apache.Arrow;
 using Apache.Arrow.Types;
 using MLOps.Artifacts;
 
-namespace MLOps.Core.Tests.Artifacts.Profiling;
+namespace MLOps.Core.Tests.Data;
 
 /// <summary>The Parquet writer's bulk paths (pooled buffers, strings as character slices) write what the batches hold.</summary>
 [Parallelizable(ParallelScope.All)]
@@ -45,7 +45,7 @@ public sealed class ParquetWriterRoundTripTests
         using var folder = new TempFolder();
         var path = folder.File("t.parquet");
         await using (var stream = File.Create(path))
-            await DatasetReader.WriteParquetAsync(batches, stream, CancellationToken.None);
+            await DatasetWriter.WriteParquetAsync(batches, stream, CancellationToken.None);
 
         var actual = new List<(string? Text, double? Number, string? Coded)>();
         await foreach (var batch in DatasetReader.ReadAsync(path, DatasetFormat.Parquet))

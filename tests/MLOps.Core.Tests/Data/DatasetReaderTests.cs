@@ -2,9 +2,9 @@ using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
 using MLOps.Artifacts;
-using static MLOps.Core.Tests.Artifacts.Profiling.ProfilingTestData;
+using static MLOps.Core.Tests.Data.ProfilingTestData;
 
-namespace MLOps.Core.Tests.Artifacts.Profiling;
+namespace MLOps.Core.Tests.Data;
 
 [Parallelizable(ParallelScope.All)]
 [FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
@@ -85,7 +85,7 @@ public sealed class DatasetReaderTests
         var batches = MixedBatches();
         var path = _temp.File("mixed.parquet");
         await using (var stream = File.Create(path))
-            await DatasetReader.WriteParquetAsync(batches, stream, CancellationToken.None);
+            await DatasetWriter.WriteParquetAsync(batches, stream, CancellationToken.None);
 
         var read = await ReadAllAsync(path, DatasetFormat.Parquet);
 
@@ -101,7 +101,7 @@ public sealed class DatasetReaderTests
         var batches = MixedBatches();
         var path = _temp.File("mixed.parquet");
         await using (var stream = File.Create(path))
-            await DatasetReader.WriteParquetAsync(batches, stream, CancellationToken.None);
+            await DatasetWriter.WriteParquetAsync(batches, stream, CancellationToken.None);
 
         var read = await ReadAllAsync(path, DatasetFormat.Parquet, batchSize: 4);
 
@@ -116,7 +116,7 @@ public sealed class DatasetReaderTests
         var batches = MixedBatches();
         var path = _temp.File("mixed.arrow");
         await using (var stream = File.Create(path))
-            await DatasetReader.WriteArrowFileAsync(batches, stream, CancellationToken.None);
+            await DatasetWriter.WriteArrowFileAsync(batches, stream, CancellationToken.None);
 
         var read = await ReadAllAsync(path, DatasetFormat.Arrow);
 
@@ -152,7 +152,7 @@ public sealed class DatasetReaderTests
         var fromCsv = await ReadAllAsync(csv, DatasetFormat.Csv, batchSize: 6000);
         var parquet = _temp.File("flights.parquet");
         await using (var stream = File.Create(parquet))
-            await DatasetReader.WriteParquetAsync(fromCsv, stream, CancellationToken.None);
+            await DatasetWriter.WriteParquetAsync(fromCsv, stream, CancellationToken.None);
 
         var fromParquet = await ReadAllAsync(parquet, DatasetFormat.Parquet);
 
@@ -199,7 +199,7 @@ public sealed class DatasetReaderTests
             "10001,2001-04-01 12:00,3,2024-01-03\n");
 
         var batches = new List<RecordBatch>();
-        await foreach (var batch in DatasetReader.ReadCsvAsync(path, 2, new HashSet<string>(StringComparer.Ordinal) { "zip", "day", "absent" }))
+        await foreach (var batch in DatasetReader.ReadCsvAsync(path, new CsvReadOptions { BatchSize = 2, TextColumns = new HashSet<string>(StringComparer.Ordinal) { "zip", "day", "absent" } }))
             batches.Add(batch);
 
         Assert.That(batches.Select(b => b.Length), Is.EqualTo(new[] { 2, 1 }));
@@ -215,7 +215,7 @@ public sealed class DatasetReaderTests
 
     [Test]
     public void ReadCsvAsync_MissingFile_ThrowsNotFoundException()
-        => Assert.Throws<NotFoundException>(() => DatasetReader.ReadCsvAsync(_temp.File("missing.csv"), 10, new HashSet<string>()));
+        => Assert.Throws<NotFoundException>(() => DatasetReader.ReadCsvAsync(_temp.File("missing.csv")));
 
     [Test]
     public async Task WriteParquetAsync_DatesAndDecimals_RoundTripAndAreProfiled()
@@ -233,7 +233,7 @@ public sealed class DatasetReaderTests
         ], 3);
         var path = _temp.File("typed.parquet");
         await using (var stream = File.Create(path))
-            await DatasetReader.WriteParquetAsync([batch], stream, CancellationToken.None);
+            await DatasetWriter.WriteParquetAsync([batch], stream, CancellationToken.None);
 
         var read = await ReadAllAsync(path, DatasetFormat.Parquet);
         var profile = DatasetProfiler.Profile(read, "parquet");
@@ -264,8 +264,11 @@ public sealed class DatasetReaderTests
     }
 
     [Test]
-    public void ReadAsync_BatchSizeNotPositive_ThrowsArgumentOutOfRange()
-        => Assert.Throws<ArgumentOutOfRangeException>(() => DatasetReader.ReadAsync(_temp.File("x.csv"), DatasetFormat.Csv, batchSize: 0));
+    public void ReadAsync_BatchSizeNotPositive_ThrowsValidationExceptionNamingTheValue()
+    {
+        var e = Assert.Throws<ValidationException>(() => DatasetReader.ReadAsync(_temp.File("x.csv"), DatasetFormat.Csv, batchSize: 0));
+        Assert.That(e!.Message, Does.Contain("BatchSize").And.Contain(" 0.").And.Contain("positive"));
+    }
 
     [Test]
     public async Task ReadAsync_CsvRowWithWrongCellCount_ThrowsArtifactException()
@@ -295,8 +298,8 @@ public sealed class DatasetReaderTests
     {
         using var stream = new MemoryStream();
 
-        Assert.ThrowsAsync<ValidationException>(() => DatasetReader.WriteParquetAsync([], stream, CancellationToken.None));
-        Assert.ThrowsAsync<ValidationException>(() => DatasetReader.WriteArrowFileAsync([], stream, CancellationToken.None));
+        Assert.ThrowsAsync<ValidationException>(() => DatasetWriter.WriteParquetAsync([], stream, CancellationToken.None));
+        Assert.ThrowsAsync<ValidationException>(() => DatasetWriter.WriteArrowFileAsync([], stream, CancellationToken.None));
     }
 
     [Test]
@@ -307,7 +310,7 @@ public sealed class DatasetReaderTests
             .Build();
         using var stream = new MemoryStream();
 
-        var e = Assert.ThrowsAsync<ValidationException>(() => DatasetReader.WriteParquetAsync([batch], stream, CancellationToken.None));
+        var e = Assert.ThrowsAsync<ValidationException>(() => DatasetWriter.WriteParquetAsync([batch], stream, CancellationToken.None));
 
         Assert.That(e!.Message, Does.Contain("'span'"));
     }
@@ -318,7 +321,7 @@ public sealed class DatasetReaderTests
         var path = _temp.File("empty.parquet");
         using (var empty = new RecordBatch.Builder().Append("x", true, new Int64Array.Builder().Build()).Build())
         await using (var stream = File.Create(path))
-            await DatasetReader.WriteParquetAsync([empty], stream, CancellationToken.None);
+            await DatasetWriter.WriteParquetAsync([empty], stream, CancellationToken.None);
 
         var profile = await DatasetProfiler.ProfileFileAsync(path, DatasetFormat.Parquet, CancellationToken.None);
 

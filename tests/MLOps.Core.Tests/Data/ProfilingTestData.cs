@@ -5,7 +5,7 @@ using Apache.Arrow;
 using Apache.Arrow.Types;
 using MLOps.Artifacts;
 
-namespace MLOps.Core.Tests.Artifacts.Profiling;
+namespace MLOps.Core.Tests.Data;
 
 /// <summary>One record of <c>data/flights-20k.json</c>.</summary>
 public sealed record Flight(string Date, int Delay, int Distance, string Origin, string Destination)

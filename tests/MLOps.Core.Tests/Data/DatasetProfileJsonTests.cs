@@ -2,9 +2,9 @@ using System.Text.Json;
 using Apache.Arrow;
 using Apache.Arrow.Types;
 using MLOps.Artifacts;
-using static MLOps.Core.Tests.Artifacts.Profiling.ProfilingTestData;
+using static MLOps.Core.Tests.Data.ProfilingTestData;
 
-namespace MLOps.Core.Tests.Artifacts.Profiling;
+namespace MLOps.Core.Tests.Data;
 
 [Parallelizable(ParallelScope.All)]
 [FixtureLifeCycle(LifeCycle.InstancePerTestCase)]

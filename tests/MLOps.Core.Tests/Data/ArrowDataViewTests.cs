@@ -3,9 +3,9 @@ using System.Text.Json;
 using Apache.Arrow.Types;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLOps.FeatureStore.Retrieval;
+using Apache.Arrow;
 
-namespace MLOps.FeatureStore.Tests.Retrieval;
+namespace MLOps.Core.Tests.Data;
 
 [Parallelizable(ParallelScope.All)]
 public sealed class ArrowDataViewTests
@@ -45,18 +45,19 @@ public sealed class ArrowDataViewTests
     }
 
     [Test]
-    public void Ctor_UnsupportedTypeOrMismatchedBatch_ThrowsNamingTheColumn()
+    public void Ctor_UnsupportedTypeOrMismatchedBatch_ThrowsValidationExceptionNamingTheColumn()
     {
         var dates = Batch(("day", new Date32Array.Builder().Append(DateTime.UnixEpoch).Build()));
-        var e = Assert.Throws<ArgumentException>(() => _ = new ArrowDataView([dates]));
+        var e = Assert.Throws<ValidationException>(() => _ = new ArrowDataView([dates]));
         Assert.That(e!.Message, Does.Contain("'day'").And.Contain("date32"));
 
         var doubles = Batch(("x", new DoubleArray.Builder().Append(1).Build()));
         var longs = Batch(("x", new Int64Array.Builder().Append(1).Build()));
-        e = Assert.Throws<ArgumentException>(() => _ = new ArrowDataView([doubles, longs]));
+        e = Assert.Throws<ValidationException>(() => _ = new ArrowDataView([doubles, longs]));
         Assert.That(e!.Message, Does.Contain("'x'").And.Contain("batch 1"));
 
-        Assert.Throws<ArgumentException>(() => _ = new ArrowDataView([]));
+        Assert.Throws<ValidationException>(() => _ = new ArrowDataView([]));
+        Assert.Throws<ArgumentNullException>(() => _ = new ArrowDataView(null!));
     }
 
     [Test]

@@ -1,6 +1,6 @@
 using MLOps.Artifacts;
 
-namespace MLOps.Core.Tests.Artifacts.Profiling;
+namespace MLOps.Core.Tests.Data;
 
 [Parallelizable(ParallelScope.All)]
 public sealed class RadixSortTests
