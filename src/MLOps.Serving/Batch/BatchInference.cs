@@ -56,12 +56,12 @@ public static class BatchInference
         Action<long>? batchWritten, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(project);
-        ArgumentException.ThrowIfNullOrWhiteSpace(modelUri);
-        ArgumentException.ThrowIfNullOrWhiteSpace(datasetUriOrPath);
+        Throw.IfNullOrWhitespace(modelUri);
+        Throw.IfNullOrWhitespace(datasetUriOrPath);
         options ??= new BatchInferenceOptions();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.BatchSize, nameof(options) + "." + nameof(options.BatchSize));
-        ArgumentException.ThrowIfNullOrWhiteSpace(options.RunName, nameof(options) + "." + nameof(options.RunName));
-        ArgumentException.ThrowIfNullOrWhiteSpace(options.OutputKey, nameof(options) + "." + nameof(options.OutputKey));
+        Throw.IfNullOrWhitespace(options.RunName, nameof(options) + "." + nameof(options.RunName));
+        Throw.IfNullOrWhitespace(options.OutputKey, nameof(options) + "." + nameof(options.OutputKey));
 
         var model = await project.Models.LoadAsync(modelUri, null, ct).ConfigureAwait(false);
         ArtifactRecord? dataset = null;

@@ -37,8 +37,8 @@ public sealed class FeatureEnrichmentStep : IServingStep, IServingStepLifetime, 
     public FeatureEnrichmentStep(FeatureStoreCatalog featureStore, string vectorNameOrUri, string name = "enrich")
     {
         ArgumentNullException.ThrowIfNull(featureStore);
-        ArgumentException.ThrowIfNullOrWhiteSpace(vectorNameOrUri);
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        Throw.IfNullOrWhitespace(vectorNameOrUri);
+        Throw.IfNullOrWhitespace(name);
         _featureStore = featureStore;
         _vector = vectorNameOrUri;
         Name = name;

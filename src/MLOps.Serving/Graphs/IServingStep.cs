@@ -101,7 +101,7 @@ public static class ServingStep
 
         public LambdaStep(string name, Func<ServingEvent, StepContext, CancellationToken, ValueTask<ServingEvent>> process)
         {
-            ArgumentException.ThrowIfNullOrWhiteSpace(name);
+            Throw.IfNullOrWhitespace(name);
             ArgumentNullException.ThrowIfNull(process);
             Name = name;
             _process = process;

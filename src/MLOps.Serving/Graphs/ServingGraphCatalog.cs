@@ -102,7 +102,7 @@ public sealed class ServingGraphCatalog
     /// <returns>The versions; empty when the graph was never stored.</returns>
     public async Task<IReadOnlyList<ServingGraphRecord>> ListVersionsAsync(string name, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        Throw.IfNullOrWhitespace(name);
         var records = await _project.Store.Specs.ListVersionsAsync(_project.Name, Kind, name, cancellationToken).ConfigureAwait(false);
         return [.. records.Select(ToRecord)];
     }
@@ -117,7 +117,7 @@ public sealed class ServingGraphCatalog
     /// <exception cref="ValidationException">The tag is not a valid name, or is a number.</exception>
     public async Task TagAsync(string name, int version, string tag, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        Throw.IfNullOrWhitespace(name);
         Names.SpecTag(tag);
         await _project.Store.Specs.SetTagAsync(_project.Name, Kind, name, tag, version, cancellationToken).ConfigureAwait(false);
     }
@@ -128,13 +128,13 @@ public sealed class ServingGraphCatalog
     /// <returns><see langword="true"/> when it existed.</returns>
     public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        Throw.IfNullOrWhitespace(name);
         return _project.Store.Specs.DeleteAsync(_project.Name, Kind, name, cancellationToken);
     }
 
     private (string Name, string VersionOrTag) Resolve(string nameOrUri, string versionOrTag)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(versionOrTag);
+        Throw.IfNullOrWhitespace(versionOrTag);
         return StoreUri.ResolveName(nameOrUri, versionOrTag, StoreUri.ServingGraphs, _project.Name);
     }
 

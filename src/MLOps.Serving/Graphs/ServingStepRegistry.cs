@@ -21,7 +21,7 @@ public sealed class ServingStepRegistry
     /// <returns>This registry, for chaining.</returns>
     public ServingStepRegistry Register(string kind, Func<JsonObject, IServingStep> factory)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(kind);
+        Throw.IfNullOrWhitespace(kind);
         ArgumentNullException.ThrowIfNull(factory);
         _factories[kind] = factory;
         return this;
@@ -39,7 +39,7 @@ public sealed class ServingStepRegistry
     /// <exception cref="ValidationException">The kind is not registered.</exception>
     public ISerializableServingStep Create(string kind, JsonObject? options = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(kind);
+        Throw.IfNullOrWhitespace(kind);
         if (!_factories.TryGetValue(kind, out var factory))
             throw new ValidationException($"The step kind '{kind}' is not registered; known kinds: {Known()}. Register it with ServingStepRegistry.Register(\"{kind}\", options => ...).");
         var copy = options is null ? [] : (JsonObject)options.DeepClone();

@@ -21,8 +21,8 @@ public static class MLNetModel
         where TOutput : class, new()
     {
         ArgumentNullException.ThrowIfNull(project);
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        ArgumentException.ThrowIfNullOrWhiteSpace(uri);
+        Throw.IfNullOrWhitespace(name);
+        Throw.IfNullOrWhitespace(uri);
         if (options?.PollInterval is { } interval && interval <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(options), interval, "PollInterval must be positive, or null for no polling.");
         return new MLNetModel<TInput, TOutput>(project, name, uri, options);
@@ -161,7 +161,7 @@ public sealed class MLNetModel<TInput, TOutput> : IInferenceModel, IAsyncDisposa
     /// <exception cref="ValidationException">The version is not an ML.NET model, or the row types do not fit it.</exception>
     public Task<bool> DeployAsync(string uri, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(uri);
+        Throw.IfNullOrWhitespace(uri);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var handle = Volatile.Read(ref _handle)
                      ?? throw new InvalidStateException($"The model '{Name}' is not loaded; call LoadAsync before DeployAsync.");

@@ -26,7 +26,7 @@ public static class ModelHandle
         where TOutput : class, new()
     {
         ArgumentNullException.ThrowIfNull(project);
-        ArgumentException.ThrowIfNullOrWhiteSpace(uri);
+        Throw.IfNullOrWhitespace(uri);
         var interval = options?.PollInterval;
         if (interval is { } i && i <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(options), i, "PollInterval must be positive, or null for no polling.");
@@ -156,7 +156,7 @@ public sealed class ModelHandle<TInput, TOutput> : IAsyncDisposable
     /// <exception cref="ArtifactException">The model file is missing, corrupted or unreadable by ML.NET.</exception>
     public async Task<bool> DeployAsync(string uri, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(uri);
+        Throw.IfNullOrWhitespace(uri);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         await _refreshLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try

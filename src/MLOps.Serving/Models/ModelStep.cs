@@ -26,7 +26,7 @@ public sealed class ModelStep : IServingStep, IServingStepLifetime
     public ModelStep(IInferenceModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        ArgumentException.ThrowIfNullOrWhiteSpace(model.Name);
+        Throw.IfNullOrWhitespace(model.Name);
         Model = model;
     }
 

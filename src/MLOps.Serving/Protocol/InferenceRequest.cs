@@ -73,7 +73,7 @@ public sealed class InferenceResponse
     public static InferenceResponse For(InferenceRequest request, string modelName, string? modelVersion, IReadOnlyList<InferenceTensor> outputs)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentException.ThrowIfNullOrWhiteSpace(modelName);
+        Throw.IfNullOrWhitespace(modelName);
         ArgumentNullException.ThrowIfNull(outputs);
         return new() { ModelName = modelName, ModelVersion = modelVersion, Id = request.Id, Outputs = outputs };
     }

@@ -17,7 +17,7 @@ public sealed class InferenceTensor
     /// <param name="parameters">Optional tensor parameters.</param>
     public InferenceTensor(string name, long[]? shape, TensorData data, IReadOnlyDictionary<string, JsonElement>? parameters = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        Throw.IfNullOrWhitespace(name);
         ArgumentNullException.ThrowIfNull(data);
         shape = shape is null || shape.Length == 0 ? [data.Length] : (long[])shape.Clone();
         long count = 1;
@@ -108,7 +108,7 @@ public sealed class RequestedOutput
     /// <param name="parameters">Optional parameters (such as <c>binary_data</c> or <c>classification</c>).</param>
     public RequestedOutput(string name, IReadOnlyDictionary<string, JsonElement>? parameters = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        Throw.IfNullOrWhitespace(name);
         Name = name;
         Parameters = parameters;
     }

@@ -43,7 +43,7 @@ public sealed class TensorMetadata
     /// <param name="shape">The dimensions, -1 where variable (such as the batch dimension).</param>
     public TensorMetadata(string name, TensorDataType dataType, params long[] shape)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        Throw.IfNullOrWhitespace(name);
         ArgumentNullException.ThrowIfNull(shape);
         foreach (long dim in shape)
         {

@@ -52,7 +52,7 @@ public sealed class RemoteModel : IInferenceModel
     /// <exception cref="ArgumentException">The client has no usable <see cref="HttpClient.BaseAddress"/>, or an option is invalid; the message names the value and the fix.</exception>
     public RemoteModel(string name, HttpClient httpClient, RemoteModelOptions? options = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        Throw.IfNullOrWhitespace(name);
         ArgumentNullException.ThrowIfNull(httpClient);
         options ??= new RemoteModelOptions();
         if (options.RemoteName is { } remoteName && string.IsNullOrWhiteSpace(remoteName))

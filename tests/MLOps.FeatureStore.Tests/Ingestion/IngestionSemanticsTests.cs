@@ -343,7 +343,7 @@ public sealed class IngestionSemanticsTests
         Assert.That(delay.Histogram.Edges[^1], Is.EqualTo(522));
         var origin = stats.Statistics.Single(s => s.Name == "origin");
         var top = FlightData.All.GroupBy(f => f.Origin).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).Take(10)
-            .Select(g => new MLOps.Artifacts.ValueCount(g.Key, g.Count())).ToArray();
+            .Select(g => new ValueCount(g.Key, g.Count())).ToArray();
         Assert.That(origin.TopValues, Is.EqualTo(top));
         Assert.That(origin.Unique, Is.EqualTo(FlightData.All.Select(f => f.Origin).Distinct().Count()));
         Assert.That(stats.Statistics.Select(s => s.Name), Does.Contain("delay_sum_1d").And.Not.Contain("_ingest_order").And.Not.Contain("__row"));
