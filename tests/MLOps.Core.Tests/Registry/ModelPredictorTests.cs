@@ -46,6 +46,25 @@ public sealed class ModelPredictorTests : RegistryTestBase
     }
 
     [Test]
+    public async Task PredictArray_Rows_EqualsPredictBatchAndRejectsANullRowByIndex()
+    {
+        await RegisterAsync();
+        var inputs = FlightModels.TestInputs.Take(200).ToArray();
+        using var predictor = await Project.Models.CreatePredictorAsync<FlightInput, DelayPrediction>("delay-model");
+
+        var array = predictor.PredictArray(inputs);
+
+        Assert.That(array.Select(p => (p.Score, p.Probability, p.PredictedLabel)),
+            Is.EqualTo(predictor.PredictBatch(inputs).Select(p => (p.Score, p.Probability, p.PredictedLabel))));
+        Assert.That(predictor.PredictArray([]), Is.Empty);
+        var withNull = inputs.Take(3).Append(null!).ToArray();
+        var e = Assert.Throws<ValidationException>(() => predictor.PredictArray(withNull));
+        Assert.That(e!.Message, Does.Contain("Row 3").And.Contain("Pass only non-null"));
+        Assert.Throws<ValidationException>(() => predictor.PredictBatch(withNull));
+        Assert.Throws<ArgumentNullException>(() => predictor.PredictArray(null!));
+    }
+
+    [Test]
     public async Task Predict_InputWithColumnNameAttributes_MatchesByColumnName()
     {
         await RegisterAsync();
