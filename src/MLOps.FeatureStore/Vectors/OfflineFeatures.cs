@@ -72,23 +72,10 @@ public sealed class OfflineFeatures : IDisposable
     /// <param name="path">The file.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>A task that completes when the file is written.</returns>
-    public async Task SaveAsParquetAsync(string path, CancellationToken cancellationToken = default)
+    public Task SaveAsParquetAsync(string path, CancellationToken cancellationToken = default)
     {
         Throw.IfNullOrWhitespace(path);
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temp = full + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        try
-        {
-            var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
-            await using (stream.ConfigureAwait(false))
-                await DatasetWriter.WriteParquetAsync([Batch], stream, cancellationToken).ConfigureAwait(false);
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        return DatasetWriter.WriteParquetFileAsync([Batch], path, cancellationToken);
     }
 
     /// <summary>Logs the rows as a dataset artifact of the project (Parquet, with schema, preview and statistics).</summary>
