@@ -45,7 +45,9 @@ public static class DatasetReader
     /// <exception cref="NotFoundException">The file does not exist.</exception>
     /// <exception cref="ArtifactException">The file cannot be read as <paramref name="format"/> (thrown while enumerating).</exception>
     public static IAsyncEnumerable<RecordBatch> ReadAsync(string path, DatasetFormat format, int batchSize = DefaultBatchSize, CancellationToken cancellationToken = default)
-        => format switch
+    {
+        CheckBatchSize(batchSize, "batchSize");
+        return format switch
         {
             DatasetFormat.Csv => ReadCsvAsync(path, new CsvReadOptions { BatchSize = batchSize }, cancellationToken),
             DatasetFormat.Parquet => ReadParquetAsync(path, new ParquetReadOptions { BatchSize = batchSize }, cancellationToken),
@@ -53,6 +55,7 @@ public static class DatasetReader
             _ => throw new ValidationException(
                 $"The dataset format {(int)format} is not defined. Pass DatasetFormat.Csv, DatasetFormat.Parquet or DatasetFormat.Arrow, or DatasetReader.DetectFormat(path)."),
         };
+    }
 
     /// <summary>Reads a CSV file as Arrow record batches, inferring each column's type.</summary>
     /// <param name="path">The file.</param>

@@ -267,7 +267,8 @@ public sealed class DatasetReaderTests
     public void ReadAsync_BatchSizeNotPositive_ThrowsValidationExceptionNamingTheValue()
     {
         var e = Assert.Throws<ValidationException>(() => DatasetReader.ReadAsync(_temp.File("x.csv"), DatasetFormat.Csv, batchSize: 0));
-        Assert.That(e!.Message, Does.Contain("BatchSize").And.Contain(" 0.").And.Contain("positive"));
+        Assert.That(e!.Message, Does.Contain("batchSize is 0.").And.Contain("positive"));
+        Assert.Throws<ValidationException>(() => DatasetReader.ReadAsync(_temp.File("x.arrow"), DatasetFormat.Arrow, batchSize: -1));
     }
 
     [Test]
