@@ -16,11 +16,11 @@ public sealed partial class ModelRegistry
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The lineage.</returns>
     /// <exception cref="NotFoundException">The model or version does not exist.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxDepth"/> is out of range.</exception>
+    /// <exception cref="ValidationException"><paramref name="maxDepth"/> is out of range.</exception>
     public async Task<ModelLineage> GetLineageAsync(string name, int version, int maxDepth = 5, CancellationToken cancellationToken = default)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxDepth, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxDepth, MaxLineageDepth);
+        if (maxDepth < 1 || maxDepth > MaxLineageDepth)
+            throw new ValidationException($"The lineage depth (maxDepth) is {maxDepth}. Pass 1 to {MaxLineageDepth} levels of inputs to follow, e.g. 5.");
         var record = await GetVersionAsync(name, version, cancellationToken).ConfigureAwait(false);
         var run = record.RunId is null ? null : await _project.Store.Runs.GetAsync(record.RunId, cancellationToken).ConfigureAwait(false);
         var links = run is null ? [] : InputsOf(run);

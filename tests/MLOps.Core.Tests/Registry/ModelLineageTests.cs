@@ -118,4 +118,12 @@ public sealed class ModelLineageTests : RegistryTestBase
     [Test]
     public void GetLineageAsync_UnknownVersion_ThrowsNotFoundException()
         => Assert.ThrowsAsync<NotFoundException>(() => Project.Models.GetLineageAsync("delay-model", 1));
+
+    [TestCase(0)]
+    [TestCase(51)]
+    public void GetLineageAsync_DepthOutOfRange_ThrowsValidationExceptionNamingValueAndRange(int maxDepth)
+    {
+        var e = Assert.ThrowsAsync<ValidationException>(() => Project.Models.GetLineageAsync("delay-model", 1, maxDepth));
+        Assert.That(e!.Message, Does.Contain($"maxDepth) is {maxDepth}").And.Contain("Pass 1 to 50"));
+    }
 }
