@@ -38,7 +38,9 @@ public sealed class MLOpsProject : IAsyncDisposable, IDisposable
     /// <summary>The project name.</summary>
     public string Name { get; }
 
-    /// <summary>The options it was opened with.</summary>
+    /// <summary>The options it was opened with: a frozen copy (<see cref="MLOpsOptions.IsFrozen"/>) taken when it was
+    /// opened. Setting any of its properties throws <see cref="InvalidStateException"/>; changing the object the project
+    /// was opened from does not change the open project.</summary>
     public MLOpsOptions Options { get; }
 
     /// <summary>The metadata store (for extension packages; applications use the catalogs).</summary>
@@ -90,6 +92,7 @@ public sealed class MLOpsProject : IAsyncDisposable, IDisposable
         Throw.IfNull(options);
         var errors = options.Validate();
         if (errors.Count > 0) throw new ValidationException($"The MLOps options of project '{options.ProjectName}' are invalid", errors);
+        options = options.Freeze();
         var home = options.ResolveHome();
         var ownsStore = options.MetadataStore is null;
         var store = options.MetadataStore ?? new SqliteMetadataStore(options.SqlitePath ?? Path.Combine(home, "mlops.db"), options.Sqlite);
