@@ -74,7 +74,9 @@ public sealed class MLOpsOptions
     /// process-wide meter of the same name. <c>AddMLOps</c> sets the container's <c>IMeterFactory</c>.</value></summary>
     public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get => _meterFactory; set => _meterFactory = Settable(value); }
 
-    /// <summary>Whether runs record the git commit and dirty flag of the current directory. <value>Defaults to true.</value></summary>
+    /// <summary>Whether runs record the git commit (read from the <c>.git</c> files, no process) and the dirty flag (one
+    /// <c>git status</c> call, cached for 5 seconds per work tree and commit; null without git) of the current directory.
+    /// <value>Defaults to true.</value></summary>
     public bool CaptureGit { get => _captureGit; set => _captureGit = Settable(value); }
 
     /// <summary>The folder whose git commit and dirty flag runs record. <value>Defaults to the current directory at the time a run starts.</value></summary>
