@@ -29,7 +29,8 @@ public sealed class MLOpsProject : IAsyncDisposable, IDisposable
         Content = content;
         TimeProvider = options.TimeProvider;
         LoggerFactory = options.LoggerFactory;
-        Logger = LoggerFactory.CreateLogger("MLOps.Project");
+        Logger = LoggerFactory.CreateLogger("MLOps.Core");
+        Telemetry = Telemetry.For(options.MeterFactory);
         Runs = new RunCatalog(this);
         Artifacts = new ArtifactCatalog(this);
         Models = new ModelRegistry(this);
@@ -68,6 +69,8 @@ public sealed class MLOpsProject : IAsyncDisposable, IDisposable
 
     internal ILogger Logger { get; }
 
+    internal Telemetry Telemetry { get; }
+
     /// <summary>Opens (creating when new) a project on the embedded default: SQLite and local files under
     /// <c>./.mlops</c>, or under the folder named by the <c>MLOPS_HOME</c> environment variable.</summary>
     /// <param name="name">The project name (lower-case letters, digits, '-' and '_').</param>
@@ -95,7 +98,7 @@ public sealed class MLOpsProject : IAsyncDisposable, IDisposable
         options = options.Freeze();
         var home = options.ResolveHome();
         var ownsStore = options.MetadataStore is null;
-        var store = options.MetadataStore ?? new SqliteMetadataStore(options.SqlitePath ?? Path.Combine(home, "mlops.db"), options.Sqlite);
+        var store = options.MetadataStore ?? new SqliteMetadataStore(options.SqlitePath ?? Path.Combine(home, "mlops.db"), options.Sqlite, options.LoggerFactory);
         try
         {
             await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
@@ -109,7 +112,9 @@ public sealed class MLOpsProject : IAsyncDisposable, IDisposable
                     options.Labels.ToDictionary(kv => Names.Key(kv.Key, "project label key"), kv => (string?)kv.Value),
                     now, cancellationToken).ConfigureAwait(false);
             }
-            return new MLOpsProject(options, store, ownsStore, content);
+            var project = new MLOpsProject(options, store, ownsStore, content);
+            CoreLog.ProjectOpened(project.Logger, project.Name, project.ArtifactRoot);
+            return project;
         }
         catch
         {
@@ -229,7 +234,7 @@ public sealed class MLOpsProject : IAsyncDisposable, IDisposable
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                Logger.LogError(e, "Disposing the extension {Extension} of project {Project} failed: {Message}", extensions[i].GetType().FullName, Name, e.Message);
+                CoreLog.ExtensionDisposeFailed(Logger, e, extensions[i].GetType().FullName, Name, e.Message);
             }
         }
     }

@@ -79,13 +79,15 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
     /// <summary>Creates a store over a SQLite file (created with its folder when missing).</summary>
     /// <param name="path">The database file path.</param>
     /// <param name="options">Options, or <see langword="null"/> for the defaults.</param>
-    public SqliteMetadataStore(string path, SqliteStoreOptions? options = null)
+    /// <param name="loggerFactory">Where the store logs its retries of busy writes (category <c>MLOps.Core.Storage</c>); none when null.</param>
+    public SqliteMetadataStore(string path, SqliteStoreOptions? options = null, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory = null)
     {
         Names.Required(path, "SQLite file path", "Pass a file path such as '/data/mlops.db'.");
         _options = options ?? new SqliteStoreOptions();
         Path = System.IO.Path.GetFullPath(path);
         _connectionString = SqliteDefaults.ConnectionString(Path, _options.BusyTimeout);
-        _writeRetry = SqliteDefaults.WriteRetry(_options.MaxWriteRetries);
+        var logger = loggerFactory is null ? null : loggerFactory.CreateLogger("MLOps.Core.Storage");
+        _writeRetry = SqliteDefaults.WriteRetry(_options.MaxWriteRetries, logger is null ? null : (attempt, delay, exception) => CoreLog.StoreWriteRetry(logger, exception, Path, attempt, delay));
         Projects = new ProjectPart(this);
         Runs = new RunPart(this);
         Artifacts = new ArtifactPart(this);
