@@ -58,6 +58,20 @@ public sealed class HostingTests
     }
 
     [Test]
+    public async Task AddMLOps_InHost_ProjectUsesTheContainersMeterFactory()
+    {
+        using var host = BuildHost(new(), b => b.Services.AddMLOps("metered", o => o.UseHome(_folder.Path).CaptureGit(false)));
+        var meters = host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        using var started = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(meters, MLOpsDiagnostics.MeterName, "mlops.runs.started");
+        await host.StartAsync();
+        var project = host.Services.GetRequiredService<MLOpsProject>();
+        Assert.That(project.Options.MeterFactory, Is.SameAs(meters));
+        await project.Runs.RunAsync("train", (ctx, ct) => Task.CompletedTask);
+        Assert.That(started.GetMeasurementSnapshot().Sum(m => m.Value), Is.EqualTo(1));
+        await host.StopAsync();
+    }
+
+    [Test]
     public void AddMLOps_InvalidConfiguration_HostStartFailsListingEveryKeyAndFix()
     {
         using var host = BuildHost(new()
