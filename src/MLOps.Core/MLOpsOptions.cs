@@ -130,10 +130,7 @@ public sealed class MLOpsOptions
     }
 
     private T Settable<T>(T value, [CallerMemberName] string property = "")
-    {
-        FrozenOptions.ThrowIfFrozen(_frozenFor, nameof(MLOpsOptions), property);
-        return value;
-    }
+        => FrozenOptions.Checked(_frozenFor, nameof(MLOpsOptions), property, value);
 }
 
 /// <summary>How runs buffer metric points and log lines before writing them in one transaction (configuration section
@@ -174,19 +171,13 @@ public sealed class MetricBufferOptions
     }
 
     private T Settable<T>(T value, [CallerMemberName] string property = "")
-    {
-        FrozenOptions.ThrowIfFrozen(_frozenFor, nameof(MetricBufferOptions), property);
-        return value;
-    }
+        => FrozenOptions.Checked(_frozenFor, nameof(MetricBufferOptions), property, value);
 }
 
 /// <summary>The one message of a change to the frozen options of an open project.</summary>
 internal static class FrozenOptions
 {
-    public static void ThrowIfFrozen(string? project, string type, string property)
-    {
-        if (project is not null)
-            throw new InvalidStateException($"{type}.{property} cannot be changed: project '{project}' is open and its options are frozen. " +
+    public static T Checked<T>(string? project, string type, string property, T value)
+        => project is null ? value : throw new InvalidStateException($"{type}.{property} cannot be changed: project '{project}' is open and its options are frozen. " +
                 "Set options before the project is opened (on the builder, in AddMLOps or in configuration) and open the project again to use other values.");
-    }
 }

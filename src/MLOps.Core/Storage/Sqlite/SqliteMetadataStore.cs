@@ -48,10 +48,7 @@ public sealed class SqliteStoreOptions
     }
 
     private T Settable<T>(T value, [System.Runtime.CompilerServices.CallerMemberName] string property = "")
-    {
-        FrozenOptions.ThrowIfFrozen(_frozenFor, nameof(SqliteStoreOptions), property);
-        return value;
-    }
+        => FrozenOptions.Checked(_frozenFor, nameof(SqliteStoreOptions), property, value);
 }
 
 /// <summary>
