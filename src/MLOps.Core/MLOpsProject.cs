@@ -29,7 +29,8 @@ public sealed class MLOpsProject : IAsyncDisposable, IDisposable
         Content = content;
         TimeProvider = options.TimeProvider;
         LoggerFactory = options.LoggerFactory;
-        Logger = LoggerFactory.CreateLogger("MLOps.Project");
+        Logger = LoggerFactory.CreateLogger("MLOps.Core");
+        Telemetry = Telemetry.For(options.MeterFactory);
         Runs = new RunCatalog(this);
         Artifacts = new ArtifactCatalog(this);
         Models = new ModelRegistry(this);
@@ -38,7 +39,9 @@ public sealed class MLOpsProject : IAsyncDisposable, IDisposable
     /// <summary>The project name.</summary>
     public string Name { get; }
 
-    /// <summary>The options it was opened with.</summary>
+    /// <summary>The options it was opened with: a frozen copy (<see cref="MLOpsOptions.IsFrozen"/>) taken when it was
+    /// opened. Setting any of its properties throws <see cref="InvalidStateException"/>; changing the object the project
+    /// was opened from does not change the open project.</summary>
     public MLOpsOptions Options { get; }
 
     /// <summary>The metadata store (for extension packages; applications use the catalogs).</summary>
@@ -66,6 +69,8 @@ public sealed class MLOpsProject : IAsyncDisposable, IDisposable
 
     internal ILogger Logger { get; }
 
+    internal Telemetry Telemetry { get; }
+
     /// <summary>Opens (creating when new) a project on the embedded default: SQLite and local files under
     /// <c>./.mlops</c>, or under the folder named by the <c>MLOPS_HOME</c> environment variable.</summary>
     /// <param name="name">The project name (lower-case letters, digits, '-' and '_').</param>
@@ -90,9 +95,10 @@ public sealed class MLOpsProject : IAsyncDisposable, IDisposable
         Throw.IfNull(options);
         var errors = options.Validate();
         if (errors.Count > 0) throw new ValidationException($"The MLOps options of project '{options.ProjectName}' are invalid", errors);
+        options = options.Freeze();
         var home = options.ResolveHome();
         var ownsStore = options.MetadataStore is null;
-        var store = options.MetadataStore ?? new SqliteMetadataStore(options.SqlitePath ?? Path.Combine(home, "mlops.db"), options.Sqlite);
+        var store = options.MetadataStore ?? new SqliteMetadataStore(options.SqlitePath ?? Path.Combine(home, "mlops.db"), options.Sqlite, options.LoggerFactory);
         try
         {
             await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
@@ -106,7 +112,9 @@ public sealed class MLOpsProject : IAsyncDisposable, IDisposable
                     options.Labels.ToDictionary(kv => Names.Key(kv.Key, "project label key"), kv => (string?)kv.Value),
                     now, cancellationToken).ConfigureAwait(false);
             }
-            return new MLOpsProject(options, store, ownsStore, content);
+            var project = new MLOpsProject(options, store, ownsStore, content);
+            CoreLog.ProjectOpened(project.Logger, project.Name, project.ArtifactRoot);
+            return project;
         }
         catch
         {
@@ -226,7 +234,7 @@ public sealed class MLOpsProject : IAsyncDisposable, IDisposable
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                Logger.LogError(e, "Disposing the extension {Extension} of project {Project} failed: {Message}", extensions[i].GetType().FullName, Name, e.Message);
+                CoreLog.ExtensionDisposeFailed(Logger, e, extensions[i].GetType().FullName, Name, e.Message);
             }
         }
     }

@@ -10,10 +10,13 @@ namespace MLOps;
 /// <remarks>Not thread-safe. A builder opens one project; using it after <see cref="OpenAsync"/> throws <see cref="InvalidOperationException"/>.</remarks>
 public sealed class MLOpsProjectBuilder
 {
-    private readonly MLOpsOptions _options = new();
+    private readonly MLOpsOptions _options;
     private bool _built;
 
-    internal MLOpsProjectBuilder(string projectName) => _options.ProjectName = projectName;
+    internal MLOpsProjectBuilder(string projectName) => _options = new MLOpsOptions { ProjectName = projectName };
+
+    /// <summary>A builder over options filled by configuration and the container (<c>AddMLOps</c>).</summary>
+    internal MLOpsProjectBuilder(MLOpsOptions options) => _options = options;
 
     /// <summary>The options being built (for extension packages).</summary>
     public MLOpsOptions Options => Check();

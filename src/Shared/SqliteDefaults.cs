@@ -20,10 +20,16 @@ internal static class SqliteDefaults
         DefaultTimeout = (int)Math.Ceiling(busyTimeout.TotalSeconds),
     }.ToString();
 
-    /// <summary>The retry of a whole write transaction when SQLite stays busy past the busy timeout: exponential, jittered.</summary>
-    public static ResiliencePipeline WriteRetry(int maxRetries) => new ResiliencePipelineBuilder()
+    /// <summary>The retry of a whole write transaction when SQLite stays busy past the busy timeout: exponential, jittered.
+    /// <paramref name="onRetry"/> hears of each retry (its 1-based number, the delay before it, the error).</summary>
+    public static ResiliencePipeline WriteRetry(int maxRetries, Action<int, TimeSpan, Exception?>? onRetry = null) => new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions
         {
+            OnRetry = onRetry is null ? null : args =>
+            {
+                onRetry(args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception);
+                return default;
+            },
             ShouldHandle = new PredicateBuilder().Handle<SqliteException>(IsBusy),
             MaxRetryAttempts = Math.Max(0, maxRetries),
             BackoffType = DelayBackoffType.Exponential,

@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLOps.Artifacts;
-using MLOps.DependencyInjection;
 using MLOps.Registry;
 using MLOps.Runs;
 

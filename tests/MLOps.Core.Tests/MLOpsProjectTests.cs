@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using MLOps.DependencyInjection;
 using MLOps.Artifacts;
 using MLOps.Registry;
 using MLOps.Runs;
@@ -88,7 +87,8 @@ public sealed class MLOpsProjectTests
         services.AddMLOps("flights", b => b.UseHome(_folder.Path).CaptureGit(false));
         services.AddMLOps("ignored"); // idempotent: the first registration wins
         await using var sp = services.BuildServiceProvider();
-        var project = sp.GetRequiredService<MLOpsProject>();
+        var project = await sp.GetRequiredService<MLOpsProjectProvider>().GetProjectAsync();
+        Assert.That(sp.GetRequiredService<MLOpsProject>(), Is.SameAs(project));
         Assert.That(project.Name, Is.EqualTo("flights"));
         Assert.That(sp.GetRequiredService<RunCatalog>(), Is.SameAs(project.Runs));
         Assert.That(Directory.Exists(Path.Combine(_folder.Path, "artifacts")), Is.True);
@@ -102,7 +102,7 @@ public sealed class MLOpsProjectTests
         services.AddSingleton<TimeProvider>(time);
         services.AddMLOps(o => o.Project("flights").UseSqlite(_folder.File("x.db")).UseArtifactsAt(_folder.File("art")).CaptureGit(false));
         await using var sp = services.BuildServiceProvider();
-        var project = sp.GetRequiredService<MLOpsProject>();
+        var project = await sp.GetRequiredService<MLOpsProjectProvider>().GetProjectAsync();
         var run = await project.Runs.RunAsync("train", (c, ct) => Task.CompletedTask);
         Assert.That(run.StartTime, Is.EqualTo(time.GetUtcNow()));
         Assert.That(File.Exists(_folder.File("x.db")), Is.True);
@@ -114,8 +114,8 @@ public sealed class MLOpsProjectTests
         var services = new ServiceCollection();
         services.AddMLOps(o => o.UseHome(_folder.Path));
         await using var sp = services.BuildServiceProvider();
-        var e = Assert.Throws<ValidationException>(() => sp.GetRequiredService<MLOpsProject>());
-        Assert.That(e!.Message, Does.Contain("project name"));
+        var e = Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => sp.GetRequiredService<MLOpsProjectProvider>().GetProjectAsync());
+        Assert.That(e!.Message, Does.Contain("ProjectName").And.Contain("project name"));
     }
 
     [Test]
@@ -251,7 +251,7 @@ public sealed class MLOpsProjectTests
         MLOpsProject project;
         using (var sp = new ServiceCollection().AddMLOps("flights", b => b.UseHome(_folder.Path).CaptureGit(false)).Services.BuildServiceProvider())
         {
-            project = sp.GetRequiredService<MLOpsProject>();
+            project = await sp.GetRequiredService<MLOpsProjectProvider>().GetProjectAsync();
             Assert.That(sp.GetRequiredService<ModelRegistry>(), Is.SameAs(project.Models));
             Assert.That(sp.GetRequiredService<ArtifactCatalog>(), Is.SameAs(project.Artifacts));
             Assert.That(sp.GetRequiredService<RunCatalog>(), Is.SameAs(project.Runs));

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using MLOps.DependencyInjection;
 using MLOps.FeatureStore.Tests.TestSupport;
 
 namespace MLOps.FeatureStore.Tests;
@@ -13,6 +12,7 @@ public class DependencyInjectionTests
         var services = new ServiceCollection();
         services.AddMLOps("di-test", b => b.UseHome(folder.Path).CaptureGit(false)).AddFeatureStore().AddFeatureStore();
         await using var provider = services.BuildServiceProvider();
+        await provider.GetRequiredService<MLOpsProjectProvider>().GetProjectAsync();
         var catalog = provider.GetRequiredService<FeatureStoreCatalog>();
         var project = provider.GetRequiredService<MLOpsProject>();
         Assert.That(catalog, Is.SameAs(project.FeatureStore));
@@ -49,6 +49,7 @@ public class DependencyInjectionTests
         services.AddMLOps("di-sync", b => b.UseHome(folder.Path).CaptureGit(false)).AddFeatureStore();
         using (var provider = services.BuildServiceProvider())
         {
+            await provider.GetRequiredService<MLOpsProjectProvider>().GetProjectAsync();
             var fs = provider.GetRequiredService<FeatureStoreCatalog>();
             var at = new DateTimeOffset(2001, 1, 1, 0, 0, 0, TimeSpan.Zero);
             await fs.IngestAsync(fs.FeatureSet("pings").Entity("id").Timestamp("ts").Build(),

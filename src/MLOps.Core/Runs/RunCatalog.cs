@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using MLOps.Runs.Internal;
@@ -31,24 +32,56 @@ public sealed partial class RunCatalog
         var parameters = ParameterValues.ToStrings(options.Parameters);
         foreach (var k in options.Labels.Keys) Names.Key(k, "label key");
         var (commit, dirty) = _project.Options.CaptureGit ? GitInfo.Detect(_project.Options.GitDirectory ?? Environment.CurrentDirectory) : (null, null);
-        var record = await _project.Store.Runs.CreateAsync(new NewRun
+        var id = Ids.New(_project.TimeProvider);
+        var activity = StartActivity(id, name, options);
+        RunRecord record;
+        try
         {
-            Id = Ids.New(_project.TimeProvider),
-            Project = _project.Name,
-            Name = name,
-            StartTime = _project.TimeProvider.GetUtcNow(),
-            ParentId = options.ParentRunId,
-            Iteration = options.Iteration,
-            Host = Environment.MachineName,
-            GitCommit = commit,
-            GitDirty = dirty,
-            Labels = options.Labels,
-            Parameters = parameters,
-        }, cancellationToken).ConfigureAwait(false);
-        var run = new RunContext(_project, this, record);
+            record = await _project.Store.Runs.CreateAsync(new NewRun
+            {
+                Id = id,
+                Project = _project.Name,
+                Name = name,
+                StartTime = _project.TimeProvider.GetUtcNow(),
+                ParentId = options.ParentRunId,
+                Iteration = options.Iteration,
+                Host = Environment.MachineName,
+                GitCommit = commit,
+                GitDirty = dirty,
+                Labels = options.Labels,
+                Parameters = parameters,
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            activity?.AddException(e).SetStatus(ActivityStatusCode.Error, e.Message).Dispose();
+            throw;
+        }
+        var run = new RunContext(_project, this, record, activity);
         _active[run.Id] = run;
-        Telemetry.RunsStarted.Add(1);
+        var telemetry = _project.Telemetry;
+        if (telemetry.RunsStarted.Enabled) telemetry.RunsStarted.Add(1, new KeyValuePair<string, object?>(Telemetry.ProjectTag, _project.Name));
+        CoreLog.RunStarted(_project.Logger, name, id, _project.Name);
         return run;
+    }
+
+    /// <summary>The span of a run (<c>mlops.run</c>, or <c>mlops.hyper.iteration</c> for an iteration of a search), a child of
+    /// its parent run's span when that run is open in this process, else of the current activity.</summary>
+    private Activity? StartActivity(string id, string name, RunOptions options)
+    {
+        var source = Telemetry.Source;
+        if (!source.HasListeners()) return null;
+        var parent = options.ParentRunId is { } parentId && _active.TryGetValue(parentId, out var parentRun) && parentRun.Activity is { } parentActivity
+            ? parentActivity.Context
+            : default;
+        var activity = source.StartActivity(options.Iteration is null ? "mlops.run" : "mlops.hyper.iteration", ActivityKind.Internal, parent);
+        if (activity is null) return null;
+        activity.SetTag(Telemetry.ProjectTag, _project.Name);
+        activity.SetTag("mlops.run.id", id);
+        activity.SetTag("mlops.run.name", name);
+        if (options.ParentRunId is not null) activity.SetTag("mlops.run.parent_id", options.ParentRunId);
+        if (options.Iteration is { } iteration) activity.SetTag("mlops.hyper.iteration", iteration);
+        return activity;
     }
 
     /// <summary>Starts a run with parameters.</summary>
@@ -108,6 +141,8 @@ public sealed partial class RunCatalog
         var run = await StartAsync(name, options, cancellationToken).ConfigureAwait(false);
         T? value = default;
         Exception? error = null;
+        // The handler's own spans nest under the run's (this method's change of the current activity stays in it).
+        if (run.Activity is { } activity) Activity.Current = activity;
         try
         {
             value = await handler(run, cancellationToken).ConfigureAwait(false);

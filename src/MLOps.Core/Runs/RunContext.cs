@@ -32,9 +32,11 @@ public sealed partial class RunContext : IAsyncDisposable
     private int _ended;
     private Exception? _backgroundError;
     private Task _pendingFlush = Task.CompletedTask;
+    private Exception? _failure;
 
-    internal RunContext(MLOpsProject project, RunCatalog catalog, RunRecord record)
+    internal RunContext(MLOpsProject project, RunCatalog catalog, RunRecord record, Activity? activity = null)
     {
+        Activity = activity;
         _project = project;
         _catalog = catalog;
         _buffer = project.Options.Metrics;
@@ -48,6 +50,9 @@ public sealed partial class RunContext : IAsyncDisposable
         Logger = new RunLogger(this, project.LoggerFactory.CreateLogger(category), category);
         _timer = project.TimeProvider.CreateTimer(static s => ((RunContext)s!).ScheduleFlush(), this, _buffer.FlushInterval, _buffer.FlushInterval);
     }
+
+    /// <summary>The run's span while it runs (null without a listener of <see cref="MLOpsDiagnostics.ActivitySourceName"/>).</summary>
+    internal Activity? Activity { get; }
 
     /// <summary>The sortable run id.</summary>
     public string Id { get; }
@@ -221,7 +226,8 @@ public sealed partial class RunContext : IAsyncDisposable
         }
         await FlushAsync(cancellationToken).ConfigureAwait(false);
         await _project.Store.Runs.LogMetricsAsync(batch, cancellationToken).ConfigureAwait(false);
-        Telemetry.MetricPointsWritten.Add(batch.Count);
+        if (_project.Telemetry.MetricPointsWritten.Enabled)
+            _project.Telemetry.MetricPointsWritten.Add(batch.Count, new KeyValuePair<string, object?>(MLOps.Internal.Telemetry.ProjectTag, _project.Name));
     }
 
     /// <summary>Records an input of the run (lineage), e.g. the training dataset.</summary>
@@ -315,8 +321,13 @@ public sealed partial class RunContext : IAsyncDisposable
             {
                 var started = Stopwatch.GetTimestamp();
                 await _project.Store.Runs.LogMetricsAsync(metrics, CancellationToken.None).ConfigureAwait(false);
-                Telemetry.MetricPointsWritten.Add(metrics.Count);
-                Telemetry.FlushDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                var telemetry = _project.Telemetry;
+                if (telemetry.MetricPointsWritten.Enabled || telemetry.FlushDuration.Enabled)
+                {
+                    var tag = new KeyValuePair<string, object?>(MLOps.Internal.Telemetry.ProjectTag, _project.Name);
+                    telemetry.MetricPointsWritten.Add(metrics.Count, tag);
+                    telemetry.FlushDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, tag);
+                }
                 metrics.Clear();
                 await _project.Store.Runs.AppendLogsAsync(logs, CancellationToken.None).ConfigureAwait(false);
             }
@@ -352,7 +363,7 @@ public sealed partial class RunContext : IAsyncDisposable
             catch (Exception e) when (e is MLOpsException or IOException or ObjectDisposedException)
             {
                 _backgroundError = e;
-                _project.Logger.LogWarning(e, "Writing buffered metrics of run {RunId} failed; they stay buffered and are retried", Id);
+                CoreLog.RunFlushFailed(_project.Logger, e, Id);
             }
             finally
             {
@@ -382,6 +393,7 @@ public sealed partial class RunContext : IAsyncDisposable
     public Task FailAsync(Exception exception, CancellationToken cancellationToken = default)
     {
         Throw.IfNull(exception);
+        _failure = exception;
         return EndAsync(RunState.Failed, $"{exception.GetType().Name}: {exception.Message}", exception.ToString(), cancellationToken);
     }
 
@@ -423,12 +435,46 @@ public sealed partial class RunContext : IAsyncDisposable
         {
             await _project.Store.Runs.EndAsync(Id, state, _project.TimeProvider.GetUtcNow(), error, stack, cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception e)
+        {
+            Activity?.AddException(e);
+            throw;
+        }
         finally
         {
             _catalog.Forget(this);
-            Telemetry.RunsEnded.Add(1, new KeyValuePair<string, object?>("state", state.ToString()));
+            Ended(state, error, flushError ?? _failure);
         }
         if (flushError is not null) throw flushError;
+    }
+
+    /// <summary>Records the end in the run's span, Core's meters and log.</summary>
+    private void Ended(RunState state, string? error, Exception? exception)
+    {
+        var duration = _project.TimeProvider.GetUtcNow() - StartTime;
+        if (Activity is { } activity)
+        {
+            activity.SetTag(MLOps.Internal.Telemetry.RunStateTag, state.ToString().ToLowerInvariant());
+            if (state == RunState.Failed)
+            {
+                if (exception is not null) activity.AddException(exception);
+                activity.SetStatus(ActivityStatusCode.Error, error);
+            }
+            activity.Stop();
+        }
+        var telemetry = _project.Telemetry;
+        if (telemetry.RunsEnded.Enabled || telemetry.RunDuration.Enabled)
+        {
+            var tags = new TagList
+            {
+                { MLOps.Internal.Telemetry.ProjectTag, _project.Name },
+                { MLOps.Internal.Telemetry.RunStateTag, state.ToString().ToLowerInvariant() },
+            };
+            telemetry.RunsEnded.Add(1, tags);
+            telemetry.RunDuration.Record(Math.Max(0, duration.TotalSeconds), tags);
+        }
+        if (state == RunState.Failed) CoreLog.RunFailed(_project.Logger, exception, Name, Id, _project.Name, duration, error);
+        else CoreLog.RunEnded(_project.Logger, Name, Id, _project.Name, state, duration);
     }
 
     /// <summary>Completes the run when it has not ended yet (writing everything buffered).</summary>

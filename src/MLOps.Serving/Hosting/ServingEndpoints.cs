@@ -36,7 +36,7 @@ public static class ServingEndpoints
 
     /// <summary>
     /// Maps <c>GET</c> and <c>POST</c> <c>/v2/{**path}</c> (which includes <c>/v2</c>) to the server. The server must be loaded
-    /// (<see cref="InferenceServer.LoadAsync"/>, or <see cref="AddServing(IServiceCollection, ServingGraph, IInferenceModel[])"/>
+    /// (<see cref="InferenceServer.LoadAsync"/>, or <see cref="ServingServiceCollectionExtensions.AddServing(IServiceCollection, ServingGraph, IInferenceModel[])"/>
     /// which loads it at startup) before it answers ready.
     /// </summary>
     /// <param name="endpoints">The application's endpoint route builder (a <c>WebApplication</c>).</param>
@@ -56,7 +56,7 @@ public static class ServingEndpoints
         return group;
     }
 
-    /// <summary>Maps the Open Inference Protocol to the <see cref="InferenceServer"/> registered by <see cref="AddServing(IServiceCollection, ServingGraph, IInferenceModel[])"/>.</summary>
+    /// <summary>Maps the Open Inference Protocol to the <see cref="InferenceServer"/> registered by <see cref="ServingServiceCollectionExtensions.AddServing(IServiceCollection, ServingGraph, IInferenceModel[])"/>.</summary>
     /// <param name="endpoints">The application's endpoint route builder (a <c>WebApplication</c>).</param>
     /// <returns>The endpoints' convention builder.</returns>
     /// <exception cref="InvalidOperationException">No <see cref="InferenceServer"/> is registered.</exception>
@@ -66,34 +66,6 @@ public static class ServingEndpoints
         var server = endpoints.ServiceProvider.GetService<InferenceServer>()
             ?? throw new InvalidOperationException("No InferenceServer is registered; call services.AddServing(graph, models) or pass the server to MapServingGraph.");
         return endpoints.MapServingGraph(server);
-    }
-
-    /// <summary>
-    /// Registers a singleton <see cref="InferenceServer"/> over the graph serving the models, loaded when the host starts
-    /// (the host does not start if a model fails to load), and the <see cref="ServingHostState"/>. Map it with
-    /// <c>app.MapServingGraph()</c>. The graph is not disposed by the container.
-    /// </summary>
-    /// <param name="services">The service collection.</param>
-    /// <param name="graph">The graph requests go through.</param>
-    /// <param name="models">The models the graph serves.</param>
-    /// <returns>The service collection.</returns>
-    public static IServiceCollection AddServing(this IServiceCollection services, ServingGraph graph, params IInferenceModel[] models)
-        => services.AddServing(graph, null, models);
-
-    /// <summary>Registers a singleton <see cref="InferenceServer"/> with options, loaded when the host starts; see <see cref="AddServing(IServiceCollection, ServingGraph, IInferenceModel[])"/>.</summary>
-    /// <param name="services">The service collection.</param>
-    /// <param name="graph">The graph requests go through.</param>
-    /// <param name="options">The server's name, version, extensions and body size limit; defaults when null.</param>
-    /// <param name="models">The models the graph serves.</param>
-    /// <returns>The service collection.</returns>
-    public static IServiceCollection AddServing(this IServiceCollection services, ServingGraph graph, InferenceServerOptions? options, params IInferenceModel[] models)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        var server = InferenceServer.Create(graph, models, options);
-        services.AddSingleton(server);
-        services.AddSingleton<ServingHostState>();
-        services.AddHostedService(_ => new ServingLoader(server));
-        return services;
     }
 
     private static async Task HandleAsync(HttpContext context, InferenceServer server, ServingHostState state)
@@ -245,14 +217,6 @@ public static class ServingEndpoints
         {
             ArrayPool<byte>.Shared.Return(copy);
         }
-    }
-
-    /// <summary>Loads the server when the host starts.</summary>
-    private sealed class ServingLoader(InferenceServer server) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken) => server.LoadAsync(cancellationToken).AsTask();
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }
 

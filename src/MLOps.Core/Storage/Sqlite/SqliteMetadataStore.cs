@@ -9,20 +9,48 @@ using static MLOps.Storage.Sqlite.SqliteCommands;
 
 namespace MLOps.Storage.Sqlite;
 
-/// <summary>Options of the SQLite metadata store.</summary>
+/// <summary>Options of the SQLite metadata store (configuration section <c>Sqlite</c> of <see cref="MLOpsOptions"/>).
+/// Frozen like <see cref="MLOpsOptions"/> once the project is open.</summary>
 public sealed class SqliteStoreOptions
 {
+    private TimeSpan _busyTimeout = TimeSpan.FromSeconds(30);
+    private int _maxWriteRetries = 10;
+    private string _synchronous = "NORMAL";
+    private string? _frozenFor;
+
     /// <summary>How long a statement waits for a lock held by another connection or process.
     /// <value>Defaults to 30 seconds.</value></summary>
-    public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan BusyTimeout { get => _busyTimeout; set => _busyTimeout = Settable(value); }
 
     /// <summary>How many times a whole write transaction is retried when the database stays busy or locked.
     /// <value>Defaults to 10.</value></summary>
-    public int MaxWriteRetries { get; set; } = 10;
+    public int MaxWriteRetries { get => _maxWriteRetries; set => _maxWriteRetries = Settable(value); }
 
     /// <summary>The <c>synchronous</c> pragma: <c>NORMAL</c> (durable across process crashes in WAL mode) or <c>FULL</c>
     /// (also across power loss). <value>Defaults to NORMAL.</value></summary>
-    public string Synchronous { get; set; } = "NORMAL";
+    public string Synchronous { get => _synchronous; set => _synchronous = Settable(value); }
+
+    /// <summary>Lists every problem at once, each naming its key (relative to this section), the value and the fix.</summary>
+    /// <returns>The problems; empty when valid.</returns>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (BusyTimeout <= TimeSpan.Zero) errors.Add($"BusyTimeout is {BusyTimeout}; use a positive timeout (default 00:00:30).");
+        if (MaxWriteRetries < 0) errors.Add($"MaxWriteRetries is {MaxWriteRetries}; use 0 or more (default 10).");
+        if (Synchronous is not ("NORMAL" or "FULL" or "EXTRA" or "OFF"))
+            errors.Add($"Synchronous is '{Synchronous}'; use NORMAL, FULL, EXTRA or OFF (default NORMAL).");
+        return errors;
+    }
+
+    internal SqliteStoreOptions Freeze(string project)
+    {
+        var copy = (SqliteStoreOptions)MemberwiseClone();
+        copy._frozenFor = project;
+        return copy;
+    }
+
+    private T Settable<T>(T value, [System.Runtime.CompilerServices.CallerMemberName] string property = "")
+        => FrozenOptions.Checked(_frozenFor, nameof(SqliteStoreOptions), property, value);
 }
 
 /// <summary>
@@ -50,13 +78,15 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
     /// <summary>Creates a store over a SQLite file (created with its folder when missing).</summary>
     /// <param name="path">The database file path.</param>
     /// <param name="options">Options, or <see langword="null"/> for the defaults.</param>
-    public SqliteMetadataStore(string path, SqliteStoreOptions? options = null)
+    /// <param name="loggerFactory">Where the store logs its retries of busy writes (category <c>MLOps.Core.Storage</c>); none when null.</param>
+    public SqliteMetadataStore(string path, SqliteStoreOptions? options = null, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory = null)
     {
         Names.Required(path, "SQLite file path", "Pass a file path such as '/data/mlops.db'.");
         _options = options ?? new SqliteStoreOptions();
         Path = System.IO.Path.GetFullPath(path);
         _connectionString = SqliteDefaults.ConnectionString(Path, _options.BusyTimeout);
-        _writeRetry = SqliteDefaults.WriteRetry(_options.MaxWriteRetries);
+        var logger = loggerFactory is null ? null : loggerFactory.CreateLogger("MLOps.Core.Storage");
+        _writeRetry = SqliteDefaults.WriteRetry(_options.MaxWriteRetries, logger is null ? null : (attempt, delay, exception) => CoreLog.StoreWriteRetry(logger, exception, Path, attempt, delay));
         Projects = new ProjectPart(this);
         Runs = new RunPart(this);
         Artifacts = new ArtifactPart(this);
