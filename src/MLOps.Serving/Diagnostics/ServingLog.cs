@@ -26,8 +26,11 @@ internal static partial class ServingLog
     [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "Step {Step} failed (attempt {Attempt}); retrying in {DelayMs} ms")]
     public static partial void StepRetry(ILogger logger, Exception? exception, string step, int attempt, double delayMs);
 
-    [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "The circuit of step {Step} is now {State}")]
-    public static partial void CircuitStateChanged(ILogger logger, Exception? exception, string step, string state);
+    [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "The circuit of step {Step} opened for {BreakMs} ms")]
+    public static partial void CircuitOpened(ILogger logger, Exception? exception, string step, double breakMs);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "The circuit of step {Step} is now {State}")]
+    public static partial void CircuitStateChanged(ILogger logger, string step, string state);
 
     [LoggerMessage(EventId = 9, Level = LogLevel.Error, Message = "The background step {Step} of the serving graph {Graph} failed")]
     public static partial void BackgroundStepFailed(ILogger logger, Exception exception, string step, string graph);

@@ -101,6 +101,14 @@ internal sealed class InferencePublisher(InferenceServer server, TimeProvider ti
 #pragma warning restore CA1031
             {
                 ServingLog.ObserverFailed(server.Logger, e, observer.GetType().Name, server.Graph.Name, record.RequestId);
+                if (server.Telemetry.CaptureDropped.Enabled)
+                {
+                    server.Telemetry.CaptureDropped.Add(1, new System.Diagnostics.TagList
+                    {
+                        { "mlops.serving.graph", server.Graph.Name },
+                        { "mlops.serving.observer", observer.GetType().Name },
+                    });
+                }
             }
         }
     }

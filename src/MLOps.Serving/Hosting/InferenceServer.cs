@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using MLOps.Serving.Graphs;
@@ -31,6 +33,7 @@ public sealed class InferenceServer
     private readonly Dictionary<string, IInferenceModel> _models;
     private readonly ServerMetadata _metadata;
     private readonly long _maxRequestBytes;
+    private readonly ServingTelemetry _telemetry;
     private ILogger _logger;
 
     private InferenceServer(ServingGraph graph, IReadOnlyList<IInferenceModel> models, InferenceServerOptions options)
@@ -41,6 +44,7 @@ public sealed class InferenceServer
         _metadata = new ServerMetadata { Name = options.Name, Version = options.Version, Extensions = [.. options.Extensions] };
         _maxRequestBytes = options.MaxRequestBytes;
         _logger = options.LoggerFactory?.CreateLogger(LoggerCategory) ?? NullLogger.Instance;
+        _telemetry = ServingTelemetry.For(options.MeterFactory);
         if (options.MaxConcurrentRequests is { } limit)
             _limiter = new InferenceLimiter(limit, options.MaxQueuedRequests);
         Publisher = new InferencePublisher(this, options.TimeProvider);
@@ -53,6 +57,9 @@ public sealed class InferenceServer
     /// <summary>The server's logger: from <see cref="InferenceServerOptions.LoggerFactory"/>, else the one the host gives
     /// (<see cref="UseLoggerFactory"/>), else none.</summary>
     internal ILogger Logger => Volatile.Read(ref _logger);
+
+    /// <summary>The server's instruments.</summary>
+    internal ServingTelemetry Telemetry => _telemetry;
 
     /// <summary>Publishes inference records to the observers.</summary>
     internal InferencePublisher Publisher { get; }
@@ -179,8 +186,8 @@ public sealed class InferenceServer
     {
         ArgumentNullException.ThrowIfNull(request);
         if (!Publisher.HasObservers)
-            return InferCoreAsync(model, request, version, null, cancellationToken);
-        return Publisher.ObserveAsync(model, version, request, capture => InferCoreAsync(model, request, version, capture, cancellationToken), cancellationToken);
+            return InferTypedAsync(model, request, version, null, cancellationToken);
+        return Publisher.ObserveAsync(model, version, request, capture => InferTypedAsync(model, request, version, capture, cancellationToken), cancellationToken);
     }
 
     /// <summary>Asks a model to explain its predictions for a request, through the graph (so enrichment steps run first):
@@ -197,7 +204,24 @@ public sealed class InferenceServer
     public ValueTask<InferenceResponse> ExplainAsync(string model, InferenceRequest request, string? version = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return InferCoreAsync(model, request, version, null, cancellationToken, explain: true);
+        return InferTypedAsync(model, request, version, null, cancellationToken, explain: true);
+    }
+
+    /// <summary>A typed request: the model is looked up first (an unknown one is a faulted task, as every error here).</summary>
+    private ValueTask<InferenceResponse> InferTypedAsync(string model, InferenceRequest request, string? version,
+        InferenceCapture? capture, CancellationToken cancellationToken, bool explain = false)
+    {
+        IInferenceModel target;
+        try
+        {
+            target = Find(model, version);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException<InferenceResponse>(e);
+        }
+        long start = !explain && _telemetry.InferenceEnabled ? Stopwatch.GetTimestamp() : 0;
+        return InferCoreAsync(target, request, version, capture, start, cancellationToken, explain);
     }
 
     /// <summary>
@@ -217,16 +241,47 @@ public sealed class InferenceServer
     {
         if (body.Length > _maxRequestBytes)
             throw new ServingException(413, $"The request body has {body.Length} bytes; the limit is {_maxRequestBytes} (InferenceServerOptions.MaxRequestBytes).");
-        Find(model, version);
-        var request = RequestJson.Parse(body.Span);
+        var target = Find(model, version);
+        long start = !explain && _telemetry.InferenceEnabled ? Stopwatch.GetTimestamp() : 0;
+        InferenceRequest request;
+        try
+        {
+            request = RequestJson.Parse(body.Span);
+        }
+        catch (ServingException e) when (start != 0)
+        {
+            Record(target, version, null, start, e);
+            throw;
+        }
         capture?.Incoming = request;
-        return await InferCoreAsync(model, request, version, capture, cancellationToken, explain).ConfigureAwait(false);
+        return await InferCoreAsync(target, request, version, capture, start, cancellationToken, explain).ConfigureAwait(false);
     }
 
-    private async ValueTask<InferenceResponse> InferCoreAsync(string model, InferenceRequest request, string? version,
-        InferenceCapture? capture, CancellationToken cancellationToken, bool explain = false)
+    /// <summary>Records the inference instruments (only called when one is listened to: <paramref name="start"/> is not 0).</summary>
+    private void Record(IInferenceModel target, string? version, string? answeredVersion, long start, Exception? error)
+        => _telemetry.RecordInference(Graph.Name, target.Name, answeredVersion ?? version ?? target.Version, Stopwatch.GetElapsedTime(start).TotalSeconds,
+            error is null ? null : error is ServingException serving ? serving.StatusCode.ToString(CultureInfo.InvariantCulture) : error.GetType().FullName);
+
+    private async ValueTask<InferenceResponse> InferCoreAsync(IInferenceModel target, InferenceRequest request, string? version,
+        InferenceCapture? capture, long start, CancellationToken cancellationToken, bool explain = false)
     {
-        var target = Find(model, version);
+        try
+        {
+            var response = await InvokeGraphAsync(target, request, capture, explain, cancellationToken).ConfigureAwait(false);
+            if (start != 0)
+                Record(target, version, response.ModelVersion, start, null);
+            return response;
+        }
+        catch (Exception e) when (start != 0 && !(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            Record(target, version, null, start, e);
+            throw;
+        }
+    }
+
+    private async ValueTask<InferenceResponse> InvokeGraphAsync(IInferenceModel target, InferenceRequest request,
+        InferenceCapture? capture, bool explain, CancellationToken cancellationToken)
+    {
         if (!Graph.IsInitialized || !target.IsReady)
             throw new ServingException(503, $"The model '{target.Name}' is not ready; call InferenceServer.LoadAsync before sending requests.");
         var servingEvent = new ServingEvent(request, path: target.Name, id: request.Id);
