@@ -5,8 +5,9 @@ namespace MLOps.Serving;
 /// <summary>The log messages of the serving package (source-generated: no formatting, boxing or allocation when the level is off).</summary>
 internal static partial class ServingLog
 {
-    [LoggerMessage(EventId = 1, Level = LogLevel.Error, Message = "Serving graph {Graph} answered {StatusCode} for model {Model} (version {Version}): {Error}")]
-    public static partial void ServerError(ILogger logger, Exception exception, int statusCode, string graph, string? model, string? version, string error);
+    /// <summary>A 5xx answer: error, or warning for a 503 (not ready, busy, circuit open), which a client retries.</summary>
+    [LoggerMessage(EventId = 1, Message = "Serving graph {Graph} answered {StatusCode} for model {Model} (version {Version}): {Error}")]
+    public static partial void ServerError(ILogger logger, LogLevel level, Exception exception, int statusCode, string graph, string? model, string? version, string error);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "The inference observer {Observer} of the server over {Graph} failed for the request {RequestId}")]
     public static partial void ObserverFailed(ILogger logger, Exception exception, string observer, string graph, string? requestId);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using MLOps.Serving.Protocol;
 
 namespace MLOps.Serving.Hosting;
@@ -85,7 +86,7 @@ internal sealed class InferenceDispatcher(InferenceServer server)
         int status = e is ServingException serving ? serving.StatusCode : 500;
         string message = e is ServingException ? e.Message : $"The server failed: {e.GetType().Name}: {e.Message}";
         if (status >= 500)
-            ServingLog.ServerError(server.Logger, e, status, server.Graph.Name, model, version, message);
+            ServingLog.ServerError(server.Logger, status == 503 ? LogLevel.Warning : LogLevel.Error, e, status, server.Graph.Name, model, version, message);
         return InferenceAnswer.Error(status, message);
     }
 }

@@ -267,7 +267,35 @@ public sealed class InferenceServer
     {
         try
         {
-            var response = await InvokeGraphAsync(target, request, capture, explain, cancellationToken).ConfigureAwait(false);
+            if (!Graph.IsInitialized || !target.IsReady)
+                throw new ServingException(503, $"The model '{target.Name}' is not ready; call InferenceServer.LoadAsync before sending requests.");
+            var servingEvent = new ServingEvent(request, path: target.Name, id: request.Id);
+            if (explain)
+                servingEvent.Items[ModelStep.ExplainItem] = true;
+            if (capture is not null)
+            {
+                capture.EventId = servingEvent.Id;
+                servingEvent.Items[InferenceCapture.Item] = capture;
+            }
+            if (request.Parameters is { } parameters)
+            {
+                foreach (var (key, value) in parameters)
+                    servingEvent.Parameters[key] = value;
+            }
+            ServingEvent result;
+            if (_limiter is null)
+            {
+                result = await Graph.InvokeAsync(servingEvent, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                using var lease = await _limiter.EnterAsync(cancellationToken).ConfigureAwait(false);
+                result = await Graph.InvokeAsync(servingEvent, cancellationToken).ConfigureAwait(false);
+            }
+            var response = result.Body is InferenceResponse answered
+                ? ModelStep.EchoId(request, answered)
+                : throw new ServingException(500,
+                    $"The serving graph '{Graph.Name}' answered the model '{target.Name}' with {result.Body?.GetType().Name ?? "null"}, not an InferenceResponse; end its route with a ModelStep.");
             if (start != 0)
                 Record(target, version, response.ModelVersion, start, null);
             return response;
@@ -277,40 +305,6 @@ public sealed class InferenceServer
             Record(target, version, null, start, e);
             throw;
         }
-    }
-
-    private async ValueTask<InferenceResponse> InvokeGraphAsync(IInferenceModel target, InferenceRequest request,
-        InferenceCapture? capture, bool explain, CancellationToken cancellationToken)
-    {
-        if (!Graph.IsInitialized || !target.IsReady)
-            throw new ServingException(503, $"The model '{target.Name}' is not ready; call InferenceServer.LoadAsync before sending requests.");
-        var servingEvent = new ServingEvent(request, path: target.Name, id: request.Id);
-        if (explain)
-            servingEvent.Items[ModelStep.ExplainItem] = true;
-        if (capture is not null)
-        {
-            capture.EventId = servingEvent.Id;
-            servingEvent.Items[InferenceCapture.Item] = capture;
-        }
-        if (request.Parameters is { } parameters)
-        {
-            foreach (var (key, value) in parameters)
-                servingEvent.Parameters[key] = value;
-        }
-        ServingEvent result;
-        if (_limiter is null)
-        {
-            result = await Graph.InvokeAsync(servingEvent, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            using var lease = await _limiter.EnterAsync(cancellationToken).ConfigureAwait(false);
-            result = await Graph.InvokeAsync(servingEvent, cancellationToken).ConfigureAwait(false);
-        }
-        return result.Body is InferenceResponse response
-            ? ModelStep.EchoId(request, response)
-            : throw new ServingException(500,
-                $"The serving graph '{Graph.Name}' answered the model '{target.Name}' with {result.Body?.GetType().Name ?? "null"}, not an InferenceResponse; end its route with a ModelStep.");
     }
 
     /// <summary>

@@ -1,10 +1,6 @@
-using System.Buffers;
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using static MLOps.Serving.Protocol.JsonBody;
 using static MLOps.Serving.Protocol.JsonRead;
-using static MLOps.Serving.Protocol.MetadataJson;
 using static MLOps.Serving.Protocol.RequestJson;
 using static MLOps.Serving.Protocol.TensorJson;
 

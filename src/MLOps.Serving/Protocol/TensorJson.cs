@@ -1,11 +1,7 @@
-using System.Buffers;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using static MLOps.Serving.Protocol.JsonBody;
 using static MLOps.Serving.Protocol.JsonRead;
-using static MLOps.Serving.Protocol.MetadataJson;
-using static MLOps.Serving.Protocol.RequestJson;
 
 namespace MLOps.Serving.Protocol;
 
@@ -30,7 +26,7 @@ internal static class TensorJson
                 Next(ref reader);
                 name = reader.TokenType switch
                 {
-                    JsonTokenType.String => reader.GetString(),
+                    JsonTokenType.String => Name(ref reader),
                     JsonTokenType.Null => null,
                     _ => throw Bad($"{listName}[{index}].name is {Describe(ref reader)}; it must be a string."),
                 };
@@ -89,6 +85,27 @@ internal static class TensorJson
         if (data is null)
             throw Bad($"{who} has no 'data'; give the elements as a flat or nested array.");
         return new InferenceTensor(name, shape, TensorData.Wrap(dataType.Value, data), parameters, trusted: true);
+    }
+
+    /// <summary>The tensor names read last on this thread: a server sees the same few names in every request, so a name
+    /// equal to one of them is that string rather than a new one per request.</summary>
+    [ThreadStatic] private static string?[]? t_names;
+
+    private const int CachedNames = 16;
+
+    /// <summary>Reads a tensor name (a JSON string at the reader), reusing a recent equal name of this thread.</summary>
+    private static string Name(ref Utf8JsonReader reader)
+    {
+        if (reader.ValueIsEscaped || reader.HasValueSequence || reader.ValueSpan.Length > 64)
+            return reader.GetString()!;
+        var names = t_names ??= new string?[CachedNames];
+        var utf8 = reader.ValueSpan;
+        int slot = (utf8.Length == 0 ? 0 : utf8[0] + utf8[^1] * 7 + utf8.Length * 31) & (CachedNames - 1);
+        if (names[slot] is { } cached && reader.ValueTextEquals(cached))
+            return cached;
+        string name = reader.GetString()!;
+        names[slot] = name;
+        return name;
     }
 
     /// <summary>Names a tensor in error messages (<c>Input 'hour' (inputs[1])</c>); the text is only made when an error

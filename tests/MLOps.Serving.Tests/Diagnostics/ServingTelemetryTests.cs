@@ -181,6 +181,21 @@ public class ServingTelemetryTests
     }
 
     [Test]
+    public async Task SendAsync_ModelNotLoaded_LogsThe503AsAWarning()
+    {
+        using var logs = new CapturingLoggerProvider();
+        var server = _graph.ToMockServer(new InferenceServerOptions { LoggerFactory = logs }, _model);
+
+        var answer = await server.SendAsync("POST", $"/v2/models/{_model.Name}/infer", InferenceJson.SerializeRequest(Request()));
+
+        Assert.That(answer.StatusCode, Is.EqualTo(503));
+        var entry = logs.Entries.Single();
+        Assert.That(entry.Level, Is.EqualTo(LogLevel.Warning));
+        Assert.That(entry.Exception, Is.InstanceOf<ServingException>());
+        Assert.That(entry.Message, Does.Contain("503").And.Contain("not ready"));
+    }
+
+    [Test]
     public async Task MapServingGraph_HostLoggerFactory_LogsA5xxOverHttp()
     {
         using var logs = new CapturingLoggerProvider();
