@@ -128,6 +128,20 @@ public class EndpointRoutingTests
     }
 
     [Test]
+    public async Task MapServingGraph_GroupAuthorizationWithAnonymousHealth_LeavesOnlyTheProbesOpen()
+    {
+        await StartAsync(endpoints => endpoints.RequireAuthorization().Health.AllowAnonymous());
+
+        using var live = await _client.SendAsync(Get("/v2/health/live", authenticated: false));
+        using var ready = await _client.SendAsync(Get("/v2/health/ready", authenticated: false));
+        using var metadata = await _client.SendAsync(Get("/v2", authenticated: false));
+        using var modelReady = await _client.SendAsync(Get("/v2/models/delay-risk/ready", authenticated: false));
+
+        Assert.That((live.StatusCode, ready.StatusCode), Is.EqualTo((HttpStatusCode.OK, HttpStatusCode.OK)));
+        Assert.That((metadata.StatusCode, modelReady.StatusCode), Is.EqualTo((HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized)));
+    }
+
+    [Test]
     public async Task MapServingGraph_EndpointDataSource_ListsEveryRouteWithItsNameMethodAndTag()
     {
         await StartAsync();
