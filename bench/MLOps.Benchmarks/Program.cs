@@ -7,6 +7,7 @@ using MLOps.Benchmarks;
 //   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile               statement counts and a time split per hot path
 //   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile-serving-process [rounds]   HTTP serving, servers in a child process
 //   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile-serving-inproc   CPU and bytes per step of the in-process JSON path
+//   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile-serving-handlers   CPU and bytes per request of each side's request delegate
 var quick = args.Contains("--quick", StringComparer.Ordinal);
 if (args.Contains("--profile", StringComparer.Ordinal))
 {
@@ -31,6 +32,11 @@ if (Array.IndexOf(args, "--profile-serving-process") is int processAt and >= 0)
 if (args.Contains("--profile-serving-inproc", StringComparer.Ordinal))
 {
     await InProcessInferenceBenchmarks.ProfileAsync().ConfigureAwait(false);
+    return;
+}
+if (args.Contains("--profile-serving-handlers", StringComparer.Ordinal))
+{
+    await HttpInferenceBenchmarks.ProfileHandlersAsync().ConfigureAwait(false);
     return;
 }
 if (args.Contains("--serve-http-child", StringComparer.Ordinal))

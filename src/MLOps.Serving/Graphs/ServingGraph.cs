@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using MLOps.Serving.Models;
 
 namespace MLOps.Serving.Graphs;
 
@@ -122,7 +123,51 @@ public abstract class ServingGraph : IAsyncDisposable
             throw new ServingException(503, $"The serving graph '{Name}' is disposed; build a new one.");
         if (!_initialized)
             await InitializeAsync(cancellationToken).ConfigureAwait(false);
-        return await InvokeCoreAsync(servingEvent, cancellationToken).ConfigureAwait(false);
+        if (!ServingTelemetry.Source.HasListeners())
+            return await InvokeCoreAsync(servingEvent, cancellationToken).ConfigureAwait(false);
+        using var activity = ServingTelemetry.Source.StartActivity(InferenceSpan);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("mlops.serving.graph", Name);
+            activity.SetTag("mlops.serving.path", servingEvent.Path);
+            activity.SetTag("mlops.serving.event_id", servingEvent.Id);
+        }
+        try
+        {
+            return await InvokeCoreAsync(servingEvent, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            ServingTelemetry.Fail(activity, e);
+            throw;
+        }
+    }
+
+    /// <summary>The name of the span of one event through the graph (<see cref="ServingDiagnostics"/>).</summary>
+    internal const string InferenceSpan = "mlops.serving.inference";
+
+    /// <summary>The name of the span of one step, a child of <see cref="InferenceSpan"/>.</summary>
+    internal const string StepSpan = "mlops.serving.step";
+
+    /// <summary>Starts the span of a step when someone listens, with the graph, the step and, for a model step, the model.</summary>
+    private Activity? StartStep(string stepName, IServingStep step, bool background)
+    {
+        if (!ServingTelemetry.Source.HasListeners())
+            return null;
+        var activity = ServingTelemetry.Source.StartActivity(StepSpan);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("mlops.serving.graph", Name);
+            activity.SetTag("mlops.serving.step", stepName);
+            if (background)
+                activity.SetTag("mlops.serving.background", true);
+            if (step is ModelStep modelStep)
+            {
+                activity.SetTag("mlops.model.name", modelStep.Model.Name);
+                activity.SetTag("mlops.model.version", modelStep.Model.Version);
+            }
+        }
+        return activity;
     }
 
     /// <summary>Waits until every background branch started so far (and the branches they start) has finished.</summary>
@@ -177,6 +222,7 @@ public abstract class ServingGraph : IAsyncDisposable
         string stepName, IServingStep step, StepContext context, ServingErrorHandler? stepHandler, ServingEvent input, CancellationToken cancellationToken)
     {
         Exception error;
+        using var activity = StartStep(stepName, step, background: false);
         try
         {
             var output = await step.ProcessAsync(input, context, cancellationToken).ConfigureAwait(false);
@@ -191,6 +237,7 @@ public abstract class ServingGraph : IAsyncDisposable
         catch (Exception e)
         {
             error = e;
+            ServingTelemetry.Fail(activity, e);
         }
         input.Items[ServingEvent.ErrorStepItem] = stepName;
         if (CallHandler(stepHandler, stepName, input, error) is { } replaced)
@@ -218,12 +265,14 @@ public abstract class ServingGraph : IAsyncDisposable
     private protected async Task<ServingEvent?> RunBackgroundStepAsync(
         string stepName, IServingStep step, StepContext context, ServingErrorHandler? stepHandler, ServingEvent input)
     {
+        using var activity = StartStep(stepName, step, background: true);
         try
         {
             return await step.ProcessAsync(input, context, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e)
         {
+            ServingTelemetry.Fail(activity, e);
             input.Items[ServingEvent.ErrorStepItem] = stepName;
             try
             {

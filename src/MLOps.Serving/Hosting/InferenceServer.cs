@@ -1,7 +1,7 @@
-using System.Buffers;
 using System.Diagnostics;
-using System.Text.Json;
-using System.Threading.RateLimiting;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using MLOps.Serving.Graphs;
 using MLOps.Serving.Models;
 using MLOps.Serving.Protocol;
@@ -27,18 +27,14 @@ namespace MLOps.Serving.Hosting;
 /// serving; until then the server and its models are not ready and inference answers 503.
 /// </para>
 /// </remarks>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The concurrency limiter holds no unmanaged resource and lives as long as the server; the server owns nothing else to dispose.")]
 public sealed class InferenceServer
 {
-    private readonly ConcurrencyLimiter? _limiter;
-    private readonly int? _maxConcurrent;
-    private readonly int _maxQueued;
+    private readonly InferenceLimiter? _limiter;
     private readonly Dictionary<string, IInferenceModel> _models;
     private readonly ServerMetadata _metadata;
     private readonly long _maxRequestBytes;
-    private readonly TimeProvider _timeProvider;
-    private readonly Lock _observersLock = new();
-    private IInferenceObserver[] _observers = [];
+    private readonly ServingTelemetry _telemetry;
+    private ILogger _logger;
 
     private InferenceServer(ServingGraph graph, IReadOnlyList<IInferenceModel> models, InferenceServerOptions options)
     {
@@ -47,19 +43,39 @@ public sealed class InferenceServer
         _models = models.ToDictionary(m => m.Name, StringComparer.Ordinal);
         _metadata = new ServerMetadata { Name = options.Name, Version = options.Version, Extensions = [.. options.Extensions] };
         _maxRequestBytes = options.MaxRequestBytes;
-        _timeProvider = options.TimeProvider;
-        _maxConcurrent = options.MaxConcurrentRequests;
-        _maxQueued = options.MaxQueuedRequests;
+        _logger = options.LoggerFactory?.CreateLogger(LoggerCategory) ?? NullLogger.Instance;
+        _telemetry = ServingTelemetry.For(options.MeterFactory);
         if (options.MaxConcurrentRequests is { } limit)
-        {
-            _limiter = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
-            {
-                PermitLimit = limit,
-                QueueLimit = options.MaxQueuedRequests,
-                QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-            });
-        }
+            _limiter = new InferenceLimiter(limit, options.MaxQueuedRequests);
+        Publisher = new InferencePublisher(this, options.TimeProvider);
+        Dispatcher = new InferenceDispatcher(this);
     }
+
+    /// <summary>The category of the server's log messages.</summary>
+    internal const string LoggerCategory = "MLOps.Serving.InferenceServer";
+
+    /// <summary>The server's logger: from <see cref="InferenceServerOptions.LoggerFactory"/>, else the one the host gives
+    /// (<see cref="UseLoggerFactory"/>), else none.</summary>
+    internal ILogger Logger => Volatile.Read(ref _logger);
+
+    /// <summary>The server's instruments.</summary>
+    internal ServingTelemetry Telemetry => _telemetry;
+
+    /// <summary>Publishes inference records to the observers.</summary>
+    internal InferencePublisher Publisher { get; }
+
+    /// <summary>Answers the endpoints once their route is known.</summary>
+    internal InferenceDispatcher Dispatcher { get; }
+
+    /// <summary>Logs through the host's logger factory when the options gave none (<c>MapServingGraph</c> calls it).</summary>
+    internal void UseLoggerFactory(ILoggerFactory factory)
+    {
+        if (ReferenceEquals(Logger, NullLogger.Instance))
+            Volatile.Write(ref _logger, factory.CreateLogger(LoggerCategory));
+    }
+
+    /// <summary>The version of a served model, or null.</summary>
+    internal string? VersionOf(string model) => _models.TryGetValue(model, out var served) ? served.Version : null;
 
     /// <summary>The graph requests go through.</summary>
     public ServingGraph Graph { get; }
@@ -169,9 +185,9 @@ public sealed class InferenceServer
     public ValueTask<InferenceResponse> InferAsync(string model, InferenceRequest request, string? version = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (Volatile.Read(ref _observers).Length == 0)
-            return InferCoreAsync(model, request, version, null, cancellationToken);
-        return ObserveAsync(model, version, request, capture => InferCoreAsync(model, request, version, capture, cancellationToken), cancellationToken);
+        if (!Publisher.HasObservers)
+            return InferTypedAsync(model, request, version, null, cancellationToken);
+        return Publisher.ObserveAsync(model, version, request, capture => InferTypedAsync(model, request, version, capture, cancellationToken), cancellationToken);
     }
 
     /// <summary>Asks a model to explain its predictions for a request, through the graph (so enrichment steps run first):
@@ -188,7 +204,24 @@ public sealed class InferenceServer
     public ValueTask<InferenceResponse> ExplainAsync(string model, InferenceRequest request, string? version = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return InferCoreAsync(model, request, version, null, cancellationToken, explain: true);
+        return InferTypedAsync(model, request, version, null, cancellationToken, explain: true);
+    }
+
+    /// <summary>A typed request: the model is looked up first (an unknown one is a faulted task, as every error here).</summary>
+    private ValueTask<InferenceResponse> InferTypedAsync(string model, InferenceRequest request, string? version,
+        InferenceCapture? capture, CancellationToken cancellationToken, bool explain = false)
+    {
+        IInferenceModel target;
+        try
+        {
+            target = Find(model, version);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException<InferenceResponse>(e);
+        }
+        long start = !explain && _telemetry.InferenceEnabled ? Stopwatch.GetTimestamp() : 0;
+        return InferCoreAsync(target, request, version, capture, start, cancellationToken, explain);
     }
 
     /// <summary>
@@ -200,132 +233,78 @@ public sealed class InferenceServer
     public IDisposable Subscribe(IInferenceObserver observer)
     {
         ArgumentNullException.ThrowIfNull(observer);
-        lock (_observersLock)
-            Volatile.Write(ref _observers, [.. _observers, observer]);
-        return new Subscription(this, observer);
+        return Publisher.Subscribe(observer);
     }
 
-    private void Unsubscribe(IInferenceObserver observer)
-    {
-        lock (_observersLock)
-        {
-            int index = Array.IndexOf(_observers, observer);
-            if (index < 0)
-                return;
-            var observers = new IInferenceObserver[_observers.Length - 1];
-            Array.Copy(_observers, 0, observers, 0, index);
-            Array.Copy(_observers, index + 1, observers, index, observers.Length - index);
-            Volatile.Write(ref _observers, observers);
-        }
-    }
-
-    private async ValueTask<InferenceResponse> ObserveAsync(string model, string? version, InferenceRequest? request,
-        Func<InferenceCapture, ValueTask<InferenceResponse>> run, CancellationToken cancellationToken)
-    {
-        var started = _timeProvider.GetUtcNow();
-        long start = _timeProvider.GetTimestamp();
-        var capture = new InferenceCapture { Incoming = request };
-        try
-        {
-            var response = await run(capture).ConfigureAwait(false);
-            Publish(capture, model, version, started, start, response, 200, null);
-            return response;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (ServingException e)
-        {
-            Publish(capture, model, version, started, start, null, e.StatusCode, e.Message);
-            throw;
-        }
-        catch (Exception e)
-        {
-            Publish(capture, model, version, started, start, null, 500, $"The server failed: {e.GetType().Name}: {e.Message}");
-            throw;
-        }
-    }
-
-    private void Publish(InferenceCapture capture, string model, string? version, DateTimeOffset started, long start,
-        InferenceResponse? response, int statusCode, string? error)
-    {
-        var latency = _timeProvider.GetElapsedTime(start);
-        var observers = Volatile.Read(ref _observers);
-        if (observers.Length == 0)
-            return;
-        var request = capture.ModelRequest ?? capture.Incoming;
-        var record = new InferenceRecord(
-            RequestId: capture.EventId ?? request?.Id,
-            Model: model,
-            ModelVersion: version ?? (_models.TryGetValue(model, out var served) ? served.Version : null),
-            Started: started,
-            Latency: latency,
-            Request: request,
-            Response: response,
-            StatusCode: statusCode,
-            Error: error);
-        foreach (var observer in observers)
-        {
-            try
-            {
-                observer.OnInference(record);
-            }
-#pragma warning disable CA1031 // an observer that fails must not change the response nor stop the other observers
-            catch (Exception e)
-#pragma warning restore CA1031
-            {
-                Trace.TraceError($"The inference observer {observer.GetType().Name} of the mock server over '{Graph.Name}' failed for the request '{record.RequestId}': {e.GetType().Name}: {e.Message}");
-            }
-        }
-    }
-
-    private async ValueTask<InferenceResponse> InferBodyAsync(string model, string? version, ReadOnlyMemory<byte> body,
+    internal async ValueTask<InferenceResponse> InferBodyAsync(string model, string? version, ReadOnlyMemory<byte> body,
         InferenceCapture? capture, CancellationToken cancellationToken, bool explain = false)
     {
         if (body.Length > _maxRequestBytes)
             throw new ServingException(413, $"The request body has {body.Length} bytes; the limit is {_maxRequestBytes} (InferenceServerOptions.MaxRequestBytes).");
-        Find(model, version);
-        var request = InferenceJson.ParseRequest(body.Span);
+        var target = Find(model, version);
+        long start = !explain && _telemetry.InferenceEnabled ? Stopwatch.GetTimestamp() : 0;
+        InferenceRequest request;
+        try
+        {
+            request = RequestJson.Parse(body.Span);
+        }
+        catch (ServingException e) when (start != 0)
+        {
+            Record(target, version, null, start, e);
+            throw;
+        }
         capture?.Incoming = request;
-        return await InferCoreAsync(model, request, version, capture, cancellationToken, explain).ConfigureAwait(false);
+        return await InferCoreAsync(target, request, version, capture, start, cancellationToken, explain).ConfigureAwait(false);
     }
 
-    private async ValueTask<InferenceResponse> InferCoreAsync(string model, InferenceRequest request, string? version,
-        InferenceCapture? capture, CancellationToken cancellationToken, bool explain = false)
+    /// <summary>Records the inference instruments (only called when one is listened to: <paramref name="start"/> is not 0).</summary>
+    private void Record(IInferenceModel target, string? version, string? answeredVersion, long start, Exception? error)
+        => _telemetry.RecordInference(Graph.Name, target.Name, answeredVersion ?? version ?? target.Version, Stopwatch.GetElapsedTime(start).TotalSeconds,
+            error is null ? null : error is ServingException serving ? serving.StatusCode.ToString(CultureInfo.InvariantCulture) : error.GetType().FullName);
+
+    private async ValueTask<InferenceResponse> InferCoreAsync(IInferenceModel target, InferenceRequest request, string? version,
+        InferenceCapture? capture, long start, CancellationToken cancellationToken, bool explain = false)
     {
-        var target = Find(model, version);
-        if (!Graph.IsInitialized || !target.IsReady)
-            throw new ServingException(503, $"The model '{target.Name}' is not ready; call InferenceServer.LoadAsync before sending requests.");
-        var servingEvent = new ServingEvent(request, path: target.Name, id: request.Id);
-        if (explain)
-            servingEvent.Items[ModelStep.ExplainItem] = true;
-        if (capture is not null)
+        try
         {
-            capture.EventId = servingEvent.Id;
-            servingEvent.Items[InferenceCapture.Item] = capture;
+            if (!Graph.IsInitialized || !target.IsReady)
+                throw new ServingException(503, $"The model '{target.Name}' is not ready; call InferenceServer.LoadAsync before sending requests.");
+            var servingEvent = new ServingEvent(request, path: target.Name, id: request.Id);
+            if (explain)
+                servingEvent.Items[ModelStep.ExplainItem] = true;
+            if (capture is not null)
+            {
+                capture.EventId = servingEvent.Id;
+                servingEvent.Items[InferenceCapture.Item] = capture;
+            }
+            if (request.Parameters is { } parameters)
+            {
+                foreach (var (key, value) in parameters)
+                    servingEvent.Parameters[key] = value;
+            }
+            ServingEvent result;
+            if (_limiter is null)
+            {
+                result = await Graph.InvokeAsync(servingEvent, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                using var lease = await _limiter.EnterAsync(cancellationToken).ConfigureAwait(false);
+                result = await Graph.InvokeAsync(servingEvent, cancellationToken).ConfigureAwait(false);
+            }
+            var response = result.Body is InferenceResponse answered
+                ? ModelStep.EchoId(request, answered)
+                : throw new ServingException(500,
+                    $"The serving graph '{Graph.Name}' answered the model '{target.Name}' with {result.Body?.GetType().Name ?? "null"}, not an InferenceResponse; end its route with a ModelStep.");
+            if (start != 0)
+                Record(target, version, response.ModelVersion, start, null);
+            return response;
         }
-        if (request.Parameters is { } parameters)
+        catch (Exception e) when (start != 0 && !(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            foreach (var (key, value) in parameters)
-                servingEvent.Parameters[key] = value;
+            Record(target, version, null, start, e);
+            throw;
         }
-        ServingEvent result;
-        if (_limiter is null)
-        {
-            result = await Graph.InvokeAsync(servingEvent, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            using var lease = await _limiter.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
-            if (!lease.IsAcquired)
-                throw new ServingException(503, $"The server is busy: all {_maxConcurrent} request slots are taken and the queue of {_maxQueued} is full (InferenceServerOptions.MaxConcurrentRequests); retry later.");
-            result = await Graph.InvokeAsync(servingEvent, cancellationToken).ConfigureAwait(false);
-        }
-        return result.Body is InferenceResponse response
-            ? ModelStep.EchoId(request, response)
-            : throw new ServingException(500,
-                $"The serving graph '{Graph.Name}' answered the model '{target.Name}' with {result.Body?.GetType().Name ?? "null"}, not an InferenceResponse; end its route with a ModelStep.");
     }
 
     /// <summary>
@@ -342,58 +321,18 @@ public sealed class InferenceServer
     /// <param name="cancellationToken">Cancels the request (the cancellation is thrown, not answered).</param>
     /// <returns>The status code and JSON body. Readiness answers 200 <c>{"ready": true}</c> or 503 <c>{"ready": false}</c>.</returns>
     public async ValueTask<InferenceHttpResponse> SendAsync(string method, string path, ReadOnlyMemory<byte> body = default, CancellationToken cancellationToken = default)
+        => Dispatcher.ToHttpResponse(await AnswerAsync(method, path, body, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>Answers a raw request whose route is not known yet (<see cref="SendAsync"/>, and the HTTP fallback route).</summary>
+    internal ValueTask<InferenceAnswer> AnswerAsync(string method, string path, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
-        try
-        {
-            if (!OpenInferenceRoute.TryParse(path, _models, out var route))
-                throw new ServingException(404, $"No Open Inference Protocol endpoint at '{path}'; use /v2, /v2/health/live, /v2/health/ready, /v2/models/{{name}}[/versions/{{version}}][/ready|/infer].");
-            if (!string.Equals(method, route.Method, StringComparison.OrdinalIgnoreCase))
-                throw new ServingException(405, $"'{path}' answers {route.Method}, not {method}.");
-            // No lambda here captures a local or a parameter: that would allocate a closure for every request.
-            switch (route.Endpoint)
-            {
-                case OpenInferenceEndpoint.ServerLive:
-                    return Flag(200, null, live: true, IsLive);
-                case OpenInferenceEndpoint.ServerReady:
-                    return IsReady ? Flag(200, null, live: false, true) : Flag(503, null, live: false, false);
-                case OpenInferenceEndpoint.ServerMetadata:
-                    return new(200, InferenceJson.Write(GetServerMetadata(), InferenceJson.WriteServerMetadata));
-                case OpenInferenceEndpoint.ModelList:
-                    return new(200, InferenceJson.Write(Models, static (w, models) =>
-                    {
-                        w.WriteStartObject();
-                        w.WriteStartArray("models"u8);
-                        foreach (var served in models)
-                            w.WriteStringValue(served.Name);
-                        w.WriteEndArray();
-                        w.WriteEndObject();
-                    }));
-                case OpenInferenceEndpoint.ModelMetadata:
-                    return new(200, InferenceJson.Write(GetModelMetadata(route.Model!, route.Version), InferenceJson.WriteModelMetadata));
-                case OpenInferenceEndpoint.ModelReady:
-                    return IsModelReady(route.Model!, route.Version) ? Flag(200, route.Model, live: false, true) : Flag(503, route.Model, live: false, false);
-                case OpenInferenceEndpoint.ModelExplain:
-                    var explained = await InferBodyAsync(route.Model!, route.Version, body, null, cancellationToken, explain: true).ConfigureAwait(false);
-                    return new(200, InferenceJson.Write(explained, InferenceJson.WriteResponse));
-                default:
-                    var response = Volatile.Read(ref _observers).Length == 0
-                        ? await InferBodyAsync(route.Model!, route.Version, body, null, cancellationToken).ConfigureAwait(false)
-                        : await ObserveBodyAsync(route.Model!, route.Version, body, cancellationToken).ConfigureAwait(false);
-                    return new(200, InferenceJson.Write(response, InferenceJson.WriteResponse));
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (ServingException e)
-        {
-            return Error(e.StatusCode, e.Message);
-        }
-        catch (Exception e)
-        {
-            return Error(500, $"The server failed: {e.GetType().Name}: {e.Message}");
-        }
+        if (!OpenInferenceRoute.TryParse(path, _models, out var route))
+            return new(Dispatcher.Fail(new ServingException(404, $"No Open Inference Protocol endpoint at '{path}'; use /v2, /v2/health/live, /v2/health/ready, /v2/models/{{name}}[/versions/{{version}}][/ready|/infer]."), null, null));
+        if (!string.Equals(method, route.Method, StringComparison.OrdinalIgnoreCase))
+            return new(Dispatcher.Fail(new ServingException(405, $"'{path}' answers {route.Method}, not {method}."), route.Model, route.Version));
+        if (route.Endpoint is OpenInferenceEndpoint.ModelInfer or OpenInferenceEndpoint.ModelExplain)
+            return Dispatcher.PostAsync(route.Endpoint == OpenInferenceEndpoint.ModelExplain, route.Model!, route.Version, body, cancellationToken);
+        return new(Dispatcher.Get(route.Endpoint, route.Model, route.Version));
     }
 
     /// <inheritdoc />
@@ -409,35 +348,9 @@ public sealed class InferenceServer
         return model;
     }
 
-    private sealed class Subscription(InferenceServer server, IInferenceObserver observer) : IDisposable
-    {
-        private InferenceServer? _server = server;
-
-        public void Dispose() => Interlocked.Exchange(ref _server, null)?.Unsubscribe(observer);
-    }
-
-    private static void WriteFlag(Utf8JsonWriter writer, string? name, ReadOnlySpan<byte> property, bool value)
-    {
-        writer.WriteStartObject();
-        if (name is not null)
-            writer.WriteString("name"u8, name);
-        writer.WriteBoolean(property, value);
-        writer.WriteEndObject();
-    }
-
-    /// <summary>A <c>{"live": ...}</c> or <c>{"ready": ...}</c> answer (with the model's name for a model).</summary>
-    private static InferenceHttpResponse Flag(int statusCode, string? name, bool live, bool value)
-        => new(statusCode, InferenceJson.Write((name, live, value), static (w, s) => WriteFlag(w, s.name, s.live ? "live"u8 : "ready"u8, s.value)));
-
-    /// <summary>The inference of <see cref="SendAsync"/> with observers (kept out of it: its lambda captures the request).</summary>
-    private ValueTask<InferenceResponse> ObserveBodyAsync(string model, string? version, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
-        => ObserveAsync(model, version, null, capture => InferBodyAsync(model, version, body, capture, cancellationToken), cancellationToken);
-
-    /// <summary>An <c>{"error": "..."}</c> answer.</summary>
-    internal static InferenceHttpResponse Error(int statusCode, string message) => new(statusCode, InferenceJson.Write(message, InferenceJson.WriteError));
-
-    /// <summary>The 503 <c>{"ready": false}</c> answer of a server (or <c>{"name", "ready": false}</c> of a model) that is stopping.</summary>
-    internal static InferenceHttpResponse NotReady(string? model) => Flag(503, model, live: false, false);
+    /// <summary>The inference of a body with observers (kept out of the dispatcher: its lambda captures the request).</summary>
+    internal ValueTask<InferenceResponse> ObserveBodyAsync(string model, string? version, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+        => Publisher.ObserveAsync(model, version, null, capture => InferBodyAsync(model, version, body, capture, cancellationToken), cancellationToken);
 }
 
 /// <summary>Creates a <see cref="InferenceServer"/> from a graph.</summary>

@@ -28,4 +28,14 @@ public sealed class InferenceServerOptions
 
     /// <summary>How many inference requests may wait for a slot when <see cref="MaxConcurrentRequests"/> are running; 0 (the default) answers 503 at once.</summary>
     public int MaxQueuedRequests { get; init; }
+
+    /// <summary>
+    /// The logger factory of the server's messages (every 5xx with its exception, failing observers); when null, the host's
+    /// <see cref="Microsoft.Extensions.Logging.ILoggerFactory"/> once <c>MapServingGraph</c> maps the server, else none.
+    /// </summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>The meter factory of the server's instruments (<see cref="ServingDiagnostics"/>); when null, the process-wide
+    /// meter <see cref="ServingDiagnostics.MeterName"/>.</summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; init; }
 }

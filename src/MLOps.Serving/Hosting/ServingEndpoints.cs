@@ -1,11 +1,9 @@
-using System.Buffers;
-using System.IO.Pipelines;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using MLOps.Serving.Graphs;
 using MLOps.Serving.Models;
 using MLOps.Serving.Protocol;
@@ -13,12 +11,12 @@ using MLOps.Serving.Protocol;
 namespace MLOps.Serving.Hosting;
 
 /// <summary>
-/// Hosts a <see cref="InferenceServer"/> in ASP.NET Core: <c>app.MapServingGraph(server)</c> answers the Open Inference
-/// Protocol (KServe V2 REST) under <c>/v2</c> with the same code as <see cref="InferenceServer.SendAsync"/>.
+/// Hosts a <see cref="InferenceServer"/> in ASP.NET Core: <c>app.MapServingGraph(server)</c> maps one endpoint per route of
+/// the Open Inference Protocol (KServe V2 REST) under <c>/v2</c>, answered by the same code as <see cref="InferenceServer.SendAsync"/>.
 /// </summary>
 /// <remarks>
 /// <para>
-/// Every <c>GET</c> and <c>POST</c> under <c>/v2</c> goes to <see cref="InferenceServer.SendAsync"/>; the answer is sent with
+/// Every <c>GET</c> and <c>POST</c> under <c>/v2</c> is answered as <see cref="InferenceServer.SendAsync"/> answers it; the answer is sent with
 /// its status code and <c>Content-Type: application/json</c>, and a 503 (not ready) carries <c>Retry-After: 1</c>. The
 /// request body is read from the request pipe up to <see cref="InferenceServerOptions.MaxRequestBytes"/>: a larger body (by
 /// its <c>Content-Length</c>, or once the bytes received pass the limit) is answered 413 without being read further.
@@ -35,188 +33,84 @@ public static class ServingEndpoints
 {
 
     /// <summary>
-    /// Maps <c>GET</c> and <c>POST</c> <c>/v2/{**path}</c> (which includes <c>/v2</c>) to the server. The server must be loaded
+    /// Maps the routes of the Open Inference Protocol under <c>/v2</c> to the server, one endpoint per route with its name
+    /// (<see cref="OpenInferenceEndpointNames"/>), summary, tag and response metadata: <c>GET /v2</c>,
+    /// <c>/v2/health/live</c>, <c>/v2/health/ready</c>, <c>/v2/models</c>, <c>/v2/models/{name}[/versions/{version}]</c>
+    /// and its <c>/ready</c>, and <c>POST .../infer</c> and <c>.../explain</c>; any other <c>GET</c> or <c>POST</c> under
+    /// <c>/v2</c> is answered 404 or 405 with an <c>{"error"}</c> body by a catch-all route. The server must be loaded
     /// (<see cref="InferenceServer.LoadAsync"/>, or <see cref="ServingServiceCollectionExtensions.AddServing(IServiceCollection, ServingGraph, IInferenceModel[])"/>
-    /// which loads it at startup) before it answers ready.
+    /// which loads it at startup) before it answers ready. When the server's options set no logger factory, it logs
+    /// through the application's.
     /// </summary>
     /// <param name="endpoints">The application's endpoint route builder (a <c>WebApplication</c>).</param>
     /// <param name="server">The server that answers the requests.</param>
-    /// <returns>The endpoints' convention builder (to add authorization, rate limiting, ...).</returns>
-    public static IEndpointConventionBuilder MapServingGraph(this IEndpointRouteBuilder endpoints, InferenceServer server)
+    /// <returns>The endpoints' convention builder: conventions on it apply to every route (<c>RequireAuthorization()</c>,
+    /// <c>RequireRateLimiting(...)</c>); its properties give the routes of one operation (<c>.Infer</c>, <c>.Health</c>, ...).</returns>
+    public static OpenInferenceEndpointConventionBuilder MapServingGraph(this IEndpointRouteBuilder endpoints, InferenceServer server)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(server);
         var state = endpoints.ServiceProvider.GetService<ServingHostState>() ?? new ServingHostState();
         if (endpoints.ServiceProvider.GetService<IHostApplicationLifetime>() is { } lifetime)
             state.Watch(lifetime);
-        RequestDelegate handler = context => HandleAsync(context, server, state);
-        string[] methods = [HttpMethods.Get, HttpMethods.Post];
+        if (endpoints.ServiceProvider.GetService<ILoggerFactory>() is { } loggerFactory)
+            server.UseLoggerFactory(loggerFactory);
+        var handlers = new OpenInferenceHandlers(server, state);
         var group = endpoints.MapGroup("/v2");
-        group.MapMethods("/{**path}", methods, handler);
-        return group;
+        group.WithTags(Tag);
+
+        IEndpointConventionBuilder Get(string pattern, OpenInferenceEndpoint endpoint, string name, string summary, params int[] errors)
+            => Describe(group.MapGet(pattern, context => handlers.GetAsync(context, endpoint)), name, summary, errors);
+        IEndpointConventionBuilder Post(string pattern, bool explain, string name, string summary)
+            => Describe(group.MapPost(pattern, context => handlers.PostAsync(context, explain)), name, summary, 400, 404, 413, 500, 503);
+
+        var health = new OpenInferenceEndpointConventionBuilder.Composite(
+            Get("/health/live", OpenInferenceEndpoint.ServerLive, OpenInferenceEndpointNames.ServerLive, "Whether the server is live."),
+            Get("/health/ready", OpenInferenceEndpoint.ServerReady, OpenInferenceEndpointNames.ServerReady, "Whether the graph and every model are ready (503 while loading or stopping).", 503));
+        var metadata = new OpenInferenceEndpointConventionBuilder.Composite(
+            Get("", OpenInferenceEndpoint.ServerMetadata, OpenInferenceEndpointNames.ServerMetadata, "The server's name, version and extensions."),
+            Get("/models", OpenInferenceEndpoint.ModelList, OpenInferenceEndpointNames.ModelList, "The names of the served models (MLRun)."),
+            Get("/models/{name}", OpenInferenceEndpoint.ModelMetadata, OpenInferenceEndpointNames.ModelMetadata, "A model's metadata.", 404),
+            Get("/models/{name}/versions/{version}", OpenInferenceEndpoint.ModelMetadata, OpenInferenceEndpointNames.ModelVersionMetadata, "A model version's metadata.", 404));
+        var readiness = new OpenInferenceEndpointConventionBuilder.Composite(
+            Get("/models/{name}/ready", OpenInferenceEndpoint.ModelReady, OpenInferenceEndpointNames.ModelReady, "Whether a model is ready.", 404, 503),
+            Get("/models/{name}/versions/{version}/ready", OpenInferenceEndpoint.ModelReady, OpenInferenceEndpointNames.ModelVersionReady, "Whether a model version is ready.", 404, 503));
+        var infer = new OpenInferenceEndpointConventionBuilder.Composite(
+            Post("/models/{name}/infer", false, OpenInferenceEndpointNames.ModelInfer, "Runs an inference request through the serving graph."),
+            Post("/models/{name}/versions/{version}/infer", false, OpenInferenceEndpointNames.ModelVersionInfer, "Runs an inference request on a model version."));
+        var explain = new OpenInferenceEndpointConventionBuilder.Composite(
+            Post("/models/{name}/explain", true, OpenInferenceEndpointNames.ModelExplain, "Explains a model's predictions for a request (MLRun)."),
+            Post("/models/{name}/versions/{version}/explain", true, OpenInferenceEndpointNames.ModelVersionExplain, "Explains a model version's predictions for a request."));
+        var fallback = Describe(group.MapMethods("/{**path}", [HttpMethods.Get, HttpMethods.Post], handlers.FallbackAsync),
+            OpenInferenceEndpointNames.Fallback, "Any other path under /v2: 404 (unknown path) or 405 (wrong method).", 404, 405);
+        fallback.ExcludeFromDescription();
+        return new OpenInferenceEndpointConventionBuilder(group, health, metadata, readiness, infer, explain, fallback);
+    }
+
+    /// <summary>The OpenAPI tag of the routes.</summary>
+    private const string Tag = "Open Inference Protocol";
+
+    private static readonly string[] JsonContent = [InferenceHttpResponse.ContentType];
+
+    private static IEndpointConventionBuilder Describe(IEndpointConventionBuilder route, string name, string summary, params int[] errors)
+    {
+        route.WithName(name).WithDisplayName(name).WithSummary(summary)
+            .WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, null, JsonContent));
+        foreach (int status in errors)
+            route.WithMetadata(new ProducesResponseTypeMetadata(status, null, JsonContent));
+        return route;
     }
 
     /// <summary>Maps the Open Inference Protocol to the <see cref="InferenceServer"/> registered by <see cref="ServingServiceCollectionExtensions.AddServing(IServiceCollection, ServingGraph, IInferenceModel[])"/>.</summary>
     /// <param name="endpoints">The application's endpoint route builder (a <c>WebApplication</c>).</param>
-    /// <returns>The endpoints' convention builder.</returns>
+    /// <returns>The endpoints' convention builder (see <see cref="MapServingGraph(IEndpointRouteBuilder, InferenceServer)"/>).</returns>
     /// <exception cref="InvalidOperationException">No <see cref="InferenceServer"/> is registered.</exception>
-    public static IEndpointConventionBuilder MapServingGraph(this IEndpointRouteBuilder endpoints)
+    public static OpenInferenceEndpointConventionBuilder MapServingGraph(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var server = endpoints.ServiceProvider.GetService<InferenceServer>()
             ?? throw new InvalidOperationException("No InferenceServer is registered; call services.AddServing(graph, models) or pass the server to MapServingGraph.");
         return endpoints.MapServingGraph(server);
-    }
-
-    private static async Task HandleAsync(HttpContext context, InferenceServer server, ServingHostState state)
-    {
-        state.Enter();
-        try
-        {
-            var request = context.Request;
-            var aborted = context.RequestAborted;
-            InferenceHttpResponse response;
-            if (HttpMethods.IsGet(request.Method) && state.IsStopping && OpenInferenceRoute.TryParse(request.Path.ToUriComponent(), out var route)
-                && route.Endpoint is OpenInferenceEndpoint.ServerReady or OpenInferenceEndpoint.ModelReady)
-            {
-                // Stopping: not ready, but an unknown model is still a 404.
-                response = await server.SendAsync(request.Method, request.Path.ToUriComponent(), default, aborted).ConfigureAwait(false);
-                if (response.StatusCode == 200)
-                {
-                    response = InferenceServer.NotReady(route.Endpoint == OpenInferenceEndpoint.ModelReady ? route.Model : null);
-                }
-            }
-            else if (HttpMethods.IsPost(request.Method))
-            {
-                response = await PostAsync(context, server, aborted).ConfigureAwait(false);
-            }
-            else
-            {
-                response = await server.SendAsync(request.Method, request.Path.ToUriComponent(), default, aborted).ConfigureAwait(false);
-            }
-            Write(context, response);
-        }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-        {
-            // The client went away: nothing to answer.
-        }
-        finally
-        {
-            state.Exit();
-        }
-    }
-
-    /// <summary>Copies the answer into the response pipe with its length: Kestrel sends the headers and the body together
-    /// when the request ends (one write to the socket, no flush of our own).</summary>
-    private static void Write(HttpContext context, InferenceHttpResponse response)
-    {
-        var http = context.Response;
-        http.StatusCode = response.StatusCode;
-        http.ContentType = InferenceHttpResponse.ContentType;
-        http.ContentLength = response.Body.Length;
-        if (response.StatusCode == 503)
-            http.Headers.RetryAfter = "1";
-        http.BodyWriter.Write(response.Body.Span);
-    }
-
-    private static InferenceHttpResponse TooLarge(long limit) =>
-        InferenceServer.Error(413, $"The request body is over the limit of {limit} bytes (InferenceServerOptions.MaxRequestBytes).");
-
-    /// <summary>
-    /// Reads the request body from the request pipe up to the limit (a larger one is answered 413 as soon as it is seen)
-    /// and answers it. A small body (up to <see cref="InPlaceBytes"/>) is left in the pipe until it is complete and then
-    /// parsed where it lies, without a copy when it arrived in one buffer (most do); a larger one is copied out as it
-    /// arrives, so that the pipe never holds more than Kestrel's request buffer. The pipe is advanced past the body once
-    /// the answer is made.
-    /// </summary>
-    private static async Task<InferenceHttpResponse> PostAsync(HttpContext context, InferenceServer server, CancellationToken cancellationToken)
-    {
-        long limit = server.MaxRequestBytes;
-        var request = context.Request;
-        if (request.ContentLength > limit)
-            return TooLarge(limit);
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
-            sizeFeature.MaxRequestBodySize = limit + 1; // our limit answers 413 first; the server's is only a backstop
-        var reader = request.BodyReader;
-        byte[]? copy = null;
-        int copied = 0;
-        try
-        {
-            while (true)
-            {
-                ReadResult read;
-                try
-                {
-                    read = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-                {
-                    return TooLarge(limit);
-                }
-                var buffer = read.Buffer;
-                if (copied + buffer.Length > limit)
-                {
-                    reader.AdvanceTo(buffer.End);
-                    return TooLarge(limit);
-                }
-                if (copy is null && read.IsCompleted)
-                {
-                    try
-                    {
-                        return buffer.IsSingleSegment
-                            ? await server.SendAsync(request.Method, request.Path.ToUriComponent(), buffer.First, cancellationToken).ConfigureAwait(false)
-                            : await SendCopyAsync(server, request, buffer, cancellationToken).ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        reader.AdvanceTo(buffer.End);
-                    }
-                }
-                if (copy is null && buffer.Length < InPlaceBytes)
-                {
-                    reader.AdvanceTo(buffer.Start, buffer.End); // nothing consumed yet: wait for the rest
-                    continue;
-                }
-                int needed = copied + (int)buffer.Length;
-                if (copy is null || copy.Length < needed)
-                {
-                    long expected = request.ContentLength ?? 0;
-                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Min(limit, Array.MaxLength), Math.Max(Math.Max(needed, expected), 2L * (copy?.Length ?? 0))));
-                    copy?.AsSpan(0, copied).CopyTo(larger);
-                    if (copy is not null)
-                        ArrayPool<byte>.Shared.Return(copy);
-                    copy = larger;
-                }
-                buffer.CopyTo(copy.AsSpan(copied));
-                copied = needed;
-                reader.AdvanceTo(buffer.End);
-                if (read.IsCompleted)
-                    return await server.SendAsync(request.Method, request.Path.ToUriComponent(), copy.AsMemory(0, copied), cancellationToken).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            if (copy is not null)
-                ArrayPool<byte>.Shared.Return(copy);
-        }
-    }
-
-    /// <summary>The largest body parsed in place in the request pipe (Kestrel buffers up to 1 MiB per request by default).</summary>
-    private const int InPlaceBytes = 64 * 1024;
-
-    private static async Task<InferenceHttpResponse> SendCopyAsync(InferenceServer server, HttpRequest request, ReadOnlySequence<byte> body, CancellationToken cancellationToken)
-    {
-        int length = (int)body.Length;
-        byte[] copy = ArrayPool<byte>.Shared.Rent(length);
-        try
-        {
-            body.CopyTo(copy);
-            return await server.SendAsync(request.Method, request.Path.ToUriComponent(), copy.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(copy);
-        }
     }
 }
 

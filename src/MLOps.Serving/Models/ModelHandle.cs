@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using MLOps.Registry;
 
@@ -52,6 +53,7 @@ public sealed class ModelHandle<TInput, TOutput> : IAsyncDisposable
 {
     private readonly MLOpsProject _project;
     private readonly ILogger _logger;
+    private readonly ServingTelemetry _telemetry;
     private readonly SemaphoreSlim _refreshLock = new(1, 1);
     private readonly ITimer? _timer;
     private Slot _current;
@@ -65,6 +67,7 @@ public sealed class ModelHandle<TInput, TOutput> : IAsyncDisposable
         _project = project;
         _uri = uri;
         _logger = project.LoggerFactory.CreateLogger("MLOps.Serving.ModelHandle");
+        _telemetry = ServingTelemetry.For(project.Options.MeterFactory);
         _current = NewSlot(predictor);
         PollInterval = pollInterval;
         if (pollInterval is { } interval)
@@ -215,10 +218,31 @@ public sealed class ModelHandle<TInput, TOutput> : IAsyncDisposable
 
     internal static async Task<ModelPredictor<TInput, TOutput>> LoadPredictorAsync(MLOpsProject project, ModelVersionRecord version, CancellationToken cancellationToken)
     {
-        var loaded = await project.Models.LoadAsync(version, cancellationToken).ConfigureAwait(false);
-        // Creating the prediction engines is CPU work: keep it off the caller's thread (e.g. the polling timer).
-        return await Task.Run(loaded.CreatePredictor<TInput, TOutput>, cancellationToken).ConfigureAwait(false);
+        using var activity = ServingTelemetry.Source.HasListeners() ? ServingTelemetry.Source.StartActivity(LoadSpan) : null;
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("mlops.project", project.Name);
+            activity.SetTag("mlops.model.name", version.Name);
+            activity.SetTag("mlops.model.version", version.Version);
+        }
+        try
+        {
+            var loaded = await project.Models.LoadAsync(version, cancellationToken).ConfigureAwait(false);
+            // Creating the prediction engines is CPU work: keep it off the caller's thread (e.g. the polling timer).
+            return await Task.Run(loaded.CreatePredictor<TInput, TOutput>, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            ServingTelemetry.Fail(activity, e);
+            throw;
+        }
     }
+
+    /// <summary>The span of loading a model version (the first one, and each upgrade).</summary>
+    internal const string LoadSpan = "mlops.serving.model.load";
+
+    /// <summary>The span of swapping a loaded version in.</summary>
+    internal const string SwapSpan = "mlops.serving.model.swap";
 
     private async Task<bool> RefreshLockedAsync(CancellationToken cancellationToken)
     {
@@ -238,7 +262,7 @@ public sealed class ModelHandle<TInput, TOutput> : IAsyncDisposable
         catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
             Volatile.Write(ref _lastError, e);
-            _logger.LogWarning(e, "Model handle {Uri} keeps version {Version}: the upgrade to {Target} failed.", Uri, current.Predictor.Version.Version, target?.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "an unresolved version");
+            ServingLog.UpgradeFailed(_logger, e, Uri, current.Predictor.Version.Version, target?.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "an unresolved version");
             Raise(UpgradeFailed, new ModelUpgradeFailedEventArgs(Uri, current.Predictor.Version, target, e));
             return false;
         }
@@ -254,10 +278,29 @@ public sealed class ModelHandle<TInput, TOutput> : IAsyncDisposable
     /// <summary>Makes a loaded predictor current; the old one is disposed once its last call returns.</summary>
     private void Swap(ModelPredictor<TInput, TOutput> predictor)
     {
+        using var activity = ServingTelemetry.Source.HasListeners() ? ServingTelemetry.Source.StartActivity(SwapSpan) : null;
         var old = Interlocked.Exchange(ref _current, NewSlot(predictor));
         Volatile.Write(ref _lastError, null);
         old.Release(); // the handle's own reference
-        _logger.LogInformation("Model handle {Uri} upgraded from version {Old} to {New}.", Uri, old.Predictor.Version.Version, predictor.Version.Version);
+        var version = predictor.Version;
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("mlops.project", _project.Name);
+            activity.SetTag("mlops.model.name", version.Name);
+            activity.SetTag("mlops.model.version", version.Version);
+            activity.SetTag("mlops.model.previous_version", old.Predictor.Version.Version);
+            activity.SetTag("mlops.model.uri", Uri);
+        }
+        if (_telemetry.Swaps.Enabled)
+        {
+            _telemetry.Swaps.Add(1, new TagList
+            {
+                { "mlops.project", _project.Name },
+                { "mlops.model.name", version.Name },
+                { "mlops.model.version", version.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            });
+        }
+        ServingLog.ModelSwapped(_logger, Uri, old.Predictor.Version.Version, version.Version);
         Raise(VersionChanged, new ModelVersionChangedEventArgs(old.Predictor.Version, predictor.Version));
     }
 
@@ -273,7 +316,7 @@ public sealed class ModelHandle<TInput, TOutput> : IAsyncDisposable
             }
             catch (Exception e)
             {
-                _logger.LogError(e, "A {Event} handler of model handle {Uri} threw.", typeof(TArgs).Name, Uri);
+                ServingLog.HandlerFailed(_logger, e, typeof(TArgs).Name, Uri);
             }
         }
     }
@@ -293,7 +336,7 @@ public sealed class ModelHandle<TInput, TOutput> : IAsyncDisposable
         }
         catch (Exception e)
         {
-            _logger.LogError(e, "Polling model handle {Uri} failed.", Uri);
+            ServingLog.PollFailed(_logger, e, Uri);
         }
         finally
         {

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using MLOps.Serving.Graphs;
 using Polly;
 using Polly.CircuitBreaker;
@@ -86,6 +88,9 @@ public sealed class ResilientStep : IServingStep, IServingStepLifetime, IAsyncDi
     /// <inheritdoc />
     public override string ToString() => $"resilient {Inner}";
 
+    /// <summary>The category of the step's log messages.</summary>
+    internal const string LoggerCategory = "MLOps.Serving.ResilientStep";
+
     private static bool IsFailure(Exception e) => e switch
     {
         ServingException { StatusCode: >= 400 and < 500 } => false,
@@ -99,6 +104,7 @@ public sealed class ResilientStep : IServingStep, IServingStepLifetime, IAsyncDi
         if (options.TimeProvider is null)
             throw new ArgumentException($"StepResilienceOptions.TimeProvider of the step '{name}' is null; leave it unset for TimeProvider.System.", nameof(options));
         var builder = new ResiliencePipelineBuilder { TimeProvider = options.TimeProvider, Name = name };
+        var logger = options.LoggerFactory?.CreateLogger(LoggerCategory) ?? NullLogger.Instance;
         if (options.MaxRetryAttempts < 0)
             throw new ArgumentException($"StepResilienceOptions.MaxRetryAttempts of the step '{name}' is {options.MaxRetryAttempts}; use 0 for no retries.", nameof(options));
         if (options.MaxRetryAttempts > 0)
@@ -112,6 +118,11 @@ public sealed class ResilientStep : IServingStep, IServingStepLifetime, IAsyncDi
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = false,
                 ShouldHandle = new PredicateBuilder().Handle<Exception>(IsFailure),
+                OnRetry = args =>
+                {
+                    ServingLog.StepRetry(logger, args.Outcome.Exception, name, args.AttemptNumber + 1, args.RetryDelay.TotalMilliseconds);
+                    return default;
+                },
             });
         }
         if (options.CircuitBreaker is { } breaker)
@@ -129,6 +140,21 @@ public sealed class ResilientStep : IServingStep, IServingStepLifetime, IAsyncDi
                 SamplingDuration = breaker.SamplingDuration,
                 BreakDuration = breaker.BreakDuration,
                 ShouldHandle = new PredicateBuilder().Handle<Exception>(IsFailure),
+                OnOpened = args =>
+                {
+                    ServingLog.CircuitOpened(logger, args.Outcome.Exception, name, args.BreakDuration.TotalMilliseconds);
+                    return default;
+                },
+                OnHalfOpened = _ =>
+                {
+                    ServingLog.CircuitStateChanged(logger, name, "half-open");
+                    return default;
+                },
+                OnClosed = _ =>
+                {
+                    ServingLog.CircuitStateChanged(logger, name, "closed");
+                    return default;
+                },
             });
         }
         if (options.Timeout is { } timeout)

@@ -29,6 +29,10 @@ public sealed class StepResilienceOptions
 
     /// <summary>The clock of the timeout, the retry delays and the circuit breaker; <see cref="TimeProvider.System"/> by default.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>The logger factory of the step's retries (warning, with the failure) and circuit state changes (warning
+    /// when the circuit opens, information when it half-opens or closes); none when null.</summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; init; }
 }
 
 /// <summary>

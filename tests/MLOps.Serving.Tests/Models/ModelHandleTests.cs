@@ -425,6 +425,42 @@ public sealed class ModelHandleTests
         Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => OpenAsync(new ModelHandleOptions { PollInterval = TimeSpan.Zero }));
     }
 
+    [Test]
+    public async Task RefreshAsync_AliasMoved_EmitsLoadAndSwapSpansASwapCountAndALog()
+    {
+        string name = $"swap-{Guid.NewGuid():N}"[..17];
+        using var folder = new TempFolder();
+        using var logs = new CapturingLoggerProvider();
+        await using var project = await MLOpsProject.Configure(name).UseHome(folder.Path).CaptureGit(false).UseLoggerFactory(logs).OpenAsync();
+        await project.Models.RegisterAsync("delay", Models.Small, Models.Schema, new ModelLogOptions { Aliases = { "production" } });
+        await project.Models.RegisterAsync("delay", Models.Large, Models.Schema);
+        using var measurements = new ServingMeasurements(name);
+        var stopped = new ConcurrentQueue<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == ServingDiagnostics.ActivitySourceName,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = stopped.Enqueue,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        await using var handle = await ModelHandle.OpenAsync<FlightInput, DelayPrediction>(project, $"store://models/{name}/delay:production");
+
+        await project.Models.SetAliasAsync("delay", "production", 2);
+        bool swapped = await handle.RefreshAsync();
+
+        Assert.That(swapped, Is.True);
+        var spans = stopped.Where(a => Equals(a.GetTagItem("mlops.project"), name)).ToList();
+        Assert.That(spans.Where(a => a.OperationName == "mlops.serving.model.load").Select(a => a.GetTagItem("mlops.model.version")), Is.EqualTo(new object[] { 1, 2 }));
+        var swap = spans.Single(a => a.OperationName == "mlops.serving.model.swap");
+        Assert.That((swap.GetTagItem("mlops.model.version"), swap.GetTagItem("mlops.model.previous_version")), Is.EqualTo(((object)2, (object)1)));
+        var swaps = measurements.Of("mlops.serving.model.swaps");
+        Assert.That(swaps.Sum(m => m.Value), Is.EqualTo(1));
+        Assert.That(swaps.Single().Tags["mlops.model.version"], Is.EqualTo("2"));
+        var log = logs.Entries.Single(e => e.EventId.Name == "ModelSwapped");
+        Assert.That(log.Level, Is.EqualTo(Microsoft.Extensions.Logging.LogLevel.Information));
+        Assert.That(log.Message, Does.Contain("swapped version 1 for version 2"));
+    }
+
     private async Task<int> RegisterNonMLNetAsync()
     {
         var file = Path.Combine(_home, "model.onnx");
