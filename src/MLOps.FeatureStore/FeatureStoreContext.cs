@@ -28,6 +28,7 @@ internal sealed class FeatureStoreContext : IDisposable
         _online = new Lazy<IOnlineStore>(() => options.OnlineStore ?? new SqliteOnlineStore(Path.Combine(project.Options.ResolveHome(), "online.db")));
         OfflineRoot = options.OfflineRoot ?? Path.Combine(project.ArtifactRoot, "feature-sets");
         Logger = project.LoggerFactory.CreateLogger("MLOps.FeatureStore");
+        Telemetry = FeatureStoreTelemetry.For(project);
     }
 
     public MLOpsProject Project { get; }
@@ -49,6 +50,9 @@ internal sealed class FeatureStoreContext : IDisposable
     public FeatureStepRegistry Steps { get; } = new();
 
     public ILogger Logger { get; }
+
+    /// <summary>The instruments (spans come from <see cref="FeatureStoreTelemetry.Source"/>).</summary>
+    public FeatureStoreTelemetry Telemetry { get; }
 
     /// <summary>The offline folder of a set.</summary>
     public string SetRoot(string set) => Path.Combine(OfflineRoot, Project.Name, set);

@@ -10,8 +10,12 @@ internal static partial class FeatureStoreLog
     public static partial void Ingested(ILogger logger, long rows, string featureSet, int version, long dropped, long read, int chunks, long durationMs, string ingestId);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Error,
-        Message = "Ingestion {IngestId} into feature set {FeatureSet} failed after {DurationMs} ms; nothing of it was committed")]
-    public static partial void IngestionFailed(ILogger logger, Exception exception, string ingestId, string featureSet, long durationMs);
+        Message = "Ingestion {IngestId} into feature set {FeatureSet} failed after {DurationMs} ms")]
+    public static partial void IngestionFailed(ILogger logger, Exception exception, string? ingestId, string featureSet, long durationMs);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Information,
+        Message = "Ingestion {IngestId} into feature set {FeatureSet} was cancelled after {DurationMs} ms")]
+    public static partial void IngestionCancelled(ILogger logger, string? ingestId, string featureSet, long durationMs);
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Information,
         Message = "Ingestion {IngestId} into feature set {FeatureSet} was already completed; its report is returned")]

@@ -5,6 +5,7 @@ using MLOps.FeatureStore.Internal;
 using MLOps.FeatureStore.Offline;
 using MLOps.FeatureStore.Sources;
 using MLOps.FeatureStore.Transformations;
+using D = MLOps.FeatureStore.FeatureStoreDiagnostics;
 
 namespace MLOps.FeatureStore.Ingestion;
 
@@ -30,6 +31,7 @@ internal sealed partial class FeatureIngestion : IAsyncDisposable
     private readonly Stopwatch _clock;
     private readonly FeatureSet? _stored;
     private readonly CancellationToken _cancellationToken;
+    private readonly Activity? _activity;
 
     private readonly Dictionary<string, string> _fitted;
     private readonly FeatureStepContext _context;
@@ -60,8 +62,9 @@ internal sealed partial class FeatureIngestion : IAsyncDisposable
     private ChunkLease? _lease;
 
     private FeatureIngestion(FeatureStoreContext store, CatalogRecords records, FeatureSet set, DataSource source, IngestOptions options, string ingestId, long sequence,
-        DateTimeOffset started, Stopwatch clock, FeatureSet? stored, CancellationToken cancellationToken)
+        DateTimeOffset started, Stopwatch clock, FeatureSet? stored, Activity? activity, CancellationToken cancellationToken)
     {
+        _activity = activity;
         _store = store;
         _records = records;
         _set = set;
@@ -108,11 +111,56 @@ internal sealed partial class FeatureIngestion : IAsyncDisposable
         if (options.IngestId is { } id && (string.IsNullOrWhiteSpace(id) || id.Length > 200)) problems.Add($"IngestId '{id}' must be 1-200 characters.");
         if (problems.Count > 0) throw new ValidationException("The ingestion options are invalid", problems);
 
-        return await store.UnderLockAsync(set.Name, () => IngestLockedAsync(store, records, pushes, set, source, options, cancellationToken), cancellationToken).ConfigureAwait(false);
+        return await store.UnderLockAsync(set.Name, () => ObservedAsync(store, records, pushes, set, source, options, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Ingests with a span, the metrics and the log of the outcome.</summary>
+    private static async Task<IngestReport> ObservedAsync(FeatureStoreContext store, CatalogRecords records, PushBuffers pushes, FeatureSet set, DataSource source,
+        IngestOptions options, CancellationToken cancellationToken)
+    {
+        var start = Stopwatch.GetTimestamp();
+        using var activity = FeatureStoreTelemetry.Start(D.IngestActivity, store.Project.Name);
+        activity?.SetTag(D.FeatureSetTag, set.Name);
+        var telemetry = store.Telemetry;
+        try
+        {
+            var report = await IngestLockedAsync(store, records, pushes, set, source, options, activity, cancellationToken).ConfigureAwait(false);
+            if (activity is not null)
+            {
+                activity.SetTag(D.FeatureSetVersionTag, report.Version);
+                activity.SetTag("mlops.ingestion.id", report.IngestId);
+                activity.SetTag("mlops.ingestion.rows_read", report.RowsRead);
+                activity.SetTag("mlops.ingestion.rows_written", report.RowsWritten);
+                activity.SetTag("mlops.ingestion.rows_dropped", report.RowsDropped);
+                activity.SetTag("mlops.ingestion.already_ingested", report.AlreadyIngested);
+            }
+
+            if (report.AlreadyIngested)
+            {
+                FeatureStoreLog.AlreadyIngested(store.Logger, report.IngestId, set.Name);
+                return report;
+            }
+
+            if (telemetry.IngestedRows.Enabled)
+                telemetry.IngestedRows.Add(report.RowsWritten, new(D.ProjectTag, store.Project.Name), new(D.FeatureSetTag, set.Name));
+            if (telemetry.IngestionDuration.Enabled)
+                telemetry.IngestionDuration.Record(report.Duration.TotalSeconds, new(D.ProjectTag, store.Project.Name), new(D.FeatureSetTag, set.Name));
+            return report;
+        }
+        catch (Exception e)
+        {
+            FeatureStoreTelemetry.Fail(activity, e);
+            var elapsed = Stopwatch.GetElapsedTime(start);
+            if (telemetry.IngestionDuration.Enabled)
+                telemetry.IngestionDuration.Record(elapsed.TotalSeconds, new(D.ProjectTag, store.Project.Name), new(D.FeatureSetTag, set.Name), new(D.ErrorTypeTag, FeatureStoreTelemetry.ErrorType(e)));
+            if (e is OperationCanceledException) FeatureStoreLog.IngestionCancelled(store.Logger, options.IngestId, set.Name, (long)elapsed.TotalMilliseconds);
+            else FeatureStoreLog.IngestionFailed(store.Logger, e, options.IngestId, set.Name, (long)elapsed.TotalMilliseconds);
+            throw;
+        }
     }
 
     private static async Task<IngestReport> IngestLockedAsync(FeatureStoreContext store, CatalogRecords records, PushBuffers pushes, FeatureSet set, DataSource source,
-        IngestOptions options, CancellationToken cancellationToken)
+        IngestOptions options, Activity? activity, CancellationToken cancellationToken)
     {
         // pushed events go offline first, so that this ingestion can supersede them
         await pushes.FlushLockedAsync(set.Name, cancellationToken).ConfigureAwait(false);
@@ -128,7 +176,7 @@ internal sealed partial class FeatureIngestion : IAsyncDisposable
         FeatureIngestion? ingestion = null;
         try
         {
-            ingestion = new FeatureIngestion(store, records, set, source, options, ingestId, sequence, started, clock, stored, cancellationToken);
+            ingestion = new FeatureIngestion(store, records, set, source, options, ingestId, sequence, started, clock, stored, activity, cancellationToken);
             await using (ingestion.ConfigureAwait(false))
                 return await ingestion.RunAsync().ConfigureAwait(false);
         }
@@ -194,6 +242,7 @@ internal sealed partial class FeatureIngestion : IAsyncDisposable
             Statistics = statistics,
         };
         await _records.CompleteIngestionAsync(_current, report, _cancellationToken).ConfigureAwait(false);
+        _activity?.SetTag("mlops.ingestion.chunks", _chunks);
         FeatureStoreLog.Ingested(_store.Logger, _rowsWritten, _set.Name, report.Version, report.RowsDropped, _rowsRead, _chunks, (long)_clock.Elapsed.TotalMilliseconds, _ingestId);
         return report;
     }

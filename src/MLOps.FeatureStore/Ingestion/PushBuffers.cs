@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using MLOps.FeatureStore.FeatureSets;
 using MLOps.FeatureStore.Internal;
 using MLOps.FeatureStore.Offline;
+using D = MLOps.FeatureStore.FeatureStoreDiagnostics;
 
 namespace MLOps.FeatureStore.Ingestion;
 
@@ -87,6 +88,30 @@ internal sealed class PushBuffers(FeatureStoreContext context, CatalogRecords re
     public async Task FlushLockedAsync(string name, CancellationToken cancellationToken)
     {
         if (!_buffers.TryGetValue(name, out var buffer) || buffer.Rows == 0) return;
+        using var activity = FeatureStoreTelemetry.Start(D.PushFlushActivity, context.Project.Name);
+        activity?.SetTag(D.FeatureSetTag, name);
+        activity?.SetTag("mlops.push.rows", buffer.Rows);
+        var telemetry = context.Telemetry;
+        try
+        {
+            var (rows, sequence) = await FlushAsync(name, buffer, cancellationToken).ConfigureAwait(false);
+            activity?.SetTag("mlops.ingestion.sequence", sequence);
+            if (telemetry.PushFlushes.Enabled)
+                telemetry.PushFlushes.Add(1, new(D.ProjectTag, context.Project.Name), new(D.FeatureSetTag, name));
+            if (telemetry.PushFlushedRows.Enabled)
+                telemetry.PushFlushedRows.Add(rows, new(D.ProjectTag, context.Project.Name), new(D.FeatureSetTag, name));
+        }
+        catch (Exception e)
+        {
+            FeatureStoreTelemetry.Fail(activity, e);
+            if (telemetry.PushFlushes.Enabled)
+                telemetry.PushFlushes.Add(1, new(D.ProjectTag, context.Project.Name), new(D.FeatureSetTag, name), new(D.ErrorTypeTag, FeatureStoreTelemetry.ErrorType(e)));
+            throw;
+        }
+    }
+
+    private async Task<(int Rows, long Sequence)> FlushAsync(string name, PushBuffer buffer, CancellationToken cancellationToken)
+    {
         var set = buffer.Set!;
         var token = $"push-{Ids.New(context.Time)}";
         var sequence = await records.ClaimSequenceAsync(name, token, context.Time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
@@ -123,8 +148,10 @@ internal sealed class PushBuffers(FeatureStoreContext context, CatalogRecords re
             throw;
         }
 
-        FeatureStoreLog.PushesFlushed(context.Logger, buffer.Rows, name, sequence);
+        var flushed = buffer.Rows;
+        FeatureStoreLog.PushesFlushed(context.Logger, flushed, name, sequence);
         buffer.Clear();
+        return (flushed, sequence);
     }
 
     /// <summary>Forgets a set's buffered pushes (the set is being deleted).</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using MLOps.FeatureStore.FeatureSets;
 using MLOps.FeatureStore.Ingestion;
 using MLOps.FeatureStore.Internal;
@@ -5,6 +6,8 @@ using MLOps.FeatureStore.Offline;
 using MLOps.FeatureStore.Sources;
 using MLOps.FeatureStore.Transformations;
 using MLOps.FeatureStore.Vectors;
+
+using D = MLOps.FeatureStore.FeatureStoreDiagnostics;
 
 namespace MLOps.FeatureStore.Retrieval;
 
@@ -18,10 +21,34 @@ internal sealed class OfflineRetrieval(FeatureStoreContext store, CatalogRecords
     public async Task<OfflineFeatures> GetOfflineFeaturesAsync(FeatureVector vector, DataSource? entityRows, int entityChunkRows, OfflineFeaturesOptions? options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(vector);
+        using var activity = FeatureStoreTelemetry.Start(D.OfflineRetrievalActivity, store.Project.Name);
+        if (activity is not null)
+        {
+            activity.SetTag(D.FeatureVectorTag, vector.Name);
+            if (vector.Version is { } version) activity.SetTag("mlops.feature_vector.version", version);
+            activity.SetTag("mlops.retrieval.mode", entityRows is null ? "time_range" : "entity_rows");
+        }
+
+        try
+        {
+            var result = await RetrieveAsync(vector, entityRows, entityChunkRows, options, activity, cancellationToken).ConfigureAwait(false);
+            activity?.SetTag("mlops.retrieval.rows", result.RowCount);
+            return result;
+        }
+        catch (Exception e)
+        {
+            FeatureStoreTelemetry.Fail(activity, e);
+            throw;
+        }
+    }
+
+    private async Task<OfflineFeatures> RetrieveAsync(FeatureVector vector, DataSource? entityRows, int entityChunkRows, OfflineFeaturesOptions? options, Activity? activity, CancellationToken cancellationToken)
+    {
         options ??= new OfflineFeaturesOptions();
         if (options.Ttl is { } ttl && ttl < TimeSpan.Zero)
             throw new ValidationException($"Ttl {ttl} must not be negative.");
         var plan = await VectorPlan.ResolveAsync(records, vector, cancellationToken).ConfigureAwait(false);
+        activity?.SetTag("mlops.feature_sets", string.Join(",", plan.Sets.Select(p => p.Set.Name)));
         var primary = plan.Sets[0].Set;
         var tsColumn = options.TimestampColumn ?? primary.TimestampColumn;
         var tolerance = options.Ttl is { } t ? t.Ticks / 10 : (long?)null;

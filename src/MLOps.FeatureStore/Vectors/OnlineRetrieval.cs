@@ -16,6 +16,7 @@ internal sealed class OnlineRetrieval(FeatureStoreContext store, CatalogRecords 
         }
 
         var byName = plan.Sets.ToDictionary(s => s.Set.Name, s => store.OnlineTableOf(s.Set), StringComparer.Ordinal);
-        return new OnlineFeatureService(plan, store.OnlineStore, store.Time, statistics, options ?? new OnlineServiceOptions(), t => byName[t.FeatureSet]);
+        return new OnlineFeatureService(plan, store.OnlineStore, store.Time, statistics, options ?? new OnlineServiceOptions(), t => byName[t.FeatureSet],
+            store.Telemetry, store.Project.Name, vector.Name);
     }
 }
