@@ -243,7 +243,7 @@ internal sealed partial class FeatureIngestion : IAsyncDisposable
         };
         await _records.CompleteIngestionAsync(_current, report, _cancellationToken).ConfigureAwait(false);
         _activity?.SetTag("mlops.ingestion.chunks", _chunks);
-        FeatureStoreLog.Ingested(_store.Logger, _rowsWritten, _set.Name, report.Version, report.RowsDropped, _rowsRead, _chunks, (long)_clock.Elapsed.TotalMilliseconds, _ingestId);
+        FeatureStoreLog.Ingested(_store.Logger, _rowsWritten, _set.Name, report.Version, report.RowsDropped, _rowsRead, _chunks, (long)report.Duration.TotalMilliseconds, _ingestId);
         return report;
     }
 
