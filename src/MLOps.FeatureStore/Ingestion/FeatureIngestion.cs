@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using MLOps.Artifacts;
 using MLOps.FeatureStore.FeatureSets;
 using MLOps.FeatureStore.Internal;
@@ -122,9 +123,10 @@ internal sealed partial class FeatureIngestion : IAsyncDisposable
         using var activity = FeatureStoreTelemetry.Start(D.IngestActivity, store.Project.Name);
         activity?.SetTag(D.FeatureSetTag, set.Name);
         var telemetry = store.Telemetry;
+        var ingestId = new StrongBox<string?>(options.IngestId); // the generated id, once there is one
         try
         {
-            var report = await IngestLockedAsync(store, records, pushes, set, source, options, activity, cancellationToken).ConfigureAwait(false);
+            var report = await IngestLockedAsync(store, records, pushes, set, source, options, activity, ingestId, cancellationToken).ConfigureAwait(false);
             if (activity is not null)
             {
                 activity.SetTag(D.FeatureSetVersionTag, report.Version);
@@ -153,20 +155,20 @@ internal sealed partial class FeatureIngestion : IAsyncDisposable
             var elapsed = Stopwatch.GetElapsedTime(start);
             if (telemetry.IngestionDuration.Enabled)
                 telemetry.IngestionDuration.Record(elapsed.TotalSeconds, new(D.ProjectTag, store.Project.Name), new(D.FeatureSetTag, set.Name), new(D.ErrorTypeTag, FeatureStoreTelemetry.ErrorType(e)));
-            if (e is OperationCanceledException) FeatureStoreLog.IngestionCancelled(store.Logger, options.IngestId, set.Name, (long)elapsed.TotalMilliseconds);
-            else FeatureStoreLog.IngestionFailed(store.Logger, e, options.IngestId, set.Name, (long)elapsed.TotalMilliseconds);
+            if (e is OperationCanceledException) FeatureStoreLog.IngestionCancelled(store.Logger, ingestId.Value, set.Name, (long)elapsed.TotalMilliseconds);
+            else FeatureStoreLog.IngestionFailed(store.Logger, e, ingestId.Value, set.Name, (long)elapsed.TotalMilliseconds);
             throw;
         }
     }
 
     private static async Task<IngestReport> IngestLockedAsync(FeatureStoreContext store, CatalogRecords records, PushBuffers pushes, FeatureSet set, DataSource source,
-        IngestOptions options, Activity? activity, CancellationToken cancellationToken)
+        IngestOptions options, Activity? activity, StrongBox<string?> generatedId, CancellationToken cancellationToken)
     {
         // pushed events go offline first, so that this ingestion can supersede them
         await pushes.FlushLockedAsync(set.Name, cancellationToken).ConfigureAwait(false);
         var started = store.Time.GetUtcNow();
         var clock = Stopwatch.StartNew();
-        var ingestId = options.IngestId ?? Ids.New(store.Time);
+        var ingestId = generatedId.Value = options.IngestId ?? Ids.New(store.Time);
         var (stored, status) = await records.LatestForIngestionAsync(set.Name, cancellationToken).ConfigureAwait(false);
         if (stored is not null) FeatureSetSpec.CheckKeys(stored, set);
         if (status.Completed.TryGetValue(ingestId, out var done))

@@ -120,6 +120,23 @@ public sealed class FeatureStoreTelemetryTests
     }
 
     [Test]
+    public async Task IngestAsync_BadRowWithoutIngestId_LogsTheGeneratedId()
+    {
+        using var folder = new TempFolder();
+        var collector = new FakeLogCollector();
+        using var loggers = new LoggerFactory([new FakeLoggerProvider(collector)]);
+        await using var project = await TestProjects.OpenAsync(folder, "obs-ingest-fail-id", configure: b => b.UseLoggerFactory(loggers));
+        var fs = project.FeatureStore;
+        var set = fs.FeatureSet("flights").Entity("origin").Timestamp("date").Build();
+        var rows = new[] { new Dictionary<string, object?> { ["origin"] = null, ["date"] = "2001-01-01T00:00:00Z", ["delay"] = 3.0 } };
+
+        Assert.ThrowsAsync<ValidationException>(() => fs.IngestAsync(set, DataSource.Objects(rows)));
+
+        var error = collector.GetSnapshot().Single(r => r.Id.Id == 2002);
+        Assert.That(error.GetStructuredStateValue("IngestId"), Is.Not.Null.And.Not.Empty.And.Not.EqualTo("(null)"));
+    }
+
+    [Test]
     public async Task FlushPushesAsync_WithListeners_EmitsFlushSpanCountersAndLog()
     {
         using var folder = new TempFolder();
