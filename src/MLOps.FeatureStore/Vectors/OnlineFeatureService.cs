@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using MLOps.FeatureStore.Internal;
 using MLOps.FeatureStore.Online;
@@ -60,10 +61,19 @@ public sealed class OnlineFeatureService : IAsyncDisposable
     private readonly int _maxPooled = Environment.ProcessorCount * 4;
     private Session? _spare;
     private int _pooled;
+    private readonly FeatureStoreTelemetry _telemetry;
+    private readonly string _project;
+    private readonly string _vector;
+    private readonly KeyValuePair<string, object?>[] _tags;
     private int _disposed;
 
-    internal OnlineFeatureService(VectorPlan plan, IOnlineStore store, TimeProvider time, IReadOnlyDictionary<string, DatasetProfile?> statistics, OnlineServiceOptions options, Func<Online.OnlineTable, Online.OnlineTable> tableOf)
+    internal OnlineFeatureService(VectorPlan plan, IOnlineStore store, TimeProvider time, IReadOnlyDictionary<string, DatasetProfile?> statistics, OnlineServiceOptions options, Func<Online.OnlineTable, Online.OnlineTable> tableOf,
+        FeatureStoreTelemetry telemetry, string project, string vector)
     {
+        _telemetry = telemetry;
+        _project = project;
+        _vector = vector;
+        _tags = [new(FeatureStoreDiagnostics.ProjectTag, project), new(FeatureStoreDiagnostics.FeatureVectorTag, vector)];
         _plan = plan;
         _store = store;
         _time = time;
@@ -153,7 +163,9 @@ public sealed class OnlineFeatureService : IAsyncDisposable
         var count = keys.Count;
         if (count == 0) return ValueTask.FromResult<IReadOnlyList<FeatureRow>>([]);
         var rows = new FeatureRow[count];
+        // nothing is measured or tagged unless someone listens
         Session? session = Rent();
+        var observation = _telemetry.OnlineLookupObserved ? StartObservation(count) : default;
         try
         {
             var now = Timestamps.FromDateTimeOffset(_time.GetUtcNow());
@@ -167,11 +179,17 @@ public sealed class OnlineFeatureService : IAsyncDisposable
         catch (Exception e) when (IsReaderFailure(e))
         {
             Discard(ref session);
+            observation.Fail(e);
             throw;
+        }
+        catch (Exception e) when (observation.Fail(e))
+        {
+            throw; // not reached: Fail returns false
         }
         finally
         {
             if (session is not null) Return(session);
+            observation.Stop(rows);
         }
 
         return ValueTask.FromResult<IReadOnlyList<FeatureRow>>(rows);
@@ -184,19 +202,83 @@ public sealed class OnlineFeatureService : IAsyncDisposable
     public FeatureRow Get(IReadOnlyDictionary<string, object> keys)
     {
         ArgumentNullException.ThrowIfNull(keys);
+        // nothing is measured or tagged unless someone listens
+        FeatureRow? row = null;
         Session? session = Rent();
+        var observation = _telemetry.OnlineLookupObserved ? StartObservation(1) : default;
         try
         {
-            return Lookup(keys, session!, Timestamps.FromDateTimeOffset(_time.GetUtcNow()));
+            row = Lookup(keys, session!, Timestamps.FromDateTimeOffset(_time.GetUtcNow()));
+            return row;
         }
         catch (Exception e) when (IsReaderFailure(e))
         {
             Discard(ref session);
+            observation.Fail(e);
             throw;
+        }
+        catch (Exception e) when (observation.Fail(e))
+        {
+            throw; // not reached: Fail returns false
         }
         finally
         {
             if (session is not null) Return(session);
+            observation.Stop(row);
+        }
+    }
+
+    private LookupObservation StartObservation(int entities)
+    {
+        var activity = FeatureStoreTelemetry.Start(FeatureStoreDiagnostics.OnlineLookupActivity, _project);
+        if (activity is not null)
+        {
+            activity.SetTag(FeatureStoreDiagnostics.FeatureVectorTag, _vector);
+            activity.SetTag("mlops.online.entities", entities);
+        }
+
+        return new LookupObservation(this, activity, entities, Stopwatch.GetTimestamp());
+    }
+
+    /// <summary>One observed lookup call: its span, its start and its size (default: not observed).</summary>
+    private readonly struct LookupObservation(OnlineFeatureService service, Activity? activity, int entities, long started)
+    {
+        /// <summary>Marks the span failed; returns false, so that it can run in an exception filter.</summary>
+        public bool Fail(Exception exception)
+        {
+            FeatureStoreTelemetry.Fail(activity, exception);
+            return false;
+        }
+
+        public void Stop(FeatureRow? row)
+        {
+            if (service is null) return;
+            activity?.SetTag("mlops.online.found", row is null ? 0 : row.Found ? 1 : 0);
+            Record();
+        }
+
+        public void Stop(FeatureRow[] rows)
+        {
+            if (service is null) return;
+            if (activity is not null)
+            {
+                var found = 0;
+                foreach (var r in rows)
+                    if (r is { Found: true }) found++;
+                activity.SetTag("mlops.online.found", found);
+            }
+
+            Record();
+        }
+
+        private void Record()
+        {
+            var telemetry = service._telemetry;
+            if (telemetry.OnlineLookupDuration.Enabled)
+                telemetry.OnlineLookupDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, service._tags);
+            if (telemetry.OnlineLookupEntities.Enabled)
+                telemetry.OnlineLookupEntities.Add(entities, service._tags);
+            activity?.Dispose();
         }
     }
 

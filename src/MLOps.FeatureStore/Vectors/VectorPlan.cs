@@ -24,7 +24,7 @@ internal sealed class VectorPlan
     /// <summary>The entity columns a request provides (the primary set's entities, then entities of other sets joined on shared keys).</summary>
     public IReadOnlyList<FeatureColumn> RequestKeys { get; }
 
-    public static async Task<VectorPlan> ResolveAsync(FeatureStoreCatalog catalog, FeatureVector vector, CancellationToken cancellationToken)
+    public static async Task<VectorPlan> ResolveAsync(FeatureSets.CatalogRecords catalog, FeatureVector vector, CancellationToken cancellationToken)
     {
         var problems = new List<string>();
         var names = vector.Features.Select(f => f.FeatureSet)
