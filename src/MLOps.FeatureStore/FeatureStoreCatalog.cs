@@ -28,9 +28,7 @@ public sealed class FeatureStoreCatalog : IAsyncDisposable, IDisposable
 
     internal FeatureStoreCatalog(MLOpsProject project, FeatureStoreOptions options)
     {
-        var problems = new List<string>();
-        if (options.PushFlushRows <= 0) problems.Add($"PushFlushRows {options.PushFlushRows} must be positive (default 10,000).");
-        if (options.PushFlushInterval <= TimeSpan.Zero) problems.Add($"PushFlushInterval {options.PushFlushInterval} must be positive (default 00:01:00).");
+        var problems = options.Validate();
         if (problems.Count > 0) throw new ValidationException("The feature store options are invalid", problems);
         _store = new FeatureStoreContext(project, options);
         _records = new CatalogRecords(_store);
