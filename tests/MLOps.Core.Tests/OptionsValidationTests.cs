@@ -13,13 +13,13 @@ public sealed class OptionsValidationTests
         var errors = new RunOptions
         {
             Labels = new Dictionary<string, string> { [" "] = "x" },
-            ParentRunId = "not a run id",
+            ParentRunId = " ",
             Iteration = -1,
         }.Validate();
 
         Assert.That(errors, Has.Count.EqualTo(3));
         Assert.That(errors, Has.One.StartWith("RunOptions.Labels: "));
-        Assert.That(errors, Has.One.StartWith("RunOptions.ParentRunId: ").And.Contain("not a run id"));
+        Assert.That(errors, Has.One.StartWith("RunOptions.ParentRunId: ").And.Contain("only white space"));
         Assert.That(errors, Has.One.Contain("RunOptions.Iteration is -1").And.Contain("0 or more"));
     }
 
