@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using MLOps.FeatureStore.Ingestion;
 using MLOps.FeatureStore.Online;
 using MLOps.FeatureStore.Sources;
@@ -100,5 +101,14 @@ public sealed class OptionsValidationTests
         Assert.That(new OnlineServiceOptions().Validate(), Is.Empty);
         Assert.That(new OfflineFeaturesOptions().Validate(), Is.Empty);
         Assert.That(new SqliteOnlineStoreOptions().Validate(), Is.Empty);
+    }
+
+    [TestCase("")]
+    [TestCase(" ")]
+    public void AddFeatureStoreOnlineStore_BlankName_ThrowsValidationExceptionNamingIt(string name)
+    {
+        var e = Assert.Throws<ValidationException>(() => new ServiceCollection().AddHealthChecks().AddFeatureStoreOnlineStore(name));
+
+        Assert.That(e!.Message, Does.Contain("'name'").And.Contain("Pass a non-empty 'name'"));
     }
 }
