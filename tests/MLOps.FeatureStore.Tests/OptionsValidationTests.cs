@@ -111,4 +111,18 @@ public sealed class OptionsValidationTests
 
         Assert.That(e!.Message, Does.Contain("'name'").And.Contain("Pass a non-empty 'name'"));
     }
+
+    [TestCase(0)]
+    [TestCase(-1)]
+    public async Task PreviewAsync_NonPositiveRows_ThrowsValidationExceptionNamingTheValue(int rows)
+    {
+        using var folder = new TempFolder();
+        await using var project = await TestProjects.OpenAsync(folder);
+        var fs = project.FeatureStore;
+
+        var e = Assert.ThrowsAsync<ValidationException>(() => fs.PreviewAsync(AggregationEndToEndTests.Define(fs),
+            DataSource.Batches([FlightData.ToBatch(FlightData.All.Take(10).ToArray())]), rows))!;
+
+        Assert.That(e.Message, Does.Contain($"'rows' argument of PreviewAsync is {rows}").And.Contain("positive"));
+    }
 }
