@@ -60,7 +60,7 @@ try
 {
     host = await server.StartHttpAsync(urls);
 }
-catch (ArgumentException e)
+catch (ValidationException e)
 {
     Console.Error.WriteLine($"{e.Message} {Usage}");
     return 2;

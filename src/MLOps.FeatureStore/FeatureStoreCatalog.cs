@@ -28,9 +28,7 @@ public sealed class FeatureStoreCatalog : IAsyncDisposable, IDisposable
 
     internal FeatureStoreCatalog(MLOpsProject project, FeatureStoreOptions options)
     {
-        var problems = new List<string>();
-        if (options.PushFlushRows <= 0) problems.Add($"PushFlushRows {options.PushFlushRows} must be positive (default 10,000).");
-        if (options.PushFlushInterval <= TimeSpan.Zero) problems.Add($"PushFlushInterval {options.PushFlushInterval} must be positive (default 00:01:00).");
+        var problems = options.Validate();
         if (problems.Count > 0) throw new ValidationException("The feature store options are invalid", problems);
         _store = new FeatureStoreContext(project, options);
         _records = new CatalogRecords(_store);
@@ -179,14 +177,16 @@ public sealed class FeatureStoreCatalog : IAsyncDisposable, IDisposable
     /// </summary>
     /// <param name="set">The feature set.</param>
     /// <param name="source">The source.</param>
-    /// <param name="rows">How many source rows to read (default 100).</param>
+    /// <param name="rows">How many source rows to read (positive; default 100).</param>
     /// <param name="cancellationToken">Cancels the preview.</param>
     /// <returns>The preview.</returns>
+    /// <exception cref="ValidationException"><paramref name="rows"/> is not positive.</exception>
     public async Task<FeaturePreview> PreviewAsync(FeatureSet set, DataSource source, int rows = 100, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(set);
         ArgumentNullException.ThrowIfNull(source);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
+        if (rows <= 0)
+            throw new ValidationException($"The 'rows' argument of PreviewAsync is {rows}; pass a positive number of source rows to preview, e.g. 100.");
         return await _preview.PreviewAsync(set, source, rows, cancellationToken).ConfigureAwait(false);
     }
 

@@ -11,13 +11,13 @@ public sealed record GarbageCollectionResult(int FilesDeleted, long BytesFreed);
 /// <summary>Options of a logged artifact.</summary>
 public sealed class ArtifactOptions
 {
-    /// <summary>A description.</summary>
+    /// <summary>A description. <value>Defaults to none.</value></summary>
     public string? Description { get; set; }
 
-    /// <summary>Tags to put on the new version (besides <c>latest</c>, which always moves to it).</summary>
+    /// <summary>Tags to put on the new version (besides <c>latest</c>, which always moves to it). <value>Defaults to none.</value></summary>
     public IList<string> Tags { get; } = new List<string>();
 
-    /// <summary>The run that produced it (set for you by <c>RunContext.Log*Async</c>).</summary>
+    /// <summary>The run that produced it (set for you by <c>RunContext.Log*Async</c>). <value>Defaults to none.</value></summary>
     public string? ProducerRunId { get; set; }
 }
 

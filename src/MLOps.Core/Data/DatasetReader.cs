@@ -78,7 +78,7 @@ public static class DatasetReader
     public static IAsyncEnumerable<RecordBatch> ReadCsvAsync(string path, CsvReadOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new CsvReadOptions();
-        CheckBatchSize(options.BatchSize, "CsvReadOptions.BatchSize");
+        ThrowIfInvalid("CSV read options", options.Validate());
         return CsvBatchReader.ReadAsync(CheckFile(path), options.BatchSize, options.TextColumns, cancellationToken, options.TimeZone);
     }
 
@@ -101,7 +101,7 @@ public static class DatasetReader
     public static IAsyncEnumerable<RecordBatch> ReadParquetAsync(string path, ParquetReadOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new ParquetReadOptions();
-        CheckBatchSize(options.BatchSize, "ParquetReadOptions.BatchSize");
+        ThrowIfInvalid("Parquet read options", options.Validate());
         return ParquetBatchReader.ReadAsync(CheckFile(path), options.BatchSize, options.Columns, cancellationToken);
     }
 
@@ -148,7 +148,16 @@ public static class DatasetReader
     private static void CheckBatchSize(int batchSize, string field)
     {
         if (batchSize <= 0)
-            throw new ValidationException($"The {field} is {batchSize}. Pass a positive number of rows, e.g. {DefaultBatchSize}.");
+            throw new ValidationException(BatchSizeProblem(field, batchSize));
+    }
+
+    internal static string BatchSizeProblem(string field, int batchSize)
+        => $"The {field} is {batchSize}. Pass a positive number of rows, e.g. {DefaultBatchSize}.";
+
+    private static void ThrowIfInvalid(string what, IReadOnlyList<string> errors)
+    {
+        if (errors.Count > 0)
+            throw new ValidationException($"The {what} are invalid", errors);
     }
 
     private static async IAsyncEnumerable<RecordBatch> ReadArrowCoreAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken)

@@ -5,25 +5,25 @@ namespace MLOps.Registry;
 /// <summary>Options of a model version registered from files (any framework).</summary>
 public sealed class ModelFileOptions
 {
-    /// <summary>A description.</summary>
+    /// <summary>A description. <value>Defaults to none.</value></summary>
     public string? Description { get; set; }
-    /// <summary>The run that produced the model.</summary>
+    /// <summary>The run that produced the model. <value>Defaults to none.</value></summary>
     public string? RunId { get; set; }
-    /// <summary>Tags.</summary>
+    /// <summary>Tags. <value>Defaults to none.</value></summary>
     public IDictionary<string, string> Tags { get; } = new Dictionary<string, string>();
-    /// <summary>Metrics measured on the model.</summary>
+    /// <summary>Metrics measured on the model. <value>Defaults to none.</value></summary>
     public IDictionary<string, double> Metrics { get; } = new Dictionary<string, double>();
-    /// <summary>Training parameters.</summary>
+    /// <summary>Training parameters. <value>Defaults to none.</value></summary>
     public IDictionary<string, string> Parameters { get; } = new Dictionary<string, string>();
-    /// <summary>The input schema.</summary>
+    /// <summary>The input schema. <value>Defaults to none.</value></summary>
     public IList<ModelColumn> InputSchema { get; } = new List<ModelColumn>();
-    /// <summary>The output schema.</summary>
+    /// <summary>The output schema. <value>Defaults to none.</value></summary>
     public IList<ModelColumn> OutputSchema { get; } = new List<ModelColumn>();
-    /// <summary>The URI of the training dataset (lineage).</summary>
+    /// <summary>The URI of the training dataset (lineage). <value>Defaults to none.</value></summary>
     public string? TrainingData { get; set; }
-    /// <summary>The URI of the feature vector it was trained on.</summary>
+    /// <summary>The URI of the feature vector it was trained on. <value>Defaults to none.</value></summary>
     public string? FeatureVector { get; set; }
-    /// <summary>Extra files to store with the model, by name (e.g. <c>"labels.txt"</c>) and local path.</summary>
+    /// <summary>Extra files to store with the model, by name (e.g. <c>"labels.txt"</c>) and local path. <value>Defaults to none.</value></summary>
     public IDictionary<string, string> ExtraFiles { get; } = new Dictionary<string, string>();
 }
 

@@ -27,6 +27,9 @@ public sealed partial class RunCatalog
     {
         Names.Name(name, "run name");
         options ??= new RunOptions();
+        var problems = options.Validate();
+        if (problems.Count > 0)
+            throw new ValidationException($"The RunOptions of the run '{name}' are invalid", problems);
         if (options.ParentRunId is not null)
             await GetAsync(Names.RunId(options.ParentRunId, "parent run id"), cancellationToken).ConfigureAwait(false);
         var parameters = ParameterValues.ToStrings(options.Parameters);

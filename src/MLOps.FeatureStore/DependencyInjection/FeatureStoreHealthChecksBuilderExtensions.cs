@@ -23,7 +23,7 @@ public static class FeatureStoreHealthChecksBuilderExtensions
         HealthStatus? failureStatus = null, IEnumerable<string>? tags = null, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        Throw.IfNullOrWhitespace(name);
         return builder.Add(new HealthCheckRegistration(name,
             sp => new FeatureStoreOnlineHealthCheck(sp.GetRequiredService<FeatureStoreCatalog>()),
             failureStatus, tags, timeout));

@@ -105,11 +105,7 @@ internal sealed partial class FeatureIngestion : IAsyncDisposable
     public static async Task<IngestReport> IngestAsync(FeatureStoreContext store, CatalogRecords records, PushBuffers pushes, FeatureSet set, DataSource source,
         IngestOptions options, CancellationToken cancellationToken)
     {
-        var problems = new List<string>();
-        if (options.SortMemoryBudget <= 0) problems.Add($"SortMemoryBudget {options.SortMemoryBudget} must be positive (default {IngestOptions.DefaultSortMemoryBudget:N0} bytes).");
-        if (options.ChunkSize <= 0) problems.Add($"ChunkSize {options.ChunkSize} must be positive (default {IngestOptions.DefaultChunkSize}).");
-        if (options.StatisticsMaxRows < 0) problems.Add($"StatisticsMaxRows {options.StatisticsMaxRows} must not be negative.");
-        if (options.IngestId is { } id && (string.IsNullOrWhiteSpace(id) || id.Length > 200)) problems.Add($"IngestId '{id}' must be 1-200 characters.");
+        var problems = options.Validate();
         if (problems.Count > 0) throw new ValidationException("The ingestion options are invalid", problems);
 
         return await store.UnderLockAsync(set.Name, () => ObservedAsync(store, records, pushes, set, source, options, cancellationToken), cancellationToken).ConfigureAwait(false);

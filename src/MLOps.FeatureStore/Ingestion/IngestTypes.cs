@@ -12,14 +12,14 @@ public sealed record IngestOptions
     /// <summary>
     /// The ingestion id. Retrying with the same id is idempotent: an ingestion that completed is not repeated (its report
     /// is returned with <see cref="IngestReport.AlreadyIngested"/>), and one that did not complete replaces whatever its
-    /// earlier attempt wrote. Default: a new id.
+    /// earlier attempt wrote. 1 to 200 characters when set. <value>Defaults to a new id.</value>
     /// </summary>
     public string? IngestId { get; init; }
 
     /// <summary>
-    /// The largest number of rows read, transformed and written at a time (default 65,536). Memory is bounded by a few
+    /// The largest number of rows read, transformed and written at a time (positive). Memory is bounded by a few
     /// chunks of source and output columns, plus the window state (the events inside the largest window, per entity) and
-    /// the statistics sample (<see cref="StatisticsMaxRows"/>).
+    /// the statistics sample (<see cref="StatisticsMaxRows"/>). <value>Defaults to <see cref="DefaultChunkSize"/> (65,536).</value>
     /// </summary>
     public int ChunkSize { get; init; } = DefaultChunkSize;
 
@@ -29,23 +29,40 @@ public sealed record IngestOptions
     /// <summary>
     /// A feature set with window aggregations needs its events in time order. A source already in time order streams
     /// through; any other is sorted by (event time, source row): in memory while the sorted rows' Arrow buffers fit in
-    /// this many bytes (default 512 MiB), beyond it in sorted runs spilled to temporary Arrow IPC files next to the set's
-    /// offline files, merged at the end and always deleted.
+    /// this many bytes (positive), beyond it in sorted runs spilled to temporary Arrow IPC files next to the set's
+    /// offline files, merged at the end and always deleted. <value>Defaults to <see cref="DefaultSortMemoryBudget"/> (512 MiB).</value>
     /// </summary>
     public long SortMemoryBudget { get; init; } = DefaultSortMemoryBudget;
 
-    /// <summary>Statistics are computed over the first rows of the ingestion, up to this many (default 1,000,000), with
-    /// exact quartiles; every value of the sample is held in memory (8 bytes per numeric value).</summary>
+    /// <summary>Statistics are computed over the first rows of the ingestion, up to this many (0 or more), with exact
+    /// quartiles; every value of the sample is held in memory (8 bytes per numeric value). <value>Defaults to 1,000,000.</value></summary>
     public long StatisticsMaxRows { get; init; } = 1_000_000;
 
-    /// <summary>Receives progress after every chunk.</summary>
+    /// <summary>Receives progress after every chunk. <value>Defaults to none.</value></summary>
     public IProgress<IngestProgress>? Progress { get; init; }
 
-    /// <summary>Overrides the feature set's choice of writing the offline target.</summary>
+    /// <summary>Overrides the feature set's choice of writing the offline target. <value>Defaults to <see langword="null"/>: the set's choice.</value></summary>
     public bool? Offline { get; init; }
 
-    /// <summary>Overrides the feature set's choice of writing the online target.</summary>
+    /// <summary>Overrides the feature set's choice of writing the online target. <value>Defaults to <see langword="null"/>: the set's choice.</value></summary>
     public bool? Online { get; init; }
+
+    /// <summary>Lists every problem of these options at once; each names the property, the value and the fix.
+    /// <c>IngestAsync</c> throws one <see cref="ValidationException"/> listing them.</summary>
+    /// <returns>The problems; empty when valid.</returns>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (SortMemoryBudget <= 0)
+            errors.Add($"IngestOptions.SortMemoryBudget is {SortMemoryBudget}; use a positive number of bytes (default {DefaultSortMemoryBudget:N0}).");
+        if (ChunkSize <= 0)
+            errors.Add($"IngestOptions.ChunkSize is {ChunkSize}; use a positive number of rows (default {DefaultChunkSize}).");
+        if (StatisticsMaxRows < 0)
+            errors.Add($"IngestOptions.StatisticsMaxRows is {StatisticsMaxRows}; use 0 (no statistics) or more (default 1,000,000).");
+        if (IngestId is { } id && (string.IsNullOrWhiteSpace(id) || id.Length > 200))
+            errors.Add($"IngestOptions.IngestId is '{id}'; use 1 to 200 characters, or leave it null for a new id.");
+        return errors;
+    }
 }
 
 /// <summary>Progress of a running ingestion.</summary>

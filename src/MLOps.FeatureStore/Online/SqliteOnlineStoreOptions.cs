@@ -20,9 +20,10 @@ public sealed class SqliteOnlineStoreOptions
     /// <value>Defaults to 4.</value></summary>
     public int MaxIdleReadConnections { get; set; } = 4;
 
-    /// <summary>Every problem of these options, empty when they are valid.</summary>
-    /// <returns>One message per problem.</returns>
-    internal List<string> Validate()
+    /// <summary>Lists every problem of these options at once; each names the property, the value and the fix.
+    /// <see cref="SqliteOnlineStore"/> throws one <see cref="ValidationException"/> listing them.</summary>
+    /// <returns>The problems; empty when valid.</returns>
+    public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
         if (BusyTimeout < TimeSpan.Zero || BusyTimeout.TotalMilliseconds > int.MaxValue)

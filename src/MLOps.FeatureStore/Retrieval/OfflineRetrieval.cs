@@ -45,8 +45,8 @@ internal sealed class OfflineRetrieval(FeatureStoreContext store, CatalogRecords
     private async Task<OfflineFeatures> RetrieveAsync(FeatureVector vector, DataSource? entityRows, int entityChunkRows, OfflineFeaturesOptions? options, Activity? activity, CancellationToken cancellationToken)
     {
         options ??= new OfflineFeaturesOptions();
-        if (options.Ttl is { } ttl && ttl < TimeSpan.Zero)
-            throw new ValidationException($"Ttl {ttl} must not be negative.");
+        var problems = options.Validate();
+        if (problems.Count > 0) throw new ValidationException("The offline features options are invalid", problems);
         var plan = await VectorPlan.ResolveAsync(records, vector, cancellationToken).ConfigureAwait(false);
         activity?.SetTag("mlops.feature_sets", string.Join(",", plan.Sets.Select(p => p.Set.Name)));
         var primary = plan.Sets[0].Set;

@@ -23,11 +23,19 @@ public sealed record DataSourceOptions
     /// time zone, INT96, <see cref="DateTimeOffset"/>, <see cref="DateTimeKind.Utc"/>) are instants and keep their meaning.
     /// A wall-clock time that occurs twice (clocks going back) is read in standard time; one that does not occur (clocks
     /// going forward) with the zone's standard offset.</remarks>
+    /// <value>Defaults to <see cref="TimeZoneInfo.Utc"/>.</value>
     public TimeZoneInfo TimeZone { get; init; } = TimeZoneInfo.Utc;
 
     /// <summary>The defaults: timestamps without a zone are UTC.</summary>
     public static DataSourceOptions Default { get; } = new();
 
+    private const string NullZone = "DataSourceOptions.TimeZone is null. Leave it out for UTC, or give a zone such as TimeZoneInfo.FindSystemTimeZoneById(\"America/New_York\").";
+
+    /// <summary>Lists every problem of these options at once; each names the property, the value and the fix. Reading the
+    /// source throws one <see cref="ValidationException"/> listing them.</summary>
+    /// <returns>The problems; empty when valid.</returns>
+    public IReadOnlyList<string> Validate() => TimeZone is null ? [NullZone] : [];
+
     internal static TimeZoneInfo ZoneOf(DataSourceOptions? options)
-        => options?.TimeZone ?? throw new ValidationException("DataSourceOptions.TimeZone is null. Leave it out for UTC, or give a zone such as TimeZoneInfo.FindSystemTimeZoneById(\"America/New_York\").");
+        => options?.TimeZone ?? throw new ValidationException(NullZone);
 }

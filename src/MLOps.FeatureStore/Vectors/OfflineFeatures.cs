@@ -7,17 +7,35 @@ namespace MLOps.FeatureStore.Vectors;
 /// <summary>Options of <c>GetOfflineFeaturesAsync</c>.</summary>
 public sealed record OfflineFeaturesOptions
 {
-    /// <summary>The column of the entity rows with the time of each row (default: the primary set's timestamp column name).</summary>
+    /// <summary>The column of the entity rows with the time of each row; not blank when set.
+    /// <value>Defaults to the primary set's timestamp column name.</value></summary>
     public string? TimestampColumn { get; init; }
 
-    /// <summary>The oldest a feature row may be relative to the entity row's time (both ends inclusive); older matches give nulls. Default: no limit.</summary>
+    /// <summary>The oldest a feature row may be relative to the entity row's time (both ends inclusive; not negative); older
+    /// matches give nulls. <value>Defaults to <see langword="null"/>: no limit.</value></summary>
     public TimeSpan? Ttl { get; init; }
 
-    /// <summary>Without entity rows: the first event time of the primary set to include (inclusive). Default: the beginning.</summary>
+    /// <summary>Without entity rows: the first event time of the primary set to include (inclusive). <value>Defaults to <see langword="null"/>: the beginning.</value></summary>
     public DateTimeOffset? Start { get; init; }
 
-    /// <summary>Without entity rows: the last event time of the primary set to include (inclusive). Default: the end.</summary>
+    /// <summary>Without entity rows: the last event time of the primary set to include (inclusive; not before <see cref="Start"/>).
+    /// <value>Defaults to <see langword="null"/>: the end.</value></summary>
     public DateTimeOffset? End { get; init; }
+
+    /// <summary>Lists every problem of these options at once; each names the property, the value and the fix.
+    /// <c>GetOfflineFeaturesAsync</c> throws one <see cref="ValidationException"/> listing them.</summary>
+    /// <returns>The problems; empty when valid.</returns>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (TimestampColumn is { } column && string.IsNullOrWhiteSpace(column))
+            errors.Add($"OfflineFeaturesOptions.TimestampColumn is blank ('{column}'); name the time column of the entity rows, or leave it null for the primary set's.");
+        if (Ttl is { } ttl && ttl < TimeSpan.Zero)
+            errors.Add($"OfflineFeaturesOptions.Ttl is {ttl}; use zero or a positive time span, or null for no limit (the default).");
+        if (Start is { } start && End is { } end && end < start)
+            errors.Add($"OfflineFeaturesOptions.End ({end:O}) is before Start ({start:O}); swap them, or leave one null.");
+        return errors;
+    }
 }
 
 /// <summary>

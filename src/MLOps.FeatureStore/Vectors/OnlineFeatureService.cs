@@ -28,14 +28,31 @@ public enum MissingPolicy
 /// <summary>Options of an online feature service.</summary>
 public sealed record OnlineServiceOptions
 {
-    /// <summary>The policy for missing values of every feature (default <see cref="MissingPolicy.Null"/>).</summary>
+    /// <summary>The policy for missing values of every feature. <value>Defaults to <see cref="MissingPolicy.Null"/>.</value></summary>
     public MissingPolicy Missing { get; init; } = MissingPolicy.Null;
 
-    /// <summary>The constant for <see cref="MissingPolicy.Constant"/>.</summary>
+    /// <summary>The constant for <see cref="MissingPolicy.Constant"/>. <value>Defaults to 0.</value></summary>
     public double Constant { get; init; }
 
-    /// <summary>Per-feature policies (by output name), overriding <see cref="Missing"/>.</summary>
+    /// <summary>Per-feature policies (by output name), overriding <see cref="Missing"/>. <value>Defaults to none.</value></summary>
     public IReadOnlyDictionary<string, MissingPolicy> MissingByFeature { get; init; } = new Dictionary<string, MissingPolicy>();
+
+    /// <summary>Lists every problem of these options at once; each names the property, the value and the fix.
+    /// <c>GetOnlineServiceAsync</c> throws one <see cref="ValidationException"/> listing them.</summary>
+    /// <returns>The problems; empty when valid.</returns>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (!Enum.IsDefined(Missing))
+            errors.Add($"OnlineServiceOptions.Missing is {Missing}; use a MissingPolicy: {string.Join(", ", Enum.GetNames<MissingPolicy>())} (default Null).");
+        if (MissingByFeature is null)
+            errors.Add("OnlineServiceOptions.MissingByFeature is null; use an empty dictionary (the default) for no per-feature policy.");
+        else
+            foreach (var (feature, policy) in MissingByFeature)
+                if (!Enum.IsDefined(policy))
+                    errors.Add($"OnlineServiceOptions.MissingByFeature['{feature}'] is {policy}; use a MissingPolicy: {string.Join(", ", Enum.GetNames<MissingPolicy>())}.");
+        return errors;
+    }
 }
 
 /// <summary>

@@ -7,6 +7,8 @@ internal sealed class OnlineRetrieval(FeatureStoreContext store, CatalogRecords 
 {
     public async Task<OnlineFeatureService> GetOnlineServiceAsync(FeatureVector vector, OnlineServiceOptions? options, CancellationToken cancellationToken)
     {
+        var problems = options?.Validate() ?? [];
+        if (problems.Count > 0) throw new ValidationException("The online service options are invalid", problems);
         var plan = await VectorPlan.ResolveAsync(records, vector, cancellationToken).ConfigureAwait(false);
         var statistics = new Dictionary<string, DatasetProfile?>(StringComparer.Ordinal);
         foreach (var s in plan.Sets)

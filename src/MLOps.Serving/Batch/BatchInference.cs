@@ -40,15 +40,15 @@ public static class BatchInference
     /// <param name="datasetUriOrPath">A dataset artifact URI (<c>store://datasets/...</c>), or the path of a Parquet
     /// (<c>.parquet</c>), Arrow (<c>.arrow</c>, <c>.feather</c>, <c>.ipc</c>) or CSV (<c>.csv</c>) file.</param>
     /// <param name="options">The run name, output key, batch size and kept columns.</param>
-    /// <param name="ct">Cancels the run (which is then failed).</param>
+    /// <param name="cancellationToken">Cancels the run (which is then failed).</param>
     /// <returns>The run id, the number of rows, the predictions artifact and the model version.</returns>
     /// <exception cref="NotFoundException">The model, its version or alias, the dataset artifact or the file does not exist.</exception>
-    /// <exception cref="ValidationException">The dataset lacks an input column of the model (named in the message), a
+    /// <exception cref="ValidationException">An option is invalid (<see cref="BatchInferenceOptions.Validate"/>), the dataset lacks an input column of the model (named in the message), a
     /// column has a type the model cannot read, a kept column does not exist, the file extension is unknown, or the
     /// model is not an ML.NET model.</exception>
     /// <exception cref="ArtifactException">The model or the dataset cannot be read.</exception>
-    public static Task<BatchInferenceResult> RunAsync(MLOpsProject project, string modelUri, string datasetUriOrPath, BatchInferenceOptions? options = null, CancellationToken ct = default)
-        => RunCoreAsync(project, modelUri, datasetUriOrPath, options, batchWritten: null, ct);
+    public static Task<BatchInferenceResult> RunAsync(MLOpsProject project, string modelUri, string datasetUriOrPath, BatchInferenceOptions? options = null, CancellationToken cancellationToken = default)
+        => RunCoreAsync(project, modelUri, datasetUriOrPath, options, batchWritten: null, cancellationToken);
 
     /// <summary>Runs <see cref="RunAsync"/>, calling <paramref name="batchWritten"/> with the rows scored so far after each
     /// batch is written to the predictions file (tests use it to look at or cancel a run in the middle of the dataset).</summary>
@@ -59,9 +59,9 @@ public static class BatchInference
         Throw.IfNullOrWhitespace(modelUri);
         Throw.IfNullOrWhitespace(datasetUriOrPath);
         options ??= new BatchInferenceOptions();
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.BatchSize, nameof(options) + "." + nameof(options.BatchSize));
-        Throw.IfNullOrWhitespace(options.RunName, nameof(options) + "." + nameof(options.RunName));
-        Throw.IfNullOrWhitespace(options.OutputKey, nameof(options) + "." + nameof(options.OutputKey));
+        var errors = options.Validate();
+        if (errors.Count > 0)
+            throw new ValidationException("The BatchInferenceOptions are invalid", errors);
 
         var model = await project.Models.LoadAsync(modelUri, null, ct).ConfigureAwait(false);
         ArtifactRecord? dataset = null;

@@ -23,7 +23,7 @@ public static class ServingHealthChecksBuilderExtensions
         HealthStatus? failureStatus = null, IEnumerable<string>? tags = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        Throw.IfNullOrWhitespace(name);
         return builder.Add(new HealthCheckRegistration(name,
             static services => new ModelReadinessHealthCheck(services.GetService<InferenceServer>()
                 ?? throw new InvalidOperationException("No InferenceServer is registered; call services.AddServing(graph, models), or pass the server to AddServingReadiness.")),
@@ -42,7 +42,7 @@ public static class ServingHealthChecksBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(server);
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        Throw.IfNullOrWhitespace(name);
         return builder.Add(new HealthCheckRegistration(name, new ModelReadinessHealthCheck(server), failureStatus, tags));
     }
 }

@@ -114,9 +114,12 @@ public sealed class InferenceHttpHost : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(server);
         ArgumentNullException.ThrowIfNull(options, paramName);
-        var urls = ParseUrls(options.Urls, paramName);
+        var errors = new List<string>();
+        var urls = ParseUrls(options.Urls, errors);
         if (options.ShutdownTimeout < TimeSpan.Zero)
-            throw new ArgumentOutOfRangeException(paramName, options.ShutdownTimeout, "InferenceHttpHostOptions.ShutdownTimeout must be zero or more.");
+            errors.Add(ShutdownTimeoutProblem(options.ShutdownTimeout));
+        if (errors.Count > 0)
+            throw new ValidationException($"The InferenceHttpHostOptions of the {server} are invalid", errors);
         return StartCoreAsync(server, options, urls, cancellationToken);
     }
 
@@ -148,22 +151,31 @@ public sealed class InferenceHttpHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Checks <c>;</c>-separated URLs before Kestrel sees them, so that a mistake names the URL and the fix.</summary>
-    internal static string[] ParseUrls(string? urls, string paramName)
+    internal static string ShutdownTimeoutProblem(TimeSpan timeout)
+        => $"InferenceHttpHostOptions.ShutdownTimeout is {timeout}; use zero or more (default 30 s).";
+
+    /// <summary>Checks <c>;</c>-separated URLs before Kestrel sees them, so that a mistake names the URL and the fix;
+    /// adds every problem to <paramref name="errors"/>.</summary>
+    internal static string[] ParseUrls(string? urls, List<string> errors)
     {
         const string Fix = "Use an absolute http URL with a host and a port, such as http://127.0.0.1:8080 (port 0 picks a free port), or several separated by ';'.";
         if (string.IsNullOrWhiteSpace(urls))
-            throw new ArgumentException($"No URL to listen on. {Fix}", paramName);
+        {
+            errors.Add($"InferenceHttpHostOptions.Urls is '{urls}': no URL to listen on. {Fix}");
+            return [];
+        }
         var parsed = new List<string>();
+        int before = errors.Count;
         foreach (var part in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             string? problem = Check(part);
             if (problem is not null)
-                throw new ArgumentException($"The URL '{part}' {problem}. {Fix}", paramName);
-            parsed.Add(part);
+                errors.Add($"InferenceHttpHostOptions.Urls: the URL '{part}' {problem}. {Fix}");
+            else
+                parsed.Add(part);
         }
-        if (parsed.Count == 0)
-            throw new ArgumentException($"No URL to listen on in '{urls}'. {Fix}", paramName);
+        if (parsed.Count == 0 && errors.Count == before)
+            errors.Add($"InferenceHttpHostOptions.Urls is '{urls}': no URL to listen on. {Fix}");
         return [.. parsed];
     }
 
@@ -207,12 +219,25 @@ public sealed class InferenceHttpHostOptions
     /// <summary>
     /// The URLs Kestrel listens on, separated by <c>;</c>: <c>http://</c>, a host (an IP address, <c>localhost</c>, or a
     /// wildcard: <c>0.0.0.0</c>, <c>[::]</c>, <c>*</c>) and a port, no path. Port 0 picks a free port (not with
-    /// <c>localhost</c>). <see cref="DefaultUrls"/> by default.
+    /// <c>localhost</c>). <value>Defaults to <see cref="DefaultUrls"/> (<c>http://127.0.0.1:0</c>).</value>
     /// </summary>
     public string Urls { get; init; } = DefaultUrls;
 
-    /// <summary>How long stopping waits for the requests in flight before Kestrel closes their connections; 30 seconds by default.</summary>
+    /// <summary>How long stopping waits for the requests in flight before Kestrel closes their connections (zero or more).
+    /// <value>Defaults to 30 seconds.</value></summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Lists every problem of these options at once (each bad URL, the timeout); each names the property, the
+    /// value and the fix. <c>StartHttpAsync</c> throws one <see cref="ValidationException"/> listing them.</summary>
+    /// <returns>The problems; empty when valid.</returns>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        InferenceHttpHost.ParseUrls(Urls, errors);
+        if (ShutdownTimeout < TimeSpan.Zero)
+            errors.Add(InferenceHttpHost.ShutdownTimeoutProblem(ShutdownTimeout));
+        return errors;
+    }
 }
 
 /// <summary>Starts an <see cref="InferenceHttpHost"/> for an <see cref="InferenceServer"/>.</summary>
@@ -227,7 +252,7 @@ public static class InferenceHttpHostExtensions
     /// free port (read it from <see cref="InferenceHttpHost.BaseAddress"/>). The IPv4 loopback on a free port by default.</param>
     /// <param name="cancellationToken">Cancels the load and the start.</param>
     /// <returns>The started host.</returns>
-    /// <exception cref="ArgumentException">A URL is not an absolute http URL with a host, or has a path; the message names it and the fix.</exception>
+    /// <exception cref="ValidationException">A URL is not an absolute http URL with a host, or has a path; the message names it and the fix.</exception>
     /// <exception cref="ServingException">Status 503: a step or model failed to load (nothing listens).</exception>
     /// <exception cref="IOException">An address is already in use.</exception>
     public static Task<InferenceHttpHost> StartHttpAsync(this InferenceServer server, string urls = InferenceHttpHostOptions.DefaultUrls, CancellationToken cancellationToken = default)
@@ -238,7 +263,7 @@ public static class InferenceHttpHostExtensions
     /// <param name="options">The URLs and the shutdown timeout.</param>
     /// <param name="cancellationToken">Cancels the load and the start.</param>
     /// <returns>The started host.</returns>
-    /// <exception cref="ArgumentException">A URL is not an absolute http URL with a host, or has a path; the message names it and the fix.</exception>
+    /// <exception cref="ValidationException">A URL is not an absolute http URL with a host, or has a path; the message names it and the fix.</exception>
     /// <exception cref="ServingException">Status 503: a step or model failed to load (nothing listens).</exception>
     /// <exception cref="IOException">An address is already in use.</exception>
     public static Task<InferenceHttpHost> StartHttpAsync(this InferenceServer server, InferenceHttpHostOptions options, CancellationToken cancellationToken = default)

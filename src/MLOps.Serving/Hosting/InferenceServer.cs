@@ -97,7 +97,7 @@ public sealed class InferenceServer
     /// <param name="graph">The graph requests go through.</param>
     /// <param name="models">The models the graph serves (each model's name unique).</param>
     /// <returns>The server.</returns>
-    /// <exception cref="ArgumentException">A model is null, has no name, or two models share a name.</exception>
+    /// <exception cref="ValidationException">A model is null, has no name, or two models share a name.</exception>
     public static InferenceServer Create(ServingGraph graph, params IInferenceModel[] models) => Create(graph, models, null);
 
     /// <summary>Creates a server over a graph serving the given models.</summary>
@@ -105,7 +105,8 @@ public sealed class InferenceServer
     /// <param name="models">The models the graph serves (each model's name unique).</param>
     /// <param name="options">The server's name, version, extensions and body size limit; defaults when null.</param>
     /// <returns>The server.</returns>
-    /// <exception cref="ArgumentException">A model is null, has no name, or two models share a name.</exception>
+    /// <exception cref="ValidationException">A model is null, has no name, or two models share a name, or an option is invalid
+    /// (<see cref="InferenceServerOptions.Validate"/>); the exception lists every problem at once.</exception>
     public static InferenceServer Create(ServingGraph graph, IEnumerable<IInferenceModel> models, InferenceServerOptions? options)
     {
         ArgumentNullException.ThrowIfNull(graph);
@@ -115,22 +116,16 @@ public sealed class InferenceServer
         for (int i = 0; i < list.Count; i++)
         {
             if (list[i] is null)
-                problems.Add($"model {i} is null");
+                problems.Add($"models[{i}] is null; pass only models.");
             else if (string.IsNullOrWhiteSpace(list[i].Name))
-                problems.Add($"model {i} ({list[i].GetType().Name}) has no name");
+                problems.Add($"models[{i}] ({list[i].GetType().Name}) has no name ('{list[i].Name}'); give each model a name.");
         }
         foreach (var group in list.Where(m => m is not null && !string.IsNullOrWhiteSpace(m.Name)).GroupBy(m => m.Name, StringComparer.Ordinal).Where(g => g.Count() > 1))
-            problems.Add($"the name '{group.Key}' is used by {group.Count()} models");
-        if (problems.Count > 0)
-            throw new ArgumentException($"The models of the mock server over '{graph.Name}' are invalid: {string.Join("; ", problems)}.", nameof(models));
+            problems.Add($"the model name '{group.Key}' is used by {group.Count()} models; give each model its own name.");
         options ??= new InferenceServerOptions();
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxRequestBytes, nameof(options));
-        if (options.MaxConcurrentRequests is <= 0)
-            throw new ArgumentException($"InferenceServerOptions.MaxConcurrentRequests is {options.MaxConcurrentRequests}; use a positive limit, or null for none.", nameof(options));
-        if (options.MaxQueuedRequests < 0)
-            throw new ArgumentException($"InferenceServerOptions.MaxQueuedRequests is {options.MaxQueuedRequests}; use 0 or more.", nameof(options));
-        if (options.TimeProvider is null)
-            throw new ArgumentException("InferenceServerOptions.TimeProvider is null; leave it unset for TimeProvider.System.", nameof(options));
+        problems.AddRange(options.Validate());
+        if (problems.Count > 0)
+            throw new ValidationException($"The inference server over '{graph.Name}' is invalid", problems);
         return new InferenceServer(graph, list, options);
     }
 

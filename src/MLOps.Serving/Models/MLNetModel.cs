@@ -16,6 +16,7 @@ public static class MLNetModel
     /// <param name="options">Polling; <see langword="null"/> means no polling (upgrade with <see cref="MLNetModel{TInput, TOutput}.RefreshAsync"/>).</param>
     /// <returns>The model, not loaded.</returns>
     /// <exception cref="ArgumentException">A row type has a property of a type the model cannot map, or no property at all.</exception>
+    /// <exception cref="ValidationException">An option is invalid (<see cref="ModelHandleOptions.Validate"/>).</exception>
     public static MLNetModel<TInput, TOutput> Create<TInput, TOutput>(MLOpsProject project, string name, string uri, ModelHandleOptions? options = null)
         where TInput : class, new()
         where TOutput : class, new()
@@ -23,8 +24,7 @@ public static class MLNetModel
         ArgumentNullException.ThrowIfNull(project);
         Throw.IfNullOrWhitespace(name);
         Throw.IfNullOrWhitespace(uri);
-        if (options?.PollInterval is { } interval && interval <= TimeSpan.Zero)
-            throw new ArgumentOutOfRangeException(nameof(options), interval, "PollInterval must be positive, or null for no polling.");
+        ModelHandleOptions.ThrowIfInvalid(options, uri);
         return new MLNetModel<TInput, TOutput>(project, name, uri, options);
     }
 }

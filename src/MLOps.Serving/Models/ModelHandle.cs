@@ -18,9 +18,9 @@ public static class ModelHandle
     /// <param name="options">Polling; <see langword="null"/> means no polling.</param>
     /// <param name="cancellationToken">Cancels the first load.</param>
     /// <returns>The handle; dispose it to stop polling and release its predictors.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><see cref="ModelHandleOptions.PollInterval"/> is not positive.</exception>
     /// <exception cref="NotFoundException">The model, version or alias does not exist.</exception>
-    /// <exception cref="ValidationException">The version is not an ML.NET model, or the row types do not fit it.</exception>
+    /// <exception cref="ValidationException">An option is invalid (<see cref="ModelHandleOptions.Validate"/>: <see cref="ModelHandleOptions.PollInterval"/>
+    /// is not positive), the version is not an ML.NET model, or the row types do not fit it.</exception>
     /// <exception cref="ArtifactException">The model file is missing, corrupted or unreadable by ML.NET.</exception>
     public static async Task<ModelHandle<TInput, TOutput>> OpenAsync<TInput, TOutput>(MLOpsProject project, string uri, ModelHandleOptions? options = null, CancellationToken cancellationToken = default)
         where TInput : class
@@ -28,9 +28,8 @@ public static class ModelHandle
     {
         ArgumentNullException.ThrowIfNull(project);
         Throw.IfNullOrWhitespace(uri);
+        ModelHandleOptions.ThrowIfInvalid(options, uri);
         var interval = options?.PollInterval;
-        if (interval is { } i && i <= TimeSpan.Zero)
-            throw new ArgumentOutOfRangeException(nameof(options), i, "PollInterval must be positive, or null for no polling.");
         var version = await project.Models.ResolveAsync(uri, cancellationToken: cancellationToken).ConfigureAwait(false);
         var predictor = await ModelHandle<TInput, TOutput>.LoadPredictorAsync(project, version, cancellationToken).ConfigureAwait(false);
         return new ModelHandle<TInput, TOutput>(project, uri, predictor, interval);

@@ -24,12 +24,12 @@ public sealed class InferenceTensor
         foreach (long dim in shape)
         {
             if (dim < 0)
-                throw new ArgumentException($"Tensor '{name}': shape [{string.Join(", ", shape)}] has a negative dimension.", nameof(shape));
+                throw new ValidationException($"Tensor '{name}': shape [{string.Join(", ", shape)}] has a negative dimension; use 0 or more for each.");
             count = dim == 0 ? 0 : count > long.MaxValue / dim ? long.MaxValue : count * dim;
         }
         if (count != data.Length)
-            throw new ArgumentException(
-                $"Tensor '{name}': shape [{string.Join(", ", shape)}] holds {count} elements but the data has {data.Length}.", nameof(data));
+            throw new ValidationException(
+                $"Tensor '{name}': shape [{string.Join(", ", shape)}] holds {count} elements but the data has {data.Length}; pass a shape whose product is the number of elements.");
         Name = name;
         _shape = shape;
         Data = data;

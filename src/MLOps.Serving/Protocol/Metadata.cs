@@ -48,7 +48,7 @@ public sealed class TensorMetadata
         foreach (long dim in shape)
         {
             if (dim < -1)
-                throw new ArgumentException($"Tensor '{name}': dimension {dim} is invalid; use 0 or more, or -1 for a variable dimension.", nameof(shape));
+                throw new ValidationException($"Tensor '{name}': dimension {dim} is invalid; use 0 or more, or -1 for a variable dimension.");
         }
         Name = name;
         DataType = dataType;

@@ -132,7 +132,7 @@ public sealed class InferenceRow
     {
         ArgumentNullException.ThrowIfNull(values);
         if (names is not null && names.Length != values.Length)
-            throw new ArgumentException($"The row has {values.Length} values but {names.Length} names.", nameof(names));
+            throw new ValidationException($"The row has {values.Length} values but {names.Length} names; pass one name per value, or no names for a positional row.");
         _values = values;
         _names = names;
     }

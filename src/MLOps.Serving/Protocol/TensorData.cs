@@ -36,12 +36,12 @@ public sealed class TensorData
     {
         Checked(values);
         if (!dataType.IsSignedInteger())
-            throw new ArgumentException($"{dataType.ToProtocolName()} is not a signed integer datatype; use INT8, INT16, INT32 or INT64.", nameof(dataType));
+            throw new ValidationException($"The 'dataType' argument is {dataType.ToProtocolName()}, not a signed integer datatype; use INT8, INT16, INT32 or INT64.");
         long min = TensorDataTypes.MinValue(dataType), max = TensorDataTypes.MaxValue(dataType);
         for (int i = 0; i < values.Length; i++)
         {
             if (values[i] < min || values[i] > max)
-                throw new ArgumentOutOfRangeException(nameof(values), values[i], $"values[{i}] does not fit {dataType.ToProtocolName()} ({min}..{max}).");
+                throw new ValidationException($"values[{i}] is {values[i]}, which does not fit {dataType.ToProtocolName()} ({min}..{max}); pass values in range, or a wider datatype.");
         }
         return new(dataType, values);
     }
@@ -65,12 +65,12 @@ public sealed class TensorData
     {
         Checked(values);
         if (!dataType.IsUnsignedInteger())
-            throw new ArgumentException($"{dataType.ToProtocolName()} is not an unsigned integer datatype; use UINT8, UINT16, UINT32 or UINT64.", nameof(dataType));
+            throw new ValidationException($"The 'dataType' argument is {dataType.ToProtocolName()}, not an unsigned integer datatype; use UINT8, UINT16, UINT32 or UINT64.");
         ulong max = TensorDataTypes.MaxUnsigned(dataType);
         for (int i = 0; i < values.Length; i++)
         {
             if (values[i] > max)
-                throw new ArgumentOutOfRangeException(nameof(values), values[i], $"values[{i}] does not fit {dataType.ToProtocolName()} (0..{max}).");
+                throw new ValidationException($"values[{i}] is {values[i]}, which does not fit {dataType.ToProtocolName()} (0..{max}); pass values in range, or a wider datatype.");
         }
         return new(dataType, values);
     }
@@ -88,7 +88,7 @@ public sealed class TensorData
     {
         Checked(values);
         if (dataType is not (TensorDataType.Fp64 or TensorDataType.Fp16))
-            throw new ArgumentException($"{dataType.ToProtocolName()} is not stored as doubles; use FP64 or FP16.", nameof(dataType));
+            throw new ValidationException($"The 'dataType' argument is {dataType.ToProtocolName()}, which is not stored as doubles; use FP64 or FP16.");
         return new(dataType, values);
     }
 
@@ -100,7 +100,7 @@ public sealed class TensorData
         Checked(values);
         int nullAt = Array.IndexOf(values, null);
         if (nullAt >= 0)
-            throw new ArgumentException($"values[{nullAt}] is null; BYTES elements must be strings.", nameof(values));
+            throw new ValidationException($"values[{nullAt}] is null; BYTES elements must be strings (use \"\" for an empty one).");
         return new(TensorDataType.Bytes, values);
     }
 

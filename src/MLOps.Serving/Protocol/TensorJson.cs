@@ -402,7 +402,7 @@ internal static class TensorJson
     internal static Exception NotFinite(InferenceTensor tensor, int index, double value, bool isResponse)
     {
         string message = $"{(isResponse ? "Output" : "Input")} '{tensor.Name}': data[{index}] is {value.ToString(CultureInfo.InvariantCulture)}, which JSON cannot carry; {tensor.DataType.ToProtocolName()} values must be finite.";
-        return isResponse ? new ServingException(500, message) : new ArgumentException(message, nameof(tensor));
+        return isResponse ? new ServingException(500, message) : new ValidationException(message);
     }
 
     /// <summary>The datatype names, encoded once (indexed by <see cref="TensorDataType"/>).</summary>

@@ -49,18 +49,16 @@ public sealed class RemoteModel : IInferenceModel
     /// <param name="name">The local name (<c>v2/models/{name}</c> of the local server, the route name in a router graph).</param>
     /// <param name="httpClient">The client; its <see cref="HttpClient.BaseAddress"/> must be the remote server's root, such as <c>http://scoring:8080/</c>.</param>
     /// <param name="options">The remote name and version and the answer size limit; <see langword="null"/> calls the remote model named <paramref name="name"/>.</param>
-    /// <exception cref="ArgumentException">The client has no usable <see cref="HttpClient.BaseAddress"/>, or an option is invalid; the message names the value and the fix.</exception>
+    /// <exception cref="ValidationException">The client has no usable <see cref="HttpClient.BaseAddress"/>, or an option is invalid
+    /// (<see cref="RemoteModelOptions.Validate"/>); the message names the value and the fix.</exception>
     public RemoteModel(string name, HttpClient httpClient, RemoteModelOptions? options = null)
     {
         Throw.IfNullOrWhitespace(name);
         ArgumentNullException.ThrowIfNull(httpClient);
         options ??= new RemoteModelOptions();
-        if (options.RemoteName is { } remoteName && string.IsNullOrWhiteSpace(remoteName))
-            throw new ArgumentException($"RemoteModelOptions.RemoteName of the remote model '{name}' is blank; leave it null to call the remote model '{name}'.", nameof(options));
-        if (options.RemoteVersion is { } remoteVersion && string.IsNullOrWhiteSpace(remoteVersion))
-            throw new ArgumentException($"RemoteModelOptions.RemoteVersion of the remote model '{name}' is blank; leave it null for the remote server's default version.", nameof(options));
-        if (options.MaxResponseBytes <= 0 || options.MaxResponseBytes >= Array.MaxLength)
-            throw new ArgumentException($"RemoteModelOptions.MaxResponseBytes of the remote model '{name}' is {options.MaxResponseBytes}; use 1 to {Array.MaxLength - 1} bytes.", nameof(options));
+        var errors = options.Validate();
+        if (errors.Count > 0)
+            throw new ValidationException($"The RemoteModelOptions of the remote model '{name}' are invalid", errors);
         Name = name;
         RemoteName = options.RemoteName ?? name;
         RemoteVersion = options.RemoteVersion;
@@ -190,13 +188,13 @@ public sealed class RemoteModel : IInferenceModel
     {
         var baseAddress = httpClient.BaseAddress;
         if (baseAddress is null)
-            throw new ArgumentException($"The HttpClient of the remote model '{name}' has no BaseAddress; set it to the remote V2 server's root, such as new HttpClient {{ BaseAddress = new Uri(\"http://scoring:8080/\") }} or services.AddHttpClient(\"scoring\", c => c.BaseAddress = ...).", nameof(httpClient));
+            throw new ValidationException($"The HttpClient of the remote model '{name}' has no BaseAddress; set it to the remote V2 server's root, such as new HttpClient {{ BaseAddress = new Uri(\"http://scoring:8080/\") }} or services.AddHttpClient(\"scoring\", c => c.BaseAddress = ...).");
         if (baseAddress.Scheme != Uri.UriSchemeHttp && baseAddress.Scheme != Uri.UriSchemeHttps)
-            throw new ArgumentException($"The HttpClient.BaseAddress of the remote model '{name}' is '{baseAddress.GetLeftPart(UriPartial.Authority)}'; use an http:// or https:// address of the remote V2 server.", nameof(httpClient));
+            throw new ValidationException($"The HttpClient.BaseAddress of the remote model '{name}' is '{baseAddress.GetLeftPart(UriPartial.Authority)}'; use an http:// or https:// address of the remote V2 server.");
         if (baseAddress.UserInfo.Length > 0)
-            throw new ArgumentException($"The HttpClient.BaseAddress of the remote model '{name}' carries credentials (user:password@), which would show in error messages; remove them and authenticate with HttpClient.DefaultRequestHeaders.Authorization or a handler.", nameof(httpClient));
+            throw new ValidationException($"The HttpClient.BaseAddress of the remote model '{name}' carries credentials (user:password@), which would show in error messages; remove them and authenticate with HttpClient.DefaultRequestHeaders.Authorization or a handler.");
         if (baseAddress.Query.Length > 0 || baseAddress.Fragment.Length > 0)
-            throw new ArgumentException($"The HttpClient.BaseAddress of the remote model '{name}' is '{baseAddress.GetLeftPart(UriPartial.Path)}' with a query or fragment; use the server's root alone, such as http://scoring:8080/.", nameof(httpClient));
+            throw new ValidationException($"The HttpClient.BaseAddress of the remote model '{name}' is '{baseAddress.GetLeftPart(UriPartial.Path)}' with a query or fragment; use the server's root alone, such as http://scoring:8080/.");
         return baseAddress.GetLeftPart(UriPartial.Path).TrimEnd('/');
     }
 

@@ -23,11 +23,14 @@ public sealed class ResilientStep : IServingStep, IServingStepLifetime, IAsyncDi
     /// <summary>Wraps a step.</summary>
     /// <param name="inner">The step to protect.</param>
     /// <param name="options">The timeout, retries and circuit breaker.</param>
-    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    /// <exception cref="ValidationException">An option is out of range; the exception lists every problem of <see cref="StepResilienceOptions.Validate"/>.</exception>
     public ResilientStep(IServingStep inner, StepResilienceOptions options)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(options);
+        var errors = options.Validate();
+        if (errors.Count > 0)
+            throw new ValidationException($"The StepResilienceOptions of the step '{inner.Name}' are invalid", errors);
         Inner = inner;
         Options = options;
         _timeout = options.Timeout;
@@ -101,16 +104,10 @@ public sealed class ResilientStep : IServingStep, IServingStepLifetime, IAsyncDi
 
     private static ResiliencePipeline Build(string name, StepResilienceOptions options)
     {
-        if (options.TimeProvider is null)
-            throw new ArgumentException($"StepResilienceOptions.TimeProvider of the step '{name}' is null; leave it unset for TimeProvider.System.", nameof(options));
         var builder = new ResiliencePipelineBuilder { TimeProvider = options.TimeProvider, Name = name };
         var logger = options.LoggerFactory?.CreateLogger(LoggerCategory) ?? NullLogger.Instance;
-        if (options.MaxRetryAttempts < 0)
-            throw new ArgumentException($"StepResilienceOptions.MaxRetryAttempts of the step '{name}' is {options.MaxRetryAttempts}; use 0 for no retries.", nameof(options));
         if (options.MaxRetryAttempts > 0)
         {
-            if (options.RetryDelay < TimeSpan.Zero)
-                throw new ArgumentException($"StepResilienceOptions.RetryDelay of the step '{name}' is negative.", nameof(options));
             builder.AddRetry(new RetryStrategyOptions
             {
                 MaxRetryAttempts = options.MaxRetryAttempts,
@@ -127,12 +124,6 @@ public sealed class ResilientStep : IServingStep, IServingStepLifetime, IAsyncDi
         }
         if (options.CircuitBreaker is { } breaker)
         {
-            if (breaker.FailureRatio is <= 0 or > 1 || double.IsNaN(breaker.FailureRatio))
-                throw new ArgumentException($"StepCircuitBreakerOptions.FailureRatio of the step '{name}' is {breaker.FailureRatio}; use a ratio in (0, 1].", nameof(options));
-            if (breaker.MinimumThroughput < 2)
-                throw new ArgumentException($"StepCircuitBreakerOptions.MinimumThroughput of the step '{name}' is {breaker.MinimumThroughput}; use 2 or more.", nameof(options));
-            if (breaker.SamplingDuration < TimeSpan.FromMilliseconds(500) || breaker.BreakDuration < TimeSpan.FromMilliseconds(500))
-                throw new ArgumentException($"StepCircuitBreakerOptions.SamplingDuration and BreakDuration of the step '{name}' must be at least 500 ms.", nameof(options));
             builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
                 FailureRatio = breaker.FailureRatio,
@@ -159,8 +150,6 @@ public sealed class ResilientStep : IServingStep, IServingStepLifetime, IAsyncDi
         }
         if (options.Timeout is { } timeout)
         {
-            if (timeout < TimeSpan.FromMilliseconds(10) || timeout > TimeSpan.FromHours(24))
-                throw new ArgumentException($"StepResilienceOptions.Timeout of the step '{name}' is {timeout}; use 10 ms to 24 h, or null for none.", nameof(options));
             builder.AddTimeout(timeout);
         }
         return builder.Build();

@@ -234,7 +234,7 @@ public sealed class PushOfflineTests
 
         var e = Assert.Throws<ValidationException>(() => project.UseFeatureStore(new FeatureStoreOptions { PushFlushRows = 0, PushFlushInterval = TimeSpan.Zero }))!;
 
-        Assert.That(e.Message, Does.Contain("PushFlushRows 0").And.Contain("PushFlushInterval"));
+        Assert.That(e.Message, Does.Contain("PushFlushRows is 0").And.Contain("PushFlushInterval is 00:00:00"));
     }
 
     [Test]
@@ -246,7 +246,7 @@ public sealed class PushOfflineTests
 
         var e = Assert.ThrowsAsync<ValidationException>(() => fs.IngestAsync(AggregationEndToEndTests.Define(fs), DataSource.Batches([FlightData.ToBatch(Flights.Take(10).ToArray())]), new() { SortMemoryBudget = 0 }))!;
 
-        Assert.That(e.Message, Does.Contain("SortMemoryBudget 0"));
+        Assert.That(e.Message, Does.Contain("IngestOptions.SortMemoryBudget is 0"));
     }
 
     [Test]

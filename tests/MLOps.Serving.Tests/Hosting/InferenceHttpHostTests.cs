@@ -160,29 +160,44 @@ public class InferenceHttpHostTests
     [TestCase("http://127.0.0.1:8080/models")]
     [TestCase("http://localhost:0")]
     [TestCase("http://127.0.0.1:0;/v2")]
-    public async Task StartHttpAsync_InvalidUrl_ThrowsArgumentExceptionNamingItAndTheFix(string url)
+    public async Task StartHttpAsync_InvalidUrl_ThrowsValidationExceptionNamingItAndTheFix(string url)
     {
         var model = new DelayRiskModel();
         await using var graph = ServingGraph.Router("flights").Route(new ModelStep(model)).Build();
 
-        var e = Assert.Throws<ArgumentException>(() => graph.ToMockServer(model).StartHttpAsync(url))!;
+        var e = Assert.Throws<ValidationException>(() => graph.ToMockServer(model).StartHttpAsync(url))!;
 
-        Assert.That(e.ParamName, Is.EqualTo("urls"));
         Assert.That(e.Message, Does.Contain($"'{url.Split(';')[^1]}'").And.Contain("http://127.0.0.1:8080"));
         Assert.That(model.Loads, Is.Zero);
     }
 
     [TestCase("")]
     [TestCase(" ; ")]
-    public async Task StartHttpAsync_NoUrl_ThrowsArgumentException(string urls)
+    public async Task StartHttpAsync_NoUrl_ThrowsValidationException(string urls)
     {
         var model = new DelayRiskModel();
         await using var graph = ServingGraph.Router("flights").Route(new ModelStep(model)).Build();
 
-        var e = Assert.Throws<ArgumentException>(() => graph.ToMockServer(new InferenceServerOptions(), model).StartHttpAsync(new InferenceHttpHostOptions { Urls = urls }))!;
+        var e = Assert.Throws<ValidationException>(() => graph.ToMockServer(new InferenceServerOptions(), model).StartHttpAsync(new InferenceHttpHostOptions { Urls = urls }))!;
 
-        Assert.That(e.ParamName, Is.EqualTo("options"));
-        Assert.That(e.Message, Does.Contain("No URL"));
+        Assert.That(e.Message, Does.Contain("InferenceHttpHostOptions.Urls").And.Contain("no URL to listen on"));
+    }
+
+    [Test]
+    public async Task StartHttpAsync_SeveralBadUrlsAndTimeout_ListsEveryProblemAtOnce()
+    {
+        var model = new DelayRiskModel();
+        await using var graph = ServingGraph.Router("flights").Route(new ModelStep(model)).Build();
+        var options = new InferenceHttpHostOptions { Urls = "ftp://127.0.0.1:21;http://127.0.0.1:0;https://127.0.0.1:8443", ShutdownTimeout = TimeSpan.FromSeconds(-1) };
+
+        var e = Assert.Throws<ValidationException>(() => graph.ToMockServer(model).StartHttpAsync(options))!;
+
+        Assert.That(e.Errors, Is.EqualTo(options.Validate()));
+        Assert.That(e.Errors, Has.Count.EqualTo(3));
+        Assert.That(e.Errors, Has.One.Contain("'ftp://127.0.0.1:21'"));
+        Assert.That(e.Errors, Has.One.Contain("'https://127.0.0.1:8443'"));
+        Assert.That(e.Errors, Has.One.Contain("InferenceHttpHostOptions.ShutdownTimeout is -00:00:01"));
+        Assert.That(model.Loads, Is.Zero);
     }
 
     [Test]

@@ -205,7 +205,7 @@ public class InferenceObserverTests
 
     [Test]
     public void Create_NullTimeProvider_Throws()
-        => Assert.Throws<ArgumentException>(() => _graph.ToMockServer(new InferenceServerOptions { TimeProvider = null! }, _delay));
+        => Assert.Throws<ValidationException>(() => _graph.ToMockServer(new InferenceServerOptions { TimeProvider = null! }, _delay));
 
     [Test]
     public void Subscribe_Null_Throws()

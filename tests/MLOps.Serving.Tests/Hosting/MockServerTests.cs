@@ -420,7 +420,7 @@ public class MockServerTests
     [Test]
     public void Create_DuplicateModelNames_ThrowsListingName()
     {
-        var e = Assert.Throws<ArgumentException>(() => InferenceServer.Create(_graph, _delay, new DelayRiskModel("delay-risk")));
+        var e = Assert.Throws<ValidationException>(() => InferenceServer.Create(_graph, _delay, new DelayRiskModel("delay-risk")));
 
         Assert.That(e!.Message, Does.Contain("'delay-risk' is used by 2 models"));
     }

@@ -420,10 +420,15 @@ public sealed class ModelHandleTests
     }
 
     [Test]
-    public void OpenAsync_NonPositivePollInterval_ThrowsArgumentOutOfRangeException()
+    public void OpenAsync_NonPositivePollInterval_ThrowsValidationExceptionNamingIt()
     {
-        Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => OpenAsync(new ModelHandleOptions { PollInterval = TimeSpan.Zero }));
+        var e = Assert.ThrowsAsync<ValidationException>(() => OpenAsync(new ModelHandleOptions { PollInterval = TimeSpan.Zero }));
+        Assert.That(e!.Message, Does.Contain("ModelHandleOptions.PollInterval is 00:00:00").And.Contain("positive"));
     }
+
+    [Test]
+    public void Validate_NegativePollInterval_ListsIt()
+        => Assert.That(new ModelHandleOptions { PollInterval = TimeSpan.FromSeconds(-1) }.Validate(), Has.Count.EqualTo(1).And.One.Contain("PollInterval is -00:00:01"));
 
     [Test]
     public async Task RefreshAsync_AliasMoved_EmitsLoadAndSwapSpansASwapCountAndALog()

@@ -157,15 +157,17 @@ public class InferenceJsonRoundTripTests
     }
 
     [Test]
-    public void InferenceTensor_DataNotMatchingShape_ThrowsArgumentException()
+    public void InferenceTensor_DataNotMatchingShape_ThrowsValidationException()
     {
-        Assert.Throws<ArgumentException>(() => _ = new InferenceTensor("x", [2, 2], TensorData.FromSingles([1f, 2f, 3f])));
+        var e = Assert.Throws<ValidationException>(() => _ = new InferenceTensor("x", [2, 2], TensorData.FromSingles([1f, 2f, 3f])));
+        Assert.That(e!.Message, Does.Contain("Tensor 'x': shape [2, 2] holds 4 elements but the data has 3"));
     }
 
     [Test]
-    public void FromUInt64_ValueOutOfTheType_ThrowsArgumentOutOfRange()
+    public void FromUInt64_ValueOutOfTheType_ThrowsValidationExceptionNamingTheValue()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => TensorData.FromUInt64([256], TensorDataType.UInt8));
+        var e = Assert.Throws<ValidationException>(() => TensorData.FromUInt64([1, 256], TensorDataType.UInt8));
+        Assert.That(e!.Message, Does.Contain("values[1] is 256").And.Contain("UINT8 (0..255)"));
     }
 
     [Test]

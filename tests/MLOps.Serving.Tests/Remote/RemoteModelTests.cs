@@ -512,10 +512,9 @@ public class RemoteModelTests
     {
         using var client = new HttpClient();
 
-        var error = Assert.Throws<ArgumentException>(() => new RemoteModel("delay-model", client));
+        var error = Assert.Throws<ValidationException>(() => new RemoteModel("delay-model", client));
 
-        Assert.That(error!.ParamName, Is.EqualTo("httpClient"));
-        Assert.That(error.Message, Does.Contain("'delay-model' has no BaseAddress").And.Contain("BaseAddress = new Uri(\"http://scoring:8080/\")"));
+        Assert.That(error!.Message, Does.Contain("'delay-model' has no BaseAddress").And.Contain("BaseAddress = new Uri(\"http://scoring:8080/\")"));
     }
 
     [TestCase("http://scoring:8080/?key=1", "query")]
@@ -525,7 +524,7 @@ public class RemoteModelTests
     {
         using var client = new HttpClient { BaseAddress = new Uri(address) };
 
-        var error = Assert.Throws<ArgumentException>(() => new RemoteModel("delay-model", client));
+        var error = Assert.Throws<ValidationException>(() => new RemoteModel("delay-model", client));
 
         Assert.That(error!.Message, Does.Contain(problem));
         Assert.That(error.Message, Does.Not.Contain("secret"));

@@ -95,9 +95,26 @@ public class ConcurrencyLimitTests
     }
 
     [Test]
-    public void Create_InvalidLimits_Throw()
+    public void Create_InvalidLimits_ThrowValidationException()
     {
-        Assert.Throws<ArgumentException>(() => _graph.ToMockServer(new InferenceServerOptions { MaxConcurrentRequests = 0 }, _model));
-        Assert.Throws<ArgumentException>(() => _graph.ToMockServer(new InferenceServerOptions { MaxConcurrentRequests = 1, MaxQueuedRequests = -1 }, _model));
+        Assert.Throws<ValidationException>(() => _graph.ToMockServer(new InferenceServerOptions { MaxConcurrentRequests = 0 }, _model));
+        Assert.Throws<ValidationException>(() => _graph.ToMockServer(new InferenceServerOptions { MaxConcurrentRequests = 1, MaxQueuedRequests = -1 }, _model));
+    }
+
+    [Test]
+    public void Validate_SeveralProblems_ListsEveryOneAndCreateThrowsThemAll()
+    {
+        var options = new InferenceServerOptions { Name = " ", MaxRequestBytes = 0, MaxConcurrentRequests = -1, MaxQueuedRequests = -3, Extensions = ["ok", ""] };
+
+        var errors = options.Validate();
+
+        Assert.That(errors, Has.Count.EqualTo(5));
+        Assert.That(errors, Has.One.Contain("InferenceServerOptions.Name is ' '"));
+        Assert.That(errors, Has.One.Contain("InferenceServerOptions.Extensions[1] is ''"));
+        Assert.That(errors, Has.One.Contain("InferenceServerOptions.MaxRequestBytes is 0").And.Contain("positive"));
+        Assert.That(errors, Has.One.Contain("InferenceServerOptions.MaxConcurrentRequests is -1").And.Contain("null for none"));
+        Assert.That(errors, Has.One.Contain("InferenceServerOptions.MaxQueuedRequests is -3").And.Contain("0 (the default) or more"));
+        var e = Assert.Throws<ValidationException>(() => _graph.ToMockServer(options, _model));
+        Assert.That(e!.Errors, Is.EqualTo(errors));
     }
 }

@@ -175,15 +175,44 @@ public class ResilientStepTests
     }
 
     [Test]
-    public void Options_OutOfRange_Throw()
+    public void Options_OutOfRange_ThrowValidationException()
     {
         var step = ServingStep.Map("remote", b => b);
 
-        Assert.Throws<ArgumentException>(() => step.WithResilience(new StepResilienceOptions { MaxRetryAttempts = -1 }));
-        Assert.Throws<ArgumentException>(() => step.WithResilience(new StepResilienceOptions { Timeout = TimeSpan.Zero }));
-        Assert.Throws<ArgumentException>(() => step.WithResilience(new StepResilienceOptions { CircuitBreaker = new StepCircuitBreakerOptions { FailureRatio = 0 } }));
-        Assert.Throws<ArgumentException>(() => step.WithResilience(new StepResilienceOptions { CircuitBreaker = new StepCircuitBreakerOptions { MinimumThroughput = 1 } }));
+        Assert.Throws<ValidationException>(() => step.WithResilience(new StepResilienceOptions { MaxRetryAttempts = -1 }));
+        Assert.Throws<ValidationException>(() => step.WithResilience(new StepResilienceOptions { Timeout = TimeSpan.Zero }));
+        Assert.Throws<ValidationException>(() => step.WithResilience(new StepResilienceOptions { CircuitBreaker = new StepCircuitBreakerOptions { FailureRatio = 0 } }));
+        Assert.Throws<ValidationException>(() => step.WithResilience(new StepResilienceOptions { CircuitBreaker = new StepCircuitBreakerOptions { MinimumThroughput = 1 } }));
     }
+
+    [Test]
+    public void Validate_SeveralProblems_ListsEveryOneNamingPropertyValueAndFix()
+    {
+        var options = new StepResilienceOptions
+        {
+            MaxRetryAttempts = -2,
+            RetryDelay = TimeSpan.FromSeconds(-1),
+            Timeout = TimeSpan.FromDays(2),
+            CircuitBreaker = new StepCircuitBreakerOptions { FailureRatio = 1.5, MinimumThroughput = 1, BreakDuration = TimeSpan.FromMilliseconds(100) },
+        };
+
+        var errors = options.Validate();
+
+        Assert.That(errors, Has.Count.EqualTo(6));
+        Assert.That(errors, Has.One.Contain("StepResilienceOptions.MaxRetryAttempts is -2").And.Contain("use 0"));
+        Assert.That(errors, Has.One.Contain("StepResilienceOptions.RetryDelay is -00:00:01"));
+        Assert.That(errors, Has.One.Contain("StepResilienceOptions.Timeout is 2.00:00:00").And.Contain("10 ms to 24 h"));
+        Assert.That(errors, Has.One.Contain("StepCircuitBreakerOptions.FailureRatio is 1.5").And.Contain("(0, 1]"));
+        Assert.That(errors, Has.One.Contain("StepCircuitBreakerOptions.MinimumThroughput is 1").And.Contain("2 or more"));
+        Assert.That(errors, Has.One.Contain("StepCircuitBreakerOptions.BreakDuration is 00:00:00.1000000"));
+        var e = Assert.Throws<ValidationException>(() => ServingStep.Map("remote", b => b).WithResilience(options));
+        Assert.That(e!.Errors, Is.EqualTo(errors));
+        Assert.That(e.Message, Does.Contain("step 'remote'"));
+    }
+
+    [Test]
+    public void Validate_Defaults_IsEmpty()
+        => Assert.That(new StepResilienceOptions { CircuitBreaker = new StepCircuitBreakerOptions() }.Validate(), Is.Empty);
 
     private sealed class LifetimeStep : IServingStep, IServingStepLifetime, IAsyncDisposable
     {
