@@ -1,0 +1,42 @@
+using Apache.Arrow;
+
+namespace MLOps.Monitoring.Capture;
+
+/// <summary>Builds the stored batch of recorded results: the capture's request columns, then the inputs and outputs renamed.</summary>
+internal static class ResultBatch
+{
+    public static RecordBatch Build(string batchId, DateTimeOffset time, RecordBatch inputs, RecordBatch outputs)
+    {
+        int length = inputs.Length;
+        var ids = new StringArray.Builder().Reserve(length);
+        var rows = new Int32Array.Builder().Reserve(length);
+        var times = new TimestampArray.Builder(CapturedRecord.TimeType).Reserve(length);
+        var latency = new DoubleArray.Builder().Reserve(length);
+        var status = new Int32Array.Builder().Reserve(length);
+        var errors = new StringArray.Builder().Reserve(length);
+        for (int i = 0; i < length; i++)
+        {
+            ids.Append($"{batchId}-{i}");
+            rows.Append(i);
+            times.Append(time);
+            latency.AppendNull();
+            status.Append(200);
+            errors.AppendNull();
+        }
+        var fields = new List<Field>(CapturedRecord.HeaderFields);
+        var arrays = new List<IArrowArray> { ids.Build(), rows.Build(), times.Build(), latency.Build(), status.Build(), errors.Build() };
+        Add(fields, arrays, inputs, CaptureColumns.InputPrefix);
+        Add(fields, arrays, outputs, CaptureColumns.OutputPrefix);
+        return new RecordBatch(new Schema(fields, null), arrays, length);
+    }
+
+    private static void Add(List<Field> fields, List<IArrowArray> arrays, RecordBatch batch, string prefix)
+    {
+        for (int c = 0; c < batch.ColumnCount; c++)
+        {
+            var field = batch.Schema.GetFieldByIndex(c);
+            fields.Add(new Field(prefix + field.Name, field.DataType, field.IsNullable));
+            arrays.Add(batch.Column(c));
+        }
+    }
+}
