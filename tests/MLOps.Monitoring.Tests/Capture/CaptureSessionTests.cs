@@ -185,7 +185,7 @@ public sealed class CaptureSessionTests
     [Test]
     public async Task FlushAsync_UnwritableCaptureFolder_LogsCountsAndServingStillAnswers()
     {
-        var folder = new TempFolder();
+        using var folder = new TempFolder();
         var blocker = folder.File("not-a-folder");
         await File.WriteAllTextAsync(blocker, "a file where the capture folder should be");
         await using var served = await ServedFlights.StartAsync(monitoring: new MonitoringOptions { CaptureRoot = Path.Combine(blocker, "capture") }, folder: folder);

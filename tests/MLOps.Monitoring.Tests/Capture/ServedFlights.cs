@@ -47,8 +47,11 @@ public sealed class ServedFlights : IAsyncDisposable
 
     private static readonly Lazy<(ITransformer Model, DataViewSchema Schema, IReadOnlyList<Flight> Rows)> s_trained = new(Train);
 
-    private ServedFlights(TempFolder folder, MLOpsProject project, FakeTimeProvider time, CapturingLogger log)
+    private readonly bool _ownsFolder;
+
+    private ServedFlights(TempFolder folder, bool ownsFolder, MLOpsProject project, FakeTimeProvider time, CapturingLogger log)
     {
+        _ownsFolder = ownsFolder;
         Folder = folder;
         Project = project;
         Time = time;
@@ -73,16 +76,18 @@ public sealed class ServedFlights : IAsyncDisposable
 
     public static IReadOnlyList<Flight> Rows => s_trained.Value.Rows;
 
-    /// <summary>Opens a project named <paramref name="name"/> (unique per test by default), registers and serves the model.</summary>
+    /// <summary>Opens a project named <paramref name="name"/> (unique per test by default), registers and serves the model. A
+    /// <paramref name="folder"/> given by the caller is the caller's to delete.</summary>
     public static async Task<ServedFlights> StartAsync(string? name = null, MonitoringOptions? monitoring = null, TempFolder? folder = null)
     {
+        var ownsFolder = folder is null;
         folder ??= new TempFolder();
         var time = new FakeTimeProvider(T0);
         var log = new CapturingLogger();
         var project = await MLOpsProject.Configure(name ?? "m" + Guid.NewGuid().ToString("N")[..12])
             .UseHome(folder.Path).CaptureGit(false).UseTimeProvider(time).UseLoggerFactory(log).OpenAsync();
         if (monitoring is not null) project.UseMonitoring(monitoring);
-        var served = new ServedFlights(folder, project, time, log);
+        var served = new ServedFlights(folder, ownsFolder, project, time, log);
         await served.ServeAsync();
         return served;
     }
@@ -149,7 +154,7 @@ public sealed class ServedFlights : IAsyncDisposable
         await Graph.DisposeAsync();
         await Model.DisposeAsync();
         await Project.DisposeAsync();
-        Folder.Dispose();
+        if (_ownsFolder) Folder.Dispose();
     }
 
     private static (ITransformer, DataViewSchema, IReadOnlyList<Flight>) Train()
