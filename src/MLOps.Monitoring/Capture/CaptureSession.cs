@@ -85,7 +85,7 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
     /// <inheritdoc />
     void IInferenceObserver.OnInference(InferenceRecord record)
     {
-        if (!_slots.TryGetValue((record.Model, record.ModelVersion), out var slot)) return;
+        if (Volatile.Read(ref _disposed) != 0 || !_slots.TryGetValue((record.Model, record.ModelVersion), out var slot)) return;
         slot.Count(record.Started, !record.IsSuccess);
         if (!Sampled()) return;
         if (_channel.Writer.TryWrite((slot, record))) return;

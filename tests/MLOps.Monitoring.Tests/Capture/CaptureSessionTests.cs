@@ -120,6 +120,23 @@ public sealed class CaptureSessionTests
         Assert.That(row[CaptureColumns.Input("distance")], Is.EqualTo(500f));
     }
 
+    [TestCase("{\"id\":\"rows\",\"inputs\":[{\"distance\":500,\"hour\":8},{\"hour\":18,\"distance\":1200}]}")]
+    [TestCase("{\"id\":\"rows\",\"inputs\":[[500,8],[1200,18]]}")]
+    public async Task FlushAsync_RowsRequest_StoresOneColumnPerFeature(string body)
+    {
+        await using var served = await ServedFlights.StartAsync();
+        await using var session = await served.Project.Monitoring.StartCaptureAsync(served.Server);
+
+        var response = await served.Server.SendAsync("POST", "/v2/models/delay/infer", System.Text.Encoding.UTF8.GetBytes(body));
+        await session.FlushAsync();
+
+        Assert.That(response.StatusCode, Is.EqualTo(200), response.Text);
+        var rows = await served.ReadRowsAsync(session.Endpoints.Single().Id);
+        Assert.That(rows.Select(r => Convert.ToDouble(r[CaptureColumns.Input("distance")], System.Globalization.CultureInfo.InvariantCulture)), Is.EqualTo(new[] { 500.0, 1200.0 }));
+        Assert.That(rows.Select(r => Convert.ToDouble(r[CaptureColumns.Input("hour")], System.Globalization.CultureInfo.InvariantCulture)), Is.EqualTo(new[] { 8.0, 18.0 }));
+        Assert.That(rows.Select(r => r[CaptureColumns.Output("Probability")]), Has.All.Not.Null);
+    }
+
     [Test]
     public async Task OnInference_FullBuffer_DropsCountsAndMeters()
     {
