@@ -125,27 +125,15 @@ internal sealed class CapturedRecord
     public static RecordBatch ToBatch(IReadOnlyList<CapturedRecord> records)
     {
         int length = records.Sum(r => r.Rows);
-        var requestIds = new StringArray.Builder().Reserve(length);
-        var rowIndex = new Int32Array.Builder().Reserve(length);
-        var times = new TimestampArray.Builder(TimeType).Reserve(length);
-        var latency = new DoubleArray.Builder().Reserve(length);
-        var status = new Int32Array.Builder().Reserve(length);
-        var errors = new StringArray.Builder().Reserve(length);
+        var header = new HeaderBuilder(length);
         foreach (var captured in records)
         {
             var r = captured.Record;
             for (int i = 0; i < captured.Rows; i++)
-            {
-                requestIds.Append(r.RequestId ?? "");
-                rowIndex.Append(i);
-                times.Append(r.Started);
-                latency.Append(r.Latency.TotalMilliseconds);
-                status.Append(r.StatusCode);
-                if (r.Error is null) errors.AppendNull(); else errors.Append(r.Error);
-            }
+                header.Append(r.RequestId ?? "", i, r.Started, r.Latency.TotalMilliseconds, r.StatusCode, r.Error);
         }
         var fields = new List<Field>(HeaderFields);
-        var arrays = new List<IArrowArray> { requestIds.Build(), rowIndex.Build(), times.Build(), latency.Build(), status.Build(), errors.Build() };
+        var arrays = header.Build();
         for (int c = 0; c < records[0].Columns.Count; c++)
         {
             var array = Build(records, c, length);
@@ -153,6 +141,29 @@ internal sealed class CapturedRecord
             arrays.Add(array);
         }
         return new RecordBatch(new Schema(fields, null), arrays, length);
+    }
+
+    /// <summary>Builds the request columns (<see cref="HeaderFields"/>) row by row.</summary>
+    internal sealed class HeaderBuilder(int length)
+    {
+        private readonly StringArray.Builder _ids = new StringArray.Builder().Reserve(length);
+        private readonly Int32Array.Builder _rows = new Int32Array.Builder().Reserve(length);
+        private readonly TimestampArray.Builder _times = new TimestampArray.Builder(TimeType).Reserve(length);
+        private readonly DoubleArray.Builder _latency = new DoubleArray.Builder().Reserve(length);
+        private readonly Int32Array.Builder _status = new Int32Array.Builder().Reserve(length);
+        private readonly StringArray.Builder _errors = new StringArray.Builder().Reserve(length);
+
+        public void Append(string requestId, int row, DateTimeOffset time, double? latencyMs, int status, string? error)
+        {
+            _ids.Append(requestId);
+            _rows.Append(row);
+            _times.Append(time);
+            _latency.Append(latencyMs);
+            _status.Append(status);
+            if (error is null) _errors.AppendNull(); else _errors.Append(error);
+        }
+
+        public List<IArrowArray> Build() => [_ids.Build(), _rows.Build(), _times.Build(), _latency.Build(), _status.Build(), _errors.Build()];
     }
 
     internal static readonly TimestampType TimeType = new(TimeUnit.Microsecond, "UTC");

@@ -8,23 +8,11 @@ internal static class ResultBatch
     public static RecordBatch Build(string batchId, DateTimeOffset time, RecordBatch inputs, RecordBatch outputs)
     {
         int length = inputs.Length;
-        var ids = new StringArray.Builder().Reserve(length);
-        var rows = new Int32Array.Builder().Reserve(length);
-        var times = new TimestampArray.Builder(CapturedRecord.TimeType).Reserve(length);
-        var latency = new DoubleArray.Builder().Reserve(length);
-        var status = new Int32Array.Builder().Reserve(length);
-        var errors = new StringArray.Builder().Reserve(length);
+        var header = new CapturedRecord.HeaderBuilder(length);
         for (int i = 0; i < length; i++)
-        {
-            ids.Append($"{batchId}-{i}");
-            rows.Append(i);
-            times.Append(time);
-            latency.AppendNull();
-            status.Append(200);
-            errors.AppendNull();
-        }
+            header.Append($"{batchId}-{i}", i, time, null, 200, null);
         var fields = new List<Field>(CapturedRecord.HeaderFields);
-        var arrays = new List<IArrowArray> { ids.Build(), rows.Build(), times.Build(), latency.Build(), status.Build(), errors.Build() };
+        var arrays = header.Build();
         Add(fields, arrays, inputs, CaptureColumns.InputPrefix);
         Add(fields, arrays, outputs, CaptureColumns.OutputPrefix);
         return new RecordBatch(new Schema(fields, null), arrays, length);
