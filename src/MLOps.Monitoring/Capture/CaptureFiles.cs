@@ -1,0 +1,65 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Apache.Arrow;
+
+namespace MLOps.Monitoring.Capture;
+
+/// <summary>
+/// Where captured data lives: <c>{root}/{endpoint id}/{yyyy-MM-dd}/{HH}/{first request time}-{unique}.parquet</c>, one folder per
+/// UTC hour, each file written atomically (temporary file renamed once complete) with its rows ordered by time.
+/// </summary>
+internal static class CaptureFiles
+{
+    private const string TimeFormat = "yyyyMMdd'T'HHmmssfffffff";
+
+    public static string EndpointFolder(string root, string endpointId) => Path.Combine(root, endpointId);
+
+    /// <summary>Writes a batch (rows ordered by time, all in the hour of <paramref name="first"/>) to a new file.</summary>
+    public static async Task<string> WriteAsync(string root, string endpointId, DateTimeOffset first, RecordBatch batch, CancellationToken cancellationToken)
+    {
+        var utc = first.UtcDateTime;
+        var folder = Path.Combine(EndpointFolder(root, endpointId), utc.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), utc.ToString("HH", CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, $"{utc.ToString(TimeFormat, CultureInfo.InvariantCulture)}Z-{Guid.NewGuid():N}.parquet");
+        await DatasetWriter.WriteParquetFileAsync([batch], path, cancellationToken).ConfigureAwait(false);
+        return path;
+    }
+
+    /// <summary>Reads the rows of an endpoint whose time is in [from, to), file by file in time order.</summary>
+    public static async IAsyncEnumerable<RecordBatch> ReadAsync(string root, string endpointId, DateTimeOffset? from, DateTimeOffset? to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var folder = EndpointFolder(root, endpointId);
+        if (!Directory.Exists(folder)) yield break;
+        var files = Directory.EnumerateFiles(folder, "*.parquet", SearchOption.AllDirectories)
+            .Select(f => (Path: f, Hour: HourOf(folder, f)))
+            .Where(f => f.Hour is { } hour && (to is null || hour < to) && (from is null || hour.AddHours(1) > from))
+            .OrderBy(f => Path.GetFileName(f.Path), StringComparer.Ordinal);
+        foreach (var file in files)
+        {
+            await foreach (var batch in DatasetReader.ReadParquetAsync(file.Path, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                var slice = Slice(batch, from, to);
+                if (slice.Length > 0) yield return slice;
+            }
+        }
+    }
+
+    private static DateTimeOffset? HourOf(string folder, string file)
+    {
+        var parts = Path.GetRelativePath(folder, file).Split(Path.DirectorySeparatorChar);
+        if (parts.Length != 3) return null;
+        return DateTimeOffset.TryParseExact($"{parts[0]} {parts[1]}", "yyyy-MM-dd HH", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var hour)
+            ? hour : null;
+    }
+
+    /// <summary>The rows of a time-ordered batch in [from, to).</summary>
+    private static RecordBatch Slice(RecordBatch batch, DateTimeOffset? from, DateTimeOffset? to)
+    {
+        if (from is null && to is null) return batch;
+        if (batch.Column(CaptureColumns.Time) is not TimestampArray times) return batch;
+        int start = 0, end = batch.Length;
+        while (start < end && from is { } f && times.GetTimestamp(start) < f) start++;
+        while (end > start && to is { } t && times.GetTimestamp(end - 1) >= t) end--;
+        return start == 0 && end == batch.Length ? batch : batch.Slice(start, end - start);
+    }
+}

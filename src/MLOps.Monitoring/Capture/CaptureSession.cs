@@ -1,0 +1,233 @@
+using MLOps.Monitoring.Endpoints;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using MLOps.Serving.Hosting;
+
+namespace MLOps.Monitoring.Capture;
+
+/// <summary>
+/// Records the inference requests of an <see cref="InferenceServer"/> for its model endpoints (start one with
+/// <see cref="MonitoringCatalog.StartCaptureAsync"/>). Serving hands each record to a bounded buffer without waiting
+/// (a full buffer drops the record and counts it); a background writer stores the records in batches as Parquet files per
+/// endpoint and hour, and the endpoints' counters in the metadata store. Writer failures are logged and counted, never thrown
+/// into serving. Dispose it to stop: it unsubscribes, then writes everything still buffered.
+/// </summary>
+public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
+{
+    private static readonly object s_tick = new();
+
+    private readonly MonitoringCatalog _catalog;
+    private readonly InferenceServer _server;
+    private readonly CaptureOptions _options;
+    private readonly Dictionary<(string Model, string? Version), EndpointSlot> _slots;
+    private readonly Channel<object> _channel;
+    private readonly CaptureTelemetry _telemetry;
+    private readonly ILogger _logger;
+    private readonly Random? _sampler;
+    private readonly Lock _samplerLock = new();
+    private readonly List<(EndpointSlot Slot, InferenceRecord Record)> _pending = [];
+    private IDisposable? _subscription;
+    private ITimer? _timer;
+    private Task _writer = Task.CompletedTask;
+    private long _dropped;
+    private long _written;
+    private long _failedWrites;
+    private long _lost;
+    private int _disposed;
+
+    internal CaptureSession(MonitoringCatalog catalog, InferenceServer server, IReadOnlyList<ModelEndpoint> endpoints, CaptureOptions options)
+    {
+        _catalog = catalog;
+        _server = server;
+        _options = options;
+        Endpoints = endpoints;
+        _slots = endpoints.ToDictionary(e => (e.Model, e.ModelVersion), e => new EndpointSlot(e, catalog.Project.Name));
+        _channel = Channel.CreateBounded<object>(new BoundedChannelOptions(options.BufferCapacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait, // TryWrite returns false when full: serving never waits
+            SingleReader = true,
+        });
+        _telemetry = new CaptureTelemetry(catalog.Project.Options.MeterFactory);
+        _logger = catalog.Project.LoggerFactory.CreateLogger("MLOps.Monitoring");
+        _sampler = options.SamplingSeed is { } seed ? new Random(seed) : null;
+    }
+
+    /// <summary>The endpoints of the served models, as registered when the session started.</summary>
+    public IReadOnlyList<ModelEndpoint> Endpoints { get; }
+
+    /// <summary>The records dropped because the buffer was full.</summary>
+    public long DroppedCount => Interlocked.Read(ref _dropped);
+
+    /// <summary>The records stored so far.</summary>
+    public long WrittenCount => Interlocked.Read(ref _written);
+
+    /// <summary>The writes (files or counter updates) that failed; see the log (event 3002/3003) for why.</summary>
+    public long FailedWriteCount => Interlocked.Read(ref _failedWrites);
+
+    /// <summary>The records lost because their write failed.</summary>
+    public long LostCount => Interlocked.Read(ref _lost);
+
+    /// <summary>Starts the writer and subscribes to the server.</summary>
+    internal void Start(bool startWriter = true)
+    {
+        _subscription = _server.Subscribe(this);
+        if (startWriter) StartWriter();
+        CaptureLog.Started(_logger, Endpoints.Count, _catalog.Project.Name, _options.SamplingRate, _options.BufferCapacity);
+    }
+
+    /// <summary>Starts the background writer (separate from <see cref="Start"/> so tests can fill the buffer first).</summary>
+    internal void StartWriter()
+    {
+        _writer = Task.Run(RunAsync);
+        _timer = _catalog.Project.TimeProvider.CreateTimer(_ => _channel.Writer.TryWrite(s_tick), null, _options.FlushInterval, _options.FlushInterval);
+    }
+
+    /// <inheritdoc />
+    void IInferenceObserver.OnInference(InferenceRecord record)
+    {
+        if (Volatile.Read(ref _disposed) != 0 || !_slots.TryGetValue((record.Model, record.ModelVersion), out var slot)) return;
+        slot.Count(record.Started, !record.IsSuccess);
+        if (!Sampled()) return;
+        if (_channel.Writer.TryWrite((slot, record))) return;
+        var dropped = Interlocked.Increment(ref _dropped);
+        slot.AddDropped(1);
+        _telemetry.Dropped.Add(1, slot.Tags);
+        if ((dropped & (dropped - 1)) == 0) CaptureLog.Dropped(_logger, slot.Endpoint.Name, dropped); // 1, 2, 4, 8, ... : no log flood
+    }
+
+    private bool Sampled()
+    {
+        var rate = _options.SamplingRate;
+        if (rate >= 1) return true;
+        if (rate <= 0) return false;
+        if (_sampler is null) return Random.Shared.NextDouble() < rate;
+        lock (_samplerLock) return _sampler.NextDouble() < rate;
+    }
+
+    /// <summary>Stores everything buffered before the call, and the endpoints' counters; returns once they are stored (or failed
+    /// and counted). For tests and for a caller that wants the data on disk now.</summary>
+    /// <param name="cancellationToken">Cancels the wait (the flush itself still happens).</param>
+    /// <returns>A task that completes when the flush is done.</returns>
+    /// <exception cref="ObjectDisposedException">The session was disposed.</exception>
+    public async Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _channel.Writer.WriteAsync(done, cancellationToken).ConfigureAwait(false);
+        await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Unsubscribes from the server, stores what is buffered, marks the endpoints stopped.</summary>
+    /// <returns>A task that completes when the writer is done.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _subscription?.Dispose();
+        if (_timer is not null) await _timer.DisposeAsync().ConfigureAwait(false);
+        _channel.Writer.TryComplete();
+        if (_writer.IsCompleted && _writer == Task.CompletedTask) StartWriterForShutdown();
+        await _writer.ConfigureAwait(false);
+        CaptureLog.Stopped(_logger, _catalog.Project.Name, WrittenCount, DroppedCount, FailedWriteCount);
+    }
+
+    private void StartWriterForShutdown() => _writer = Task.Run(RunAsync);
+
+    private async Task RunAsync()
+    {
+        await foreach (var item in _channel.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            switch (item)
+            {
+                case ValueTuple<EndpointSlot, InferenceRecord> captured:
+                    _pending.Add(captured);
+                    if (_pending.Count >= _options.BatchSize) await WritePendingAsync().ConfigureAwait(false);
+                    break;
+                case TaskCompletionSource flush:
+                    await WritePendingAsync().ConfigureAwait(false);
+                    await StoreCountersAsync(null).ConfigureAwait(false);
+                    flush.TrySetResult();
+                    break;
+                default: // the timer's tick
+                    await WritePendingAsync().ConfigureAwait(false);
+                    await StoreCountersAsync(null).ConfigureAwait(false);
+                    break;
+            }
+        }
+        await WritePendingAsync().ConfigureAwait(false);
+        await StoreCountersAsync(EndpointState.Stopped).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes the pending records: per endpoint, hour and columns, one file of rows ordered by time.</summary>
+    private async Task WritePendingAsync()
+    {
+        if (_pending.Count == 0) return;
+        foreach (var endpoint in _pending.GroupBy(p => p.Slot))
+        {
+            var slot = endpoint.Key;
+            var inputNames = InputNames(slot.Endpoint);
+            var records = endpoint.Select(p => p.Record).ToList();
+            try
+            {
+                var files = records
+                    .Select(r => CapturedRecord.From(r, inputNames))
+                    .GroupBy(c => (Hour: Hour(c.Record.Started), c.Signature));
+                foreach (var file in files)
+                {
+                    var ordered = file.OrderBy(c => c.Record.Started).ToList();
+                    var batch = CapturedRecord.ToBatch(ordered);
+                    await CaptureFiles.WriteAsync(_catalog.CaptureRoot, slot.Endpoint.Id, ordered[0].Record.Started, batch, CancellationToken.None).ConfigureAwait(false);
+                    Interlocked.Add(ref _written, ordered.Count);
+                    records.RemoveAll(r => ordered.Any(o => ReferenceEquals(o.Record, r)));
+                }
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                Interlocked.Increment(ref _failedWrites);
+                Interlocked.Add(ref _lost, records.Count);
+                slot.AddDropped(records.Count);
+                var tags = slot.Tags;
+                tags.Add("error.type", ex.GetType().FullName);
+                _telemetry.Failed.Add(records.Count, tags);
+                CaptureLog.WriteFailed(_logger, ex, records.Count, slot.Endpoint.Name, slot.Endpoint.Id);
+            }
+        }
+        _pending.Clear();
+    }
+
+    private static DateTimeOffset Hour(DateTimeOffset time)
+    {
+        var utc = time.UtcDateTime;
+        return new DateTimeOffset(utc.Year, utc.Month, utc.Day, utc.Hour, 0, 0, TimeSpan.Zero);
+    }
+
+    private IReadOnlyList<string> InputNames(ModelEndpoint endpoint)
+    {
+        try
+        {
+            return [.. _server.GetModelMetadata(endpoint.Model, endpoint.ModelVersion).Inputs.Select(i => i.Name)];
+        }
+        catch (MLOpsException)
+        {
+            return [];
+        }
+    }
+
+    private async Task StoreCountersAsync(EndpointState? state)
+    {
+        foreach (var slot in _slots.Values)
+        {
+            var pending = slot.Pending();
+            if (pending.IsEmpty && state is null) continue;
+            try
+            {
+                await _catalog.Records.AddTrafficAsync(slot.Endpoint.Id, pending, state ?? EndpointState.Active, CancellationToken.None).ConfigureAwait(false);
+                slot.MarkStored(pending);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                Interlocked.Increment(ref _failedWrites);
+                CaptureLog.CountersFailed(_logger, ex, slot.Endpoint.Name, slot.Endpoint.Id);
+            }
+        }
+    }
+}

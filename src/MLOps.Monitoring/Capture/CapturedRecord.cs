@@ -1,0 +1,233 @@
+using Array = System.Array;
+using Apache.Arrow;
+using Apache.Arrow.Types;
+using MLOps.Serving.Hosting;
+using MLOps.Serving.Protocol;
+
+namespace MLOps.Monitoring.Capture;
+
+/// <summary>An inference record turned into columns (on the writer's thread, never on serving's).</summary>
+internal sealed class CapturedRecord
+{
+    private CapturedRecord(InferenceRecord record, int rows, List<(string Name, Array Values)> columns)
+    {
+        Record = record;
+        Rows = rows;
+        Columns = columns;
+        Signature = string.Join('|', columns.Select(c => $"{c.Name}:{c.Values.GetType().Name}"));
+    }
+
+    public InferenceRecord Record { get; }
+
+    /// <summary>The number of rows of the request.</summary>
+    public int Rows { get; }
+
+    /// <summary>The feature and output columns: float[], double[], long[], bool[], string?[], double?[] or bool?[] of <see cref="Rows"/> values.</summary>
+    public List<(string Name, Array Values)> Columns { get; }
+
+    /// <summary>The column names and types: records with the same signature go to the same file.</summary>
+    public string Signature { get; }
+
+    /// <summary>Turns a record into columns; <paramref name="inputNames"/> names the inputs of positional rows requests.</summary>
+    public static CapturedRecord From(InferenceRecord record, IReadOnlyList<string> inputNames)
+    {
+        var columns = new List<(string, Array)>();
+        int rows = 1;
+        if (record.Request is { } request)
+        {
+            if (request.Rows is { } rowsRequest)
+            {
+                rows = rowsRequest.Rows.Count;
+                AddRows(columns, rowsRequest, inputNames);
+            }
+            else if (request.Inputs.Count > 0)
+            {
+                rows = RowCount(request.Inputs[0]);
+                AddTensors(columns, CaptureColumns.InputPrefix, request.Inputs, rows);
+            }
+        }
+        if (record.Response is { } response)
+            AddTensors(columns, CaptureColumns.OutputPrefix, response.Outputs, rows);
+        return new CapturedRecord(record, rows, columns);
+    }
+
+    private static int RowCount(InferenceTensor tensor) => tensor.Shape.Length == 0 ? 1 : (int)Math.Max(0, tensor.Shape[0]);
+
+    private static void AddTensors(List<(string, Array)> columns, string prefix, IReadOnlyList<InferenceTensor> tensors, int rows)
+    {
+        foreach (var tensor in tensors)
+        {
+            if (RowCount(tensor) != rows || (rows == 0 ? tensor.Data.Length != 0 : tensor.Data.Length % rows != 0)) continue;
+            int width = rows == 0 ? 1 : tensor.Data.Length / rows;
+            var values = Values(tensor.Data);
+            if (width == 1)
+            {
+                columns.Add((prefix + tensor.Name, values));
+                continue;
+            }
+            for (int j = 0; j < width; j++)
+            {
+                var column = Array.CreateInstance(values.GetType().GetElementType()!, rows);
+                for (int i = 0; i < rows; i++)
+                    column.SetValue(values.GetValue(i * width + j), i);
+                columns.Add(($"{prefix}{tensor.Name}[{j}]", column));
+            }
+        }
+    }
+
+    private static Array Values(TensorData data) => data.DataType switch
+    {
+        TensorDataType.Fp32 => data.AsSingles().ToArray(),
+        TensorDataType.Fp16 or TensorDataType.Fp64 => data.AsDoubles().ToArray(),
+        TensorDataType.Bool => data.AsBooleans().ToArray(),
+        TensorDataType.Bytes => data.AsStrings().ToArray(),
+        TensorDataType.UInt8 or TensorDataType.UInt16 or TensorDataType.UInt32 or TensorDataType.UInt64 => Array.ConvertAll(data.AsUInt64().ToArray(), v => unchecked((long)v)),
+        _ => data.AsInt64().ToArray(),
+    };
+
+    private static void AddRows(List<(string, Array)> columns, RowsRequest request, IReadOnlyList<string> inputNames)
+    {
+        var names = new List<string>();
+        foreach (var row in request.Rows)
+        {
+            for (int i = 0; i < row.Count; i++)
+            {
+                var name = row.Names is { } n ? n[i] : i < inputNames.Count ? inputNames[i] : $"input_{i}";
+                if (!names.Contains(name)) names.Add(name);
+            }
+        }
+        foreach (var name in names)
+        {
+            var values = new RowValue[request.Rows.Count];
+            for (int r = 0; r < values.Length; r++)
+                values[r] = Find(request.Rows[r], name, names.IndexOf(name));
+            columns.Add((CaptureColumns.InputPrefix + name, RowColumn(values)));
+        }
+    }
+
+    private static RowValue Find(InferenceRow row, string name, int position)
+    {
+        if (row.IsKeyed) return row.TryGetValue(name, out var value) ? value : RowValue.Null;
+        return position < row.Count ? row[position] : RowValue.Null;
+    }
+
+    private static Array RowColumn(RowValue[] values)
+    {
+        var kinds = values.Where(v => !v.IsNull).Select(v => v.Kind).Distinct().ToList();
+        if (kinds is [RowValueKind.Number])
+            return Array.ConvertAll(values, v => v.IsNull ? (double?)null : v.Number);
+        if (kinds is [RowValueKind.Boolean])
+            return Array.ConvertAll(values, v => v.IsNull ? (bool?)null : v.Boolean);
+        return Array.ConvertAll(values, v => v.IsNull ? null : v.Kind == RowValueKind.String ? v.String : v.ToString());
+    }
+
+    /// <summary>Builds one Arrow batch of records that share a signature, ordered by start time.</summary>
+    public static RecordBatch ToBatch(IReadOnlyList<CapturedRecord> records)
+    {
+        int length = records.Sum(r => r.Rows);
+        var header = new HeaderBuilder(length);
+        foreach (var captured in records)
+        {
+            var r = captured.Record;
+            for (int i = 0; i < captured.Rows; i++)
+                header.Append(r.RequestId ?? "", i, r.Started, r.Latency.TotalMilliseconds, r.StatusCode, r.Error);
+        }
+        var fields = new List<Field>(HeaderFields);
+        var arrays = header.Build();
+        for (int c = 0; c < records[0].Columns.Count; c++)
+        {
+            var array = Build(records, c, length);
+            fields.Add(new Field(records[0].Columns[c].Name, array.Data.DataType, nullable: true));
+            arrays.Add(array);
+        }
+        return new RecordBatch(new Schema(fields, null), arrays, length);
+    }
+
+    /// <summary>Builds the request columns (<see cref="HeaderFields"/>) row by row.</summary>
+    internal sealed class HeaderBuilder(int length)
+    {
+        private readonly StringArray.Builder _ids = new StringArray.Builder().Reserve(length);
+        private readonly Int32Array.Builder _rows = new Int32Array.Builder().Reserve(length);
+        private readonly TimestampArray.Builder _times = new TimestampArray.Builder(TimeType).Reserve(length);
+        private readonly DoubleArray.Builder _latency = new DoubleArray.Builder().Reserve(length);
+        private readonly Int32Array.Builder _status = new Int32Array.Builder().Reserve(length);
+        private readonly StringArray.Builder _errors = new StringArray.Builder().Reserve(length);
+
+        public void Append(string requestId, int row, DateTimeOffset time, double? latencyMs, int status, string? error)
+        {
+            _ids.Append(requestId);
+            _rows.Append(row);
+            _times.Append(time);
+            _latency.Append(latencyMs);
+            _status.Append(status);
+            if (error is null) _errors.AppendNull(); else _errors.Append(error);
+        }
+
+        public List<IArrowArray> Build() => [_ids.Build(), _rows.Build(), _times.Build(), _latency.Build(), _status.Build(), _errors.Build()];
+    }
+
+    internal static readonly TimestampType TimeType = new(TimeUnit.Microsecond, "UTC");
+
+    internal static readonly Field[] HeaderFields =
+    [
+        new(CaptureColumns.RequestId, StringType.Default, nullable: false),
+        new(CaptureColumns.Row, Int32Type.Default, nullable: false),
+        new(CaptureColumns.Time, TimeType, nullable: false),
+        new(CaptureColumns.LatencyMs, DoubleType.Default, nullable: true),
+        new(CaptureColumns.StatusCode, Int32Type.Default, nullable: false),
+        new(CaptureColumns.Error, StringType.Default, nullable: true),
+    ];
+
+    private static IArrowArray Build(IReadOnlyList<CapturedRecord> records, int column, int length)
+    {
+        switch (records[0].Columns[column].Values)
+        {
+            case float[]:
+            {
+                var b = new FloatArray.Builder().Reserve(length);
+                foreach (var r in records) b.AppendRange((float[])r.Columns[column].Values);
+                return b.Build();
+            }
+            case double[]:
+            {
+                var b = new DoubleArray.Builder().Reserve(length);
+                foreach (var r in records) b.AppendRange((double[])r.Columns[column].Values);
+                return b.Build();
+            }
+            case long[]:
+            {
+                var b = new Int64Array.Builder().Reserve(length);
+                foreach (var r in records) b.AppendRange((long[])r.Columns[column].Values);
+                return b.Build();
+            }
+            case bool[]:
+            {
+                var b = new BooleanArray.Builder().Reserve(length);
+                foreach (var r in records) b.AppendRange((bool[])r.Columns[column].Values);
+                return b.Build();
+            }
+            case double?[]:
+            {
+                var b = new DoubleArray.Builder().Reserve(length);
+                foreach (var r in records) foreach (var v in (double?[])r.Columns[column].Values) b.Append(v);
+                return b.Build();
+            }
+            case bool?[]:
+            {
+                var b = new BooleanArray.Builder().Reserve(length);
+                foreach (var r in records)
+                    foreach (var v in (bool?[])r.Columns[column].Values)
+                        if (v is { } value) b.Append(value); else b.AppendNull();
+                return b.Build();
+            }
+            default:
+            {
+                var b = new StringArray.Builder().Reserve(length);
+                foreach (var r in records)
+                    foreach (var v in (string?[])r.Columns[column].Values)
+                        if (v is null) b.AppendNull(); else b.Append(v);
+                return b.Build();
+            }
+        }
+    }
+}

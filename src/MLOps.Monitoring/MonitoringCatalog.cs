@@ -1,0 +1,183 @@
+using MLOps.Monitoring.Endpoints;
+using Apache.Arrow;
+using Microsoft.Extensions.Logging;
+using MLOps.Monitoring.Capture;
+using MLOps.Serving.Hosting;
+
+namespace MLOps.Monitoring;
+
+/// <summary>
+/// A project's monitoring (<c>project.Monitoring</c>): the model endpoints of its served models, the capture of their
+/// predictions (<see cref="StartCaptureAsync"/>), batch results recorded by hand (<see cref="RecordResultsAsync"/>) and the
+/// captured data read back as Arrow batches (<see cref="ReadCapturedAsync"/>).
+/// </summary>
+public sealed class MonitoringCatalog
+{
+    private readonly ILogger _logger;
+
+    internal MonitoringCatalog(MLOpsProject project, MonitoringOptions options)
+    {
+        Project = project;
+        Options = options;
+        Records = new EndpointRecords(project);
+        CaptureRoot = options.CaptureRoot ?? Path.Combine(project.ArtifactRoot, "monitoring", project.Name);
+        _logger = project.LoggerFactory.CreateLogger("MLOps.Monitoring");
+    }
+
+    /// <summary>The project.</summary>
+    public MLOpsProject Project { get; }
+
+    /// <summary>The options.</summary>
+    public MonitoringOptions Options { get; }
+
+    /// <summary>The folder of the captured data: one sub-folder per endpoint id, then per UTC day and hour, of Parquet files
+    /// whose columns are described by <see cref="CaptureColumns"/>.</summary>
+    public string CaptureRoot { get; }
+
+    internal EndpointRecords Records { get; }
+
+    /// <summary>Registers the endpoint of a model version, or returns the existing one (updating its reference when one is given).</summary>
+    /// <param name="model">The served model's name.</param>
+    /// <param name="modelVersion">Its version, or <see langword="null"/> for an unversioned model.</param>
+    /// <param name="reference">The reference statistics; <see langword="null"/> keeps the existing one (none for a new endpoint).</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The endpoint.</returns>
+    /// <exception cref="ValidationException"><paramref name="model"/> is empty.</exception>
+    public Task<ModelEndpoint> RegisterEndpointAsync(string model, string? modelVersion = null, EndpointReference? reference = null, CancellationToken cancellationToken = default)
+    {
+        Names.Required(model, "model name", "Pass the served model's name, e.g. 'delay'.");
+        return Records.RegisterAsync(model, modelVersion, reference, cancellationToken);
+    }
+
+    /// <summary>Lists the project's model endpoints, oldest first.</summary>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The endpoints.</returns>
+    public Task<IReadOnlyList<ModelEndpoint>> ListEndpointsAsync(CancellationToken cancellationToken = default) => Records.ListAsync(cancellationToken);
+
+    /// <summary>Returns an endpoint of this project by id.</summary>
+    /// <param name="id">The endpoint's id.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The endpoint.</returns>
+    /// <exception cref="NotFoundException">No endpoint of this project has the id (an endpoint of another project is not found either).</exception>
+    public async Task<ModelEndpoint> GetEndpointAsync(string id, CancellationToken cancellationToken = default)
+    {
+        Names.Required(id, "endpoint id", "Pass the Id of a ModelEndpoint of this project (see ListEndpointsAsync).");
+        return await Records.FindByIdAsync(id, cancellationToken).ConfigureAwait(false) ?? throw Records.NotFound(id);
+    }
+
+    /// <summary>Returns the endpoint of a model and version.</summary>
+    /// <param name="model">The served model's name.</param>
+    /// <param name="modelVersion">Its version, or <see langword="null"/> for an unversioned model.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The endpoint.</returns>
+    /// <exception cref="NotFoundException">The model has no endpoint with that version.</exception>
+    public async Task<ModelEndpoint> FindEndpointAsync(string model, string? modelVersion = null, CancellationToken cancellationToken = default)
+    {
+        Names.Required(model, "model name", "Pass the served model's name, e.g. 'delay'.");
+        var endpoints = await Records.ListAsync(cancellationToken).ConfigureAwait(false);
+        var endpoint = endpoints.FirstOrDefault(e => e.Model == model && e.ModelVersion == modelVersion);
+        if (endpoint is not null) return endpoint;
+        var name = modelVersion is null ? model : $"{model}:{modelVersion}";
+        throw new NotFoundException("model endpoint", name,
+            $"The model endpoint '{name}' does not exist in project '{Project.Name}'; its endpoints are {Names.ListSome(endpoints.Select(e => e.Name))}. Serve the model with capture on (StartCaptureAsync) or register it with RegisterEndpointAsync.");
+    }
+
+    /// <summary>
+    /// Starts capturing the requests of a server: registers (or finds) an endpoint per served model and version, with the
+    /// reference from <see cref="CaptureOptions.References"/> or else the profile of the training data linked to the model
+    /// version of the same name in the registry (<see cref="MLOps.Registry.ModelVersionRecord.TrainingData"/>), then subscribes to the server.
+    /// </summary>
+    /// <param name="server">The server.</param>
+    /// <param name="options">The capture options (default: every request, 10,000 buffered).</param>
+    /// <param name="cancellationToken">Cancels the registration.</param>
+    /// <returns>The session; dispose it to stop capturing (it flushes what is buffered).</returns>
+    /// <exception cref="ValidationException">An option is out of range.</exception>
+    public async Task<CaptureSession> StartCaptureAsync(InferenceServer server, CaptureOptions? options = null, CancellationToken cancellationToken = default)
+        => await StartCaptureCoreAsync(server, options, startWriter: true, cancellationToken).ConfigureAwait(false);
+
+    internal async Task<CaptureSession> StartCaptureCoreAsync(InferenceServer server, CaptureOptions? options, bool startWriter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        options ??= new CaptureOptions();
+        options.Validate();
+        var endpoints = new List<ModelEndpoint>();
+        foreach (var model in server.Models)
+        {
+            var reference = options.References.TryGetValue(model.Name, out var given) ? given : await LinkedReferenceAsync(model.Name, model.Version, cancellationToken).ConfigureAwait(false);
+            var endpoint = await Records.RegisterAsync(model.Name, model.Version, reference, cancellationToken).ConfigureAwait(false);
+            endpoints.Add(await Records.AddTrafficAsync(endpoint.Id, default, EndpointState.Active, cancellationToken).ConfigureAwait(false));
+        }
+        var session = new CaptureSession(this, server, endpoints, options);
+        session.Start(startWriter);
+        return session;
+    }
+
+    /// <summary>The profile of the training data linked to a registered model version, or null (logged) when there is none.</summary>
+    private async Task<EndpointReference?> LinkedReferenceAsync(string model, string? version, CancellationToken cancellationToken)
+    {
+        var name = version is null ? model : $"{model}:{version}";
+        if (!int.TryParse(version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number))
+        {
+            CaptureLog.NoReference(_logger, name, "the version is not a registry version number");
+            return null;
+        }
+        try
+        {
+            var record = await Project.Models.GetVersionAsync(model, number, cancellationToken).ConfigureAwait(false);
+            if (record.TrainingData is { } data)
+                return new EndpointReference(data, await Project.Artifacts.GetDatasetProfileAsync(data, cancellationToken).ConfigureAwait(false));
+            if (record.FeatureVector is { } vector)
+                return new EndpointReference(vector, null);
+            CaptureLog.NoReference(_logger, name, "the model version links no training data (ModelLogOptions.TrainingData)");
+            return null;
+        }
+        catch (MLOpsException ex)
+        {
+            CaptureLog.NoReference(_logger, name, ex.Message);
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Records results of a batch inference against an endpoint (MLRun's <c>record_results</c>): the rows of
+    /// <paramref name="inputs"/> and <paramref name="outputs"/> side by side, stored like captured requests (columns
+    /// <c>input.{name}</c> and <c>output.{name}</c>, request ids <c>{batch id}-{row}</c>, status 200, no latency) and counted
+    /// as requests of the endpoint.
+    /// </summary>
+    /// <param name="model">The endpoint's model name.</param>
+    /// <param name="modelVersion">The endpoint's model version, or <see langword="null"/>.</param>
+    /// <param name="inputs">The input features.</param>
+    /// <param name="outputs">The predictions, one row per input row.</param>
+    /// <param name="time">When the predictions were made; <see langword="null"/> for now.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The endpoint with its updated counters.</returns>
+    /// <exception cref="NotFoundException">The endpoint does not exist.</exception>
+    /// <exception cref="ValidationException">The batches have different row counts, or no row.</exception>
+    public async Task<ModelEndpoint> RecordResultsAsync(string model, string? modelVersion, RecordBatch inputs, RecordBatch outputs, DateTimeOffset? time = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(outputs);
+        var endpoint = await FindEndpointAsync(model, modelVersion, cancellationToken).ConfigureAwait(false);
+        if (inputs.Length != outputs.Length || inputs.Length == 0)
+            throw new ValidationException($"RecordResultsAsync: inputs has {inputs.Length} rows and outputs {outputs.Length}; pass the same number of rows (at least 1), one output row per input row.");
+        var at = time ?? Project.TimeProvider.GetUtcNow();
+        var batch = ResultBatch.Build(Guid.CreateVersion7(at).ToString("N"), at, inputs, outputs);
+        await CaptureFiles.WriteAsync(CaptureRoot, endpoint.Id, at, batch, cancellationToken).ConfigureAwait(false);
+        return await Records.AddTrafficAsync(endpoint.Id, new EndpointTraffic(inputs.Length, 0, 0, at, at), null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads the captured and recorded rows of an endpoint of this project whose time is in [<paramref name="from"/>,
+    /// <paramref name="to"/>), file by file in time order (rows are in time order within a file; files of the same hour may overlap).</summary>
+    /// <param name="endpointId">The endpoint's id.</param>
+    /// <param name="from">The first time included, or <see langword="null"/>.</param>
+    /// <param name="to">The first time excluded, or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the enumeration.</param>
+    /// <returns>The batches (columns: <see cref="CaptureColumns"/>).</returns>
+    /// <exception cref="NotFoundException">No endpoint of this project has the id.</exception>
+    public async IAsyncEnumerable<RecordBatch> ReadCapturedAsync(string endpointId, DateTimeOffset? from = null, DateTimeOffset? to = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var endpoint = await GetEndpointAsync(endpointId, cancellationToken).ConfigureAwait(false);
+        await foreach (var batch in CaptureFiles.ReadAsync(CaptureRoot, endpoint.Id, from, to, cancellationToken).ConfigureAwait(false))
+            yield return batch;
+    }
+}
