@@ -119,6 +119,8 @@ def main(flights_path, out_path):
         numeric_case("flights_delay_plus60_asymptotic", delay[:12000], [d + 60 for d in delay[12000:20000]]),
         numeric_case("flights_distance_asymptotic_small_window", distance[:12000], distance[15000:15050]),
         numeric_case("flights_distance_asymptotic_mid_window", distance[:11000], distance[12000:12400]),
+        numeric_case("flights_distance_x1.1_asymptotic", distance[:12000], [d * 1.1 for d in distance[12000:20000]]),
+        numeric_case("flights_distance_x1.3_asymptotic_small_window", distance[:12000], [d * 1.3 for d in distance[16000:16060]]),
         numeric_case("empty_window", delay[:1000], []),
         numeric_case("all_nan_window", delay[:1000], [float("nan")] * 5),
         numeric_case("constant_feature", [5.0] * 50, [5.0] * 10 + [4.8, 5.2, 5.6, 4.4, 7.0]),
