@@ -1,0 +1,200 @@
+using System.Buffers;
+using Apache.Arrow;
+
+namespace MLOps.Monitoring.Drift;
+
+/// <summary>
+/// Per-feature drift metrics of a current window against a reference, exact to scipy/numpy (see docs/monitoring.md, "Drift
+/// metrics"): the histogram distances on the reference bins (TVD, Hellinger, symmetric KL, PSI, Jensen-Shannon), on request the
+/// two-sample Kolmogorov-Smirnov test and the Wasserstein distance against the reference sample, and chi-square for categories.
+/// </summary>
+public static class DriftMetrics
+{
+    /// <summary>Compares a window of a numeric feature with its reference.</summary>
+    /// <param name="reference">The feature's reference.</param>
+    /// <param name="current">The current values; NaN is missing.</param>
+    /// <param name="sampleTests">Also run Kolmogorov-Smirnov and Wasserstein against the reference sample (sorts a copy of the window).</param>
+    /// <returns>The metrics.</returns>
+    public static NumericDriftResult Compare(NumericReference reference, ReadOnlySpan<double> current, bool sampleTests = false)
+    {
+        Throw.IfNull(reference);
+        var counts = new long[reference.Bins + 2];
+        long missing = HistogramBinning.Count(current, reference.Edges, counts);
+        long count = current.Length - missing;
+        int length = counts.Length;
+        double[] rented = ArrayPool<double>.Shared.Rent(2 * length);
+        try
+        {
+            Span<double> p = rented.AsSpan(0, length), q = rented.AsSpan(length, length);
+            Normalize(reference.Counts, reference.Count, p);
+            Normalize(counts, count, q);
+            var result = new NumericDriftResult
+            {
+                Feature = reference.Feature,
+                Count = count,
+                MissingCount = missing,
+                Counts = counts,
+                TotalVariation = count == 0 ? double.NaN : DistributionDistance.TotalVariation(p, q),
+                Hellinger = count == 0 ? double.NaN : DistributionDistance.Hellinger(p, q),
+                SymmetricKullbackLeibler = count == 0 ? double.NaN : DistributionDistance.SymmetricKullbackLeibler(p, q),
+                PopulationStability = count == 0 ? double.NaN : DistributionDistance.PopulationStability(p, q),
+                JensenShannon = count == 0 ? double.NaN : DistributionDistance.JensenShannon(p, q),
+            };
+            return sampleTests ? WithSampleTests(result, reference, current, count) : result;
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>Compares a window of a numeric feature, an Arrow column (double, float or integer; nulls are missing), with its reference.</summary>
+    /// <param name="reference">The feature's reference.</param>
+    /// <param name="current">The current column.</param>
+    /// <param name="sampleTests">Also run Kolmogorov-Smirnov and Wasserstein against the reference sample.</param>
+    /// <returns>The metrics.</returns>
+    /// <exception cref="ValidationException">The column is not numeric.</exception>
+    public static NumericDriftResult Compare(NumericReference reference, IArrowArray current, bool sampleTests = false)
+    {
+        Throw.IfNull(reference);
+        Throw.IfNull(current);
+        using var column = ArrowNumbers.Read(reference.Feature, current);
+        return Compare(reference, column.Span, sampleTests);
+    }
+
+    /// <summary>Compares a window of a categorical feature with its reference; a category the reference never saw is a bin of its own.</summary>
+    /// <param name="reference">The feature's reference.</param>
+    /// <param name="current">The current values; null is missing.</param>
+    /// <returns>The metrics.</returns>
+    public static CategoricalDriftResult Compare(CategoricalReference reference, ReadOnlySpan<string?> current)
+    {
+        Throw.IfNull(reference);
+        var currentCounts = new Dictionary<string, long>(StringComparer.Ordinal);
+        long missing = CategoricalReference.Tally(current, currentCounts);
+        var categories = reference.Counts.Keys.Concat(currentCounts.Keys.Where(c => !reference.Counts.ContainsKey(c)))
+            .Order(StringComparer.Ordinal).ToArray();
+        var r = new long[categories.Length];
+        var c = new long[categories.Length];
+        long count = 0, unseen = 0;
+        for (int i = 0; i < categories.Length; i++)
+        {
+            r[i] = reference.Counts.GetValueOrDefault(categories[i]);
+            c[i] = currentCounts.GetValueOrDefault(categories[i]);
+            count += c[i];
+            if (r[i] == 0) unseen += c[i];
+        }
+        var p = new double[categories.Length];
+        var q = new double[categories.Length];
+        Normalize(r, reference.Count, p);
+        Normalize(c, count, q);
+        return new CategoricalDriftResult
+        {
+            Feature = reference.Feature,
+            Count = count,
+            MissingCount = missing,
+            UnseenCount = unseen,
+            TotalVariation = count == 0 ? double.NaN : DistributionDistance.TotalVariation(p, q),
+            Hellinger = count == 0 ? double.NaN : DistributionDistance.Hellinger(p, q),
+            SymmetricKullbackLeibler = count == 0 ? double.NaN : DistributionDistance.SymmetricKullbackLeibler(p, q),
+            PopulationStability = count == 0 ? double.NaN : DistributionDistance.PopulationStability(p, q),
+            JensenShannon = count == 0 ? double.NaN : DistributionDistance.JensenShannon(p, q),
+            ChiSquare = ChiSquare.Test(r, c),
+        };
+    }
+
+    /// <summary>MLRun's general drift over features: the mean of the features' mean TVD and mean Hellinger distance (features whose
+    /// window is empty are skipped; NaN when none is left).</summary>
+    /// <param name="results">The per-feature results.</param>
+    /// <returns>The general drift in [0, 1].</returns>
+    public static double GeneralDrift(IEnumerable<NumericDriftResult> results)
+    {
+        Throw.IfNull(results);
+        double tvd = 0, hellinger = 0;
+        int n = 0;
+        foreach (var r in results)
+        {
+            if (r.Count == 0) continue;
+            tvd += r.TotalVariation;
+            hellinger += r.Hellinger;
+            n++;
+        }
+        return n == 0 ? double.NaN : (tvd / n + hellinger / n) / 2;
+    }
+
+    /// <summary>The two-sample Kolmogorov-Smirnov test as scipy's <c>ks_2samp(reference, current)</c> (two-sided, method 'auto'); NaN
+    /// values are dropped first; an empty sample gives NaN.</summary>
+    /// <param name="reference">The first sample, in any order.</param>
+    /// <param name="current">The second sample, in any order.</param>
+    /// <returns>The statistic and p-value.</returns>
+    public static KolmogorovSmirnovResult KolmogorovSmirnov(ReadOnlySpan<double> reference, ReadOnlySpan<double> current)
+    {
+        double[] a = SortedCopy(reference, out int na), b = SortedCopy(current, out int nb);
+        try
+        {
+            return Drift.KolmogorovSmirnov.TestSorted(a.AsSpan(0, na), b.AsSpan(0, nb));
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(a);
+            ArrayPool<double>.Shared.Return(b);
+        }
+    }
+
+    /// <summary>The first Wasserstein distance as scipy's <c>wasserstein_distance(u, v)</c>; NaN values are dropped first; an empty sample gives NaN.</summary>
+    /// <param name="u">The first sample, in any order.</param>
+    /// <param name="v">The second sample, in any order.</param>
+    /// <returns>The distance.</returns>
+    public static double Wasserstein(ReadOnlySpan<double> u, ReadOnlySpan<double> v)
+    {
+        double[] a = SortedCopy(u, out int na), b = SortedCopy(v, out int nb);
+        try
+        {
+            return Drift.Wasserstein.DistanceSorted(a.AsSpan(0, na), b.AsSpan(0, nb));
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(a);
+            ArrayPool<double>.Shared.Return(b);
+        }
+    }
+
+    private static NumericDriftResult WithSampleTests(NumericDriftResult result, NumericReference reference, ReadOnlySpan<double> current, long count)
+    {
+        double[] sorted = SortedCopy(current, out int n);
+        try
+        {
+            var window = sorted.AsSpan(0, n);
+            double distance = Drift.Wasserstein.DistanceSorted(reference.Sample, window);
+            double std = reference.StandardDeviation;
+            double normalized = std > 0 ? distance / std : distance == 0 ? 0 : double.IsNaN(distance) ? double.NaN : double.PositiveInfinity;
+            return result with
+            {
+                KolmogorovSmirnov = count == 0 ? new KolmogorovSmirnovResult(double.NaN, double.NaN, false) : Drift.KolmogorovSmirnov.TestSorted(reference.Sample, window),
+                Wasserstein = distance,
+                WassersteinNormalized = normalized,
+                ReferenceSampleSize = reference.SampleSize,
+            };
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(sorted);
+        }
+    }
+
+    private static double[] SortedCopy(ReadOnlySpan<double> values, out int n)
+    {
+        double[] buffer = ArrayPool<double>.Shared.Rent(Math.Max(values.Length, 1));
+        n = 0;
+        foreach (double v in values)
+        {
+            if (!double.IsNaN(v)) buffer[n++] = v;
+        }
+        System.Array.Sort(buffer, 0, n);
+        return buffer;
+    }
+
+    private static void Normalize(ReadOnlySpan<long> counts, long total, Span<double> distribution)
+    {
+        for (int i = 0; i < counts.Length; i++) distribution[i] = total == 0 ? 0 : (double)counts[i] / total;
+    }
+}
