@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using MLOps.Runs;
 
 namespace MLOps.Core.Tests;
@@ -50,5 +51,14 @@ public sealed class OptionsValidationTests
         Assert.That(parquet, Has.Count.EqualTo(2));
         Assert.That(parquet, Has.One.Contain("ParquetReadOptions.BatchSize is -1"));
         Assert.That(new CsvReadOptions().Validate().Concat(new ParquetReadOptions().Validate()).Concat(new RunOptions().Validate()), Is.Empty);
+    }
+
+    [TestCase("")]
+    [TestCase(" ")]
+    public void AddMLOpsMetadataStore_BlankName_ThrowsValidationExceptionNamingIt(string name)
+    {
+        var e = Assert.Throws<ValidationException>(() => new ServiceCollection().AddHealthChecks().AddMLOpsMetadataStore(name: name));
+
+        Assert.That(e!.Message, Does.Contain("'name'").And.Contain("Pass a non-empty 'name'"));
     }
 }

@@ -107,7 +107,7 @@ public sealed class OptionsValidationTests
     [TestCase(" ")]
     public void AddFeatureStoreOnlineStore_BlankName_ThrowsValidationExceptionNamingIt(string name)
     {
-        var e = Assert.Throws<ValidationException>(() => new ServiceCollection().AddHealthChecks().AddFeatureStoreOnlineStore(name));
+        var e = Assert.Throws<ValidationException>(() => new ServiceCollection().AddHealthChecks().AddFeatureStoreOnlineStore(name: name));
 
         Assert.That(e!.Message, Does.Contain("'name'").And.Contain("Pass a non-empty 'name'"));
     }

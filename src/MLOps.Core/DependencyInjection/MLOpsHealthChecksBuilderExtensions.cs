@@ -22,11 +22,13 @@ public static class MLOpsHealthChecksBuilderExtensions
     /// <param name="tags">Tags to filter checks by endpoint (e.g. <c>ready</c>).</param>
     /// <param name="timeout">How long the check may take (default: no timeout of its own).</param>
     /// <returns>The builder.</returns>
+    /// <exception cref="ValidationException"><paramref name="name"/> is empty or whitespace.</exception>
     public static IHealthChecksBuilder AddMLOpsMetadataStore(this IHealthChecksBuilder builder, string? serviceKey = null, string? name = null,
         HealthStatus? failureStatus = null, IEnumerable<string>? tags = null, TimeSpan? timeout = null)
     {
         Throw.IfNull(builder);
         name ??= serviceKey is null ? MetadataStoreCheckName : $"{MetadataStoreCheckName}-{serviceKey}";
+        Throw.IfNullOrWhitespace(name);
         return builder.Add(new HealthCheckRegistration(name,
             sp => new MetadataStoreHealthCheck(serviceKey is null
                 ? sp.GetRequiredService<MLOpsProjectProvider>()

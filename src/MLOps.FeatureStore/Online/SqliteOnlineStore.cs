@@ -43,12 +43,20 @@ public sealed class SqliteOnlineStore : IOnlineStore
 
     /// <summary>Creates a store over a SQLite file (created with its folder on first use).</summary>
     /// <param name="path">The database file path.</param>
-    /// <param name="options">Options, or <see langword="null"/> for the defaults.</param>
+    /// <param name="options">Options, or <see langword="null"/> for the defaults. The store takes a copy: changing
+    /// <paramref name="options"/> after construction has no effect on it.</param>
     /// <exception cref="ValidationException">The options are invalid (every problem is listed).</exception>
     public SqliteOnlineStore(string path, SqliteOnlineStoreOptions? options = null)
     {
         Throw.IfNullOrWhitespace(path);
-        _options = options ?? new SqliteOnlineStoreOptions();
+        // a private copy, validated once: later changes to the caller's (settable) options have no effect
+        _options = options is null ? new SqliteOnlineStoreOptions() : new SqliteOnlineStoreOptions
+        {
+            BusyTimeout = options.BusyTimeout,
+            MaxWriteRetries = options.MaxWriteRetries,
+            Synchronous = options.Synchronous,
+            MaxIdleReadConnections = options.MaxIdleReadConnections,
+        };
         var errors = _options.Validate();
         if (errors.Count > 0) throw new ValidationException("The SQLite online store options are invalid", errors);
         Path = System.IO.Path.GetFullPath(path);

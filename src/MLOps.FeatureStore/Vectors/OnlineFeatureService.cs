@@ -172,7 +172,7 @@ public sealed class OnlineFeatureService : IAsyncDisposable
     /// <param name="keys">The entity keys.</param>
     /// <param name="cancellationToken">Cancels the lookup.</param>
     /// <returns>One row per key, in order.</returns>
-    /// <exception cref="ValidationException">A key column is missing.</exception>
+    /// <exception cref="ValidationException">A key column is missing, or an entry of <paramref name="keys"/> is null (the message names its index).</exception>
     public ValueTask<IReadOnlyList<FeatureRow>> GetManyAsync(IReadOnlyList<IReadOnlyDictionary<string, object>> keys, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(keys);
@@ -394,7 +394,8 @@ public sealed class OnlineFeatureService : IAsyncDisposable
                 var times = batch.Times;
                 for (var i = 0; i < count; i++)
                 {
-                    var request = keys[start + i] ?? throw new ArgumentException($"The keys hold null at index {start + i}.", nameof(keys));
+                    var request = keys[start + i] ?? throw new ValidationException(
+                        $"keys[{start + i}] is null; pass one dictionary of entity columns and values per entity (e.g. {{ [\"origin\"] = \"SFO\" }}), or leave the null entry out.");
                     entityKeys[i] = KeyOf(set, request, batch.Values, batch.Live, i, start + i, session.KeyParts);
                 }
 

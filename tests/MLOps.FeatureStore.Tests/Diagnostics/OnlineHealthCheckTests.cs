@@ -69,4 +69,35 @@ public sealed class OnlineHealthCheckTests
         var entry = report.Entries[FeatureStoreHealthChecksBuilderExtensions.OnlineStoreCheckName];
         Assert.That(entry.Status, Is.EqualTo(HealthStatus.Healthy), entry.Description);
     }
+
+    [Test]
+    public async Task AddFeatureStoreOnlineStore_TwoKeyedProjects_EachCheckIsHealthyWithItsOwnPath()
+    {
+        using var folder = new TempFolder();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddKeyedMLOps("a", b => b.Project("health-key-a").UseHome(folder.File("a")).CaptureGit(false)).AddFeatureStore();
+        services.AddKeyedMLOps("b", b => b.Project("health-key-b").UseHome(folder.File("b")).CaptureGit(false)).AddFeatureStore();
+        services.AddHealthChecks().AddFeatureStoreOnlineStore("a").AddFeatureStoreOnlineStore("b");
+        await using var provider = services.BuildServiceProvider();
+        var a = await provider.GetRequiredKeyedService<MLOpsProjectProvider>("a").GetProjectAsync();
+        var b = await provider.GetRequiredKeyedService<MLOpsProjectProvider>("b").GetProjectAsync();
+
+        var report = await provider.GetRequiredService<HealthCheckService>().CheckHealthAsync();
+
+        var name = FeatureStoreHealthChecksBuilderExtensions.OnlineStoreCheckName;
+        Assert.That(report.Entries.Keys, Is.EquivalentTo(new[] { name + "-a", name + "-b" }));
+        var entryA = report.Entries[name + "-a"];
+        var entryB = report.Entries[name + "-b"];
+        Assert.Multiple(() =>
+        {
+            Assert.That(entryA.Status, Is.EqualTo(HealthStatus.Healthy), entryA.Description);
+            Assert.That(entryB.Status, Is.EqualTo(HealthStatus.Healthy), entryB.Description);
+            Assert.That(entryA.Data["path"], Is.EqualTo(((SqliteOnlineStore)a.FeatureStore.OnlineStore).Path));
+            Assert.That(entryB.Data["path"], Is.EqualTo(((SqliteOnlineStore)b.FeatureStore.OnlineStore).Path));
+            Assert.That(entryA.Data["path"], Is.Not.EqualTo(entryB.Data["path"]));
+            Assert.That(entryA.Data["project"], Is.EqualTo("health-key-a"));
+            Assert.That(entryB.Data["project"], Is.EqualTo("health-key-b"));
+        });
+    }
 }

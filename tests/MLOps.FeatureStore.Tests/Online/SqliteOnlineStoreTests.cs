@@ -40,6 +40,20 @@ public sealed class SqliteOnlineStoreTests : OnlineStoreContractTests
     }
 
     [Test]
+    public async Task Constructor_OptionsChangedAfterwards_StoreKeepsItsValidatedCopy()
+    {
+        var options = new SqliteOnlineStoreOptions { Synchronous = "FULL" };
+        await using var store = new SqliteOnlineStore(DbPath, options);
+        // invalid (and SQL) once the store holds its copy: a store still reading the caller's object would run it in a PRAGMA
+        options.Synchronous = "NORMAL; DROP TABLE online_tables";
+
+        await store.PrepareAsync(Table("flights"));
+
+        using var c = OpenRaw(DbPath);
+        Assert.That(Scalar(c, "SELECT count(*) FROM online_tables;"), Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task PrepareAsync_NewTable_CreatesWalFileWithPositionalColumns()
     {
         var table = Table("Flight Delays!");

@@ -161,6 +161,18 @@ public class OnlineServiceTests
     }
 
     [Test]
+    public async Task GetManyAsync_NullEntry_ThrowsValidationNamingIndexAndFix()
+    {
+        using var folder = new TempFolder();
+        await using var project = await TestProjects.OpenAsync(folder);
+        await using var online = await SensorsAsync(project);
+
+        var e = Assert.ThrowsAsync<ValidationException>(async () => await online.GetManyAsync([Key("id", "a"), null!]));
+        Assert.That(e!.Message, Does.Contain("keys[1] is null").And.Contain("leave the null entry out"));
+        Assert.That((await online.GetManyAsync([Key("id", "a")]))[0].Found, Is.True, "the service still works");
+    }
+
+    [Test]
     public async Task GetManyAsync_NoKeys_ReturnsNoRows()
     {
         using var folder = new TempFolder();
