@@ -44,12 +44,13 @@ public sealed class SqliteOnlineStoreTests : OnlineStoreContractTests
     {
         var options = new SqliteOnlineStoreOptions { Synchronous = "FULL" };
         await using var store = new SqliteOnlineStore(DbPath, options);
-        // invalid (and SQL) once the store holds its copy: a store still reading the caller's object would run it in a PRAGMA
-        options.Synchronous = "NORMAL; DROP TABLE online_tables";
+        // invalid (and SQL) after the store took its copy: a store still reading the caller's object would run it in its PRAGMA
+        options.Synchronous = "OFF; CREATE TABLE injected (x)";
 
         await store.PrepareAsync(Table("flights"));
 
         using var c = OpenRaw(DbPath);
+        Assert.That(Scalar(c, "SELECT count(*) FROM sqlite_master WHERE name = 'injected';"), Is.EqualTo(0));
         Assert.That(Scalar(c, "SELECT count(*) FROM online_tables;"), Is.EqualTo(1));
     }
 
