@@ -11,9 +11,7 @@ namespace MLOps.FeatureStore;
 /// </summary>
 internal sealed class FeatureStoreTelemetry
 {
-    public static readonly ActivitySource Source = new(D.ActivitySourceName, typeof(FeatureStoreTelemetry).Assembly.GetName().Version?.ToString());
-
-    private static readonly Lazy<FeatureStoreTelemetry> Shared = new(() => new FeatureStoreTelemetry(new Meter(D.MeterName, typeof(FeatureStoreTelemetry).Assembly.GetName().Version?.ToString())));
+    public static readonly ActivitySource Source = new(D.ActivitySourceName, PackageInstruments<FeatureStoreTelemetry>.Version);
 
     private FeatureStoreTelemetry(Meter meter)
     {
@@ -28,9 +26,7 @@ internal sealed class FeatureStoreTelemetry
 
     /// <summary>The instruments of a project: from its meter factory, or the process-wide ones.</summary>
     public static FeatureStoreTelemetry For(MLOpsProject project)
-        => project.Options.MeterFactory is { } factory
-            ? new FeatureStoreTelemetry(factory.Create(new MeterOptions(D.MeterName) { Version = typeof(FeatureStoreTelemetry).Assembly.GetName().Version?.ToString() }))
-            : Shared.Value;
+        => PackageInstruments<FeatureStoreTelemetry>.For(project.Options.MeterFactory, D.MeterName, static meter => new FeatureStoreTelemetry(meter));
 
     public Counter<long> IngestedRows { get; }
 

@@ -28,11 +28,7 @@ namespace MLOps.Internal
         public const string ProjectTag = "mlops.project";
         public const string RunStateTag = "mlops.run.state";
 
-        private static readonly string? Version = typeof(Telemetry).Assembly.GetName().Version?.ToString(3);
-        private static readonly Lazy<Telemetry> Shared = new(() => new Telemetry(new Meter(MLOpsDiagnostics.MeterName, Version)));
-        private static readonly ConditionalWeakTable<IMeterFactory, Telemetry> ByFactory = new();
-
-        public static readonly ActivitySource Source = new(MLOpsDiagnostics.ActivitySourceName, Version);
+        public static readonly ActivitySource Source = new(MLOpsDiagnostics.ActivitySourceName, PackageInstruments<Telemetry>.Version);
 
         private Telemetry(Meter meter)
         {
@@ -45,7 +41,7 @@ namespace MLOps.Internal
 
         /// <summary>The instruments of a project's meter factory, or the process-wide ones.</summary>
         public static Telemetry For(IMeterFactory? factory)
-            => factory is null ? Shared.Value : ByFactory.GetValue(factory, f => new Telemetry(f.Create(new MeterOptions(MLOpsDiagnostics.MeterName) { Version = Version })));
+            => PackageInstruments<Telemetry>.For(factory, MLOpsDiagnostics.MeterName, static meter => new Telemetry(meter));
 
         public Counter<long> RunsStarted { get; }
 

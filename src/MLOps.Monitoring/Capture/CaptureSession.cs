@@ -47,7 +47,7 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
             FullMode = BoundedChannelFullMode.Wait, // TryWrite returns false when full: serving never waits
             SingleReader = true,
         });
-        _telemetry = new CaptureTelemetry(catalog.Project.Options.MeterFactory);
+        _telemetry = CaptureTelemetry.For(catalog.Project.Options.MeterFactory);
         _logger = catalog.Project.LoggerFactory.CreateLogger("MLOps.Monitoring");
         _sampler = options.SamplingSeed is { } seed ? new Random(seed) : null;
     }

@@ -5,11 +5,12 @@ namespace MLOps.Monitoring.Capture;
 /// <summary>The capture's instruments, from the project's <see cref="MLOpsOptions.MeterFactory"/> when set, else from a process-wide meter.</summary>
 internal sealed class CaptureTelemetry
 {
-    private static readonly Meter s_meter = new(MonitoringDiagnostics.MeterName);
+    /// <summary>The instruments of the factory's meter, or the process-wide ones when it is null.</summary>
+    public static CaptureTelemetry For(IMeterFactory? factory)
+        => PackageInstruments<CaptureTelemetry>.For(factory, MonitoringDiagnostics.MeterName, static meter => new CaptureTelemetry(meter));
 
-    public CaptureTelemetry(IMeterFactory? factory)
+    private CaptureTelemetry(Meter meter)
     {
-        var meter = factory?.Create(new MeterOptions(MonitoringDiagnostics.MeterName)) ?? s_meter;
         Dropped = meter.CreateCounter<long>(MonitoringDiagnostics.CaptureDroppedInstrument, "{record}", "Captured inference records dropped because the capture buffer was full.");
         Failed = meter.CreateCounter<long>(MonitoringDiagnostics.CaptureFailedInstrument, "{record}", "Captured inference records lost because the capture writer failed to store them.");
     }

@@ -128,16 +128,8 @@ public static class DriftMetrics
     /// <returns>The statistic and p-value.</returns>
     public static KolmogorovSmirnovResult KolmogorovSmirnov(ReadOnlySpan<double> reference, ReadOnlySpan<double> current)
     {
-        double[] a = SortedCopy(reference, out int na), b = SortedCopy(current, out int nb);
-        try
-        {
-            return Drift.KolmogorovSmirnov.TestSorted(a.AsSpan(0, na), b.AsSpan(0, nb));
-        }
-        finally
-        {
-            ArrayPool<double>.Shared.Return(a);
-            ArrayPool<double>.Shared.Return(b);
-        }
+        using var samples = new SortedPair(reference, current);
+        return Drift.KolmogorovSmirnov.TestSorted(samples.First, samples.Second);
     }
 
     /// <summary>The first Wasserstein distance as scipy's <c>wasserstein_distance(u, v)</c>; NaN values are dropped first; an empty sample gives NaN.</summary>
@@ -146,16 +138,8 @@ public static class DriftMetrics
     /// <returns>The distance.</returns>
     public static double Wasserstein(ReadOnlySpan<double> u, ReadOnlySpan<double> v)
     {
-        double[] a = SortedCopy(u, out int na), b = SortedCopy(v, out int nb);
-        try
-        {
-            return Drift.Wasserstein.DistanceSorted(a.AsSpan(0, na), b.AsSpan(0, nb));
-        }
-        finally
-        {
-            ArrayPool<double>.Shared.Return(a);
-            ArrayPool<double>.Shared.Return(b);
-        }
+        using var samples = new SortedPair(u, v);
+        return Drift.Wasserstein.DistanceSorted(samples.First, samples.Second);
     }
 
     private static NumericDriftResult WithSampleTests(NumericDriftResult result, NumericReference reference, ReadOnlySpan<double> current, long count)
@@ -178,6 +162,29 @@ public static class DriftMetrics
         finally
         {
             ArrayPool<double>.Shared.Return(sorted);
+        }
+    }
+
+    /// <summary>Two samples without their NaNs, sorted, in pooled buffers returned on dispose.</summary>
+    private readonly ref struct SortedPair
+    {
+        private readonly double[] _first, _second;
+        private readonly int _firstCount, _secondCount;
+
+        public SortedPair(ReadOnlySpan<double> first, ReadOnlySpan<double> second)
+        {
+            _first = SortedCopy(first, out _firstCount);
+            _second = SortedCopy(second, out _secondCount);
+        }
+
+        public ReadOnlySpan<double> First => _first.AsSpan(0, _firstCount);
+
+        public ReadOnlySpan<double> Second => _second.AsSpan(0, _secondCount);
+
+        public void Dispose()
+        {
+            ArrayPool<double>.Shared.Return(_first);
+            ArrayPool<double>.Shared.Return(_second);
         }
     }
 

@@ -12,9 +12,7 @@ namespace MLOps.Serving;
 internal sealed class ServingTelemetry
 {
     /// <summary>The source of every serving span.</summary>
-    public static readonly ActivitySource Source = new(ServingDiagnostics.ActivitySourceName);
-
-    private static readonly Lazy<ServingTelemetry> SharedInstance = new(() => new ServingTelemetry(new Meter(ServingDiagnostics.MeterName)));
+    public static readonly ActivitySource Source = new(ServingDiagnostics.ActivitySourceName, PackageInstruments<ServingTelemetry>.Version);
 
     private ServingTelemetry(Meter meter)
     {
@@ -26,11 +24,11 @@ internal sealed class ServingTelemetry
     }
 
     /// <summary>The instruments of the process-wide meter.</summary>
-    public static ServingTelemetry Shared => SharedInstance.Value;
+    public static ServingTelemetry Shared => For(null);
 
     /// <summary>The instruments of a meter factory's meter, or the process-wide ones.</summary>
     public static ServingTelemetry For(IMeterFactory? factory)
-        => factory is null ? Shared : new ServingTelemetry(factory.Create(new MeterOptions(ServingDiagnostics.MeterName)));
+        => PackageInstruments<ServingTelemetry>.For(factory, ServingDiagnostics.MeterName, static meter => new ServingTelemetry(meter));
 
     /// <summary><c>mlops.serving.inference.count</c>: tags <c>mlops.model.name</c>, <c>mlops.model.version</c>, <c>mlops.serving.graph</c>.</summary>
     public Counter<long> Inferences { get; }
