@@ -1,3 +1,5 @@
+using MLOps.Serving.Models;
+using MLOps.Registry;
 using MLOps.Monitoring.Endpoints;
 using Apache.Arrow;
 using Microsoft.Extensions.Logging;
@@ -103,7 +105,7 @@ public sealed class MonitoringCatalog
         var endpoints = new List<ModelEndpoint>();
         foreach (var model in server.Models)
         {
-            var reference = options.References.TryGetValue(model.Name, out var given) ? given : await LinkedReferenceAsync(model.Name, model.Version, cancellationToken).ConfigureAwait(false);
+            var reference = options.References.TryGetValue(model.Name, out var given) ? given : await LinkedReferenceAsync(model, cancellationToken).ConfigureAwait(false);
             var endpoint = await Records.RegisterAsync(model.Name, model.Version, reference, cancellationToken).ConfigureAwait(false);
             endpoints.Add(await Records.AddTrafficAsync(endpoint.Id, default, EndpointState.Active, cancellationToken).ConfigureAwait(false));
         }
@@ -112,23 +114,31 @@ public sealed class MonitoringCatalog
         return session;
     }
 
-    /// <summary>The profile of the training data linked to a registered model version, or null (logged) when there is none.</summary>
-    private async Task<EndpointReference?> LinkedReferenceAsync(string model, string? version, CancellationToken cancellationToken)
+    /// <summary>
+    /// The profile of the training data linked to the registry version a model serves, or null (logged) when there is none. A
+    /// model that says which registry version it serves (<see cref="IRegistryModel"/>, as MLNetModel does) is looked up by that
+    /// record, whatever name it is served under; any other model by its served name and version number.
+    /// </summary>
+    private async Task<EndpointReference?> LinkedReferenceAsync(IInferenceModel model, CancellationToken cancellationToken)
     {
-        var name = version is null ? model : $"{model}:{version}";
-        if (!int.TryParse(version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number))
-        {
-            CaptureLog.NoReference(_logger, name, "the version is not a registry version number");
-            return null;
-        }
+        var name = model.Version is null ? model.Name : $"{model.Name}:{model.Version}";
         try
         {
-            var record = await Project.Models.GetVersionAsync(model, number, cancellationToken).ConfigureAwait(false);
+            ModelVersionRecord record;
+            if (model is IRegistryModel { RegistryVersion: { } served } && served.Project == Project.Name)
+                record = served;
+            else if (int.TryParse(model.Version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number))
+                record = await Project.Models.GetVersionAsync(model.Name, number, cancellationToken).ConfigureAwait(false);
+            else
+            {
+                CaptureLog.NoReference(_logger, name, "the model is not a registry version (no IRegistryModel.RegistryVersion and the version is not a number)");
+                return null;
+            }
             if (record.TrainingData is { } data)
                 return new EndpointReference(data, await Project.Artifacts.GetDatasetProfileAsync(data, cancellationToken).ConfigureAwait(false));
             if (record.FeatureVector is { } vector)
                 return new EndpointReference(vector, null);
-            CaptureLog.NoReference(_logger, name, "the model version links no training data (ModelLogOptions.TrainingData)");
+            CaptureLog.NoReference(_logger, name, $"the model version {record.Name} v{record.Version} links no training data (ModelLogOptions.TrainingData)");
             return null;
         }
         catch (MLOpsException ex)

@@ -1,3 +1,4 @@
+using MLOps.Registry;
 using MLOps.Serving.Protocol;
 
 namespace MLOps.Serving.Models;
@@ -36,6 +37,17 @@ public interface IInferenceModel
     /// <returns>The response; its id should be the request's id (<see cref="InferenceResponse.For"/> keeps it).</returns>
     /// <exception cref="ServingException">Status 400 for a request the model cannot take (a missing input, a wrong datatype); any other exception is reported as a 500.</exception>
     ValueTask<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// A served model that answers with a version of the project's model registry (as <see cref="MLNetModel{TInput, TOutput}"/>
+/// does): monitoring reads the registry record to find the training data of the version being served, whatever name the
+/// model is served under.
+/// </summary>
+public interface IRegistryModel : IInferenceModel
+{
+    /// <summary>The registry version new requests go to, or <see langword="null"/> before <see cref="IInferenceModel.LoadAsync"/>.</summary>
+    ModelVersionRecord? RegistryVersion { get; }
 }
 
 /// <summary>A model that can also explain its predictions (feature attributions, contributions). Thread-safe, as <see cref="IInferenceModel"/>.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MLOps.Registry;
 using MLOps.Serving.Protocol;
 
 namespace MLOps.Serving.Models;
@@ -41,7 +42,7 @@ public static class MLNetModel
 /// <typeparam name="TInput">The input row type.</typeparam>
 /// <typeparam name="TOutput">The output row type.</typeparam>
 /// <remarks>Thread-safe. A request the model cannot take is a <see cref="ServingException"/> with status 400 naming the input and the rule.</remarks>
-public sealed class MLNetModel<TInput, TOutput> : IInferenceModel, IAsyncDisposable
+public sealed class MLNetModel<TInput, TOutput> : IRegistryModel, IAsyncDisposable
     where TInput : class, new()
     where TOutput : class, new()
 {
@@ -84,6 +85,9 @@ public sealed class MLNetModel<TInput, TOutput> : IInferenceModel, IAsyncDisposa
 
     /// <summary>The registry version number new requests go to, or <see langword="null"/> before <see cref="LoadAsync"/>.</summary>
     public string? Version => Volatile.Read(ref _handle)?.Version.Version.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The registry version new requests go to (its name, number, training data and lineage), or <see langword="null"/> before <see cref="LoadAsync"/>.</summary>
+    public ModelVersionRecord? RegistryVersion => Volatile.Read(ref _handle)?.Version;
 
     /// <summary>The handle serving the model, or <see langword="null"/> before <see cref="LoadAsync"/>.</summary>
     public ModelHandle<TInput, TOutput>? Handle => Volatile.Read(ref _handle);
