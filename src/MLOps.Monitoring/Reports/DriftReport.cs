@@ -18,7 +18,7 @@ public readonly record struct DriftReportPoint(DateTimeOffset WindowStart, doubl
 /// against the current shares (numeric: the reference's bins with the two open edge bins; categorical: the top categories,
 /// "other" and "unseen"). The page has inline CSS, no script and no external reference; the same inputs give the same bytes.
 /// </summary>
-/// <remarks>Add features with <see cref="AddNumeric"/> and <see cref="AddCategorical"/>, then render with <see cref="ToHtml"/>,
+/// <remarks>Add features with <see cref="AddNumeric"/> and <c>AddCategorical</c>, then render with <see cref="ToHtml"/>,
 /// <see cref="WriteAsync"/> or log it with <c>project.Monitoring.LogDriftReportAsync</c>. Not thread-safe while being built.</remarks>
 public sealed class DriftReport
 {
@@ -134,6 +134,21 @@ public sealed class DriftReport
         var counts = new Dictionary<string, long>(currentCounts, StringComparer.Ordinal);
         Add(new Feature(reference.Feature, CheckStatus(status, $"status of feature '{reference.Feature}'"), message, null, null, reference, result, counts));
         return this;
+    }
+
+    /// <summary>Adds a categorical feature, counting the window's categories from its values.</summary>
+    /// <param name="reference">The feature's reference.</param>
+    /// <param name="result">The drift metrics of <paramref name="current"/> against <paramref name="reference"/>.</param>
+    /// <param name="current">The window's values the result was computed on (null is missing).</param>
+    /// <param name="status">The feature's status.</param>
+    /// <param name="message">The detector and threshold (or why there is no status), or <see langword="null"/>.</param>
+    /// <returns>This report.</returns>
+    /// <exception cref="ValidationException">As <see cref="AddCategorical(CategoricalReference, CategoricalDriftResult, IReadOnlyDictionary{string, long}, ResultStatus, string?)"/>.</exception>
+    public DriftReport AddCategorical(CategoricalReference reference, CategoricalDriftResult result, ReadOnlySpan<string?> current, ResultStatus status, string? message = null)
+    {
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        CategoricalReference.Tally(current, counts);
+        return AddCategorical(reference, result, counts, status, message);
     }
 
     /// <summary>Adds a line chart of a result over windows (for example the PSI of one feature), with optional threshold lines.</summary>
