@@ -184,7 +184,7 @@ public sealed class DriftReport
         var w = new HtmlWriter().Doctype();
         w.Open("html", ("lang", "en")).Line();
         w.Open("head").Empty("meta", ("charset", "utf-8")).Empty("meta", ("name", "viewport"), ("content", "width=device-width, initial-scale=1"))
-            .Element("title", Title).Element("style", ReportStyle.Css).Close().Line();
+            .Element("title", Title).Style(ReportStyle.Css).Close().Line();
         w.Open("body").Open("main").Line();
         WriteHeader(w);
         WriteTable(w);
@@ -279,7 +279,8 @@ public sealed class DriftReport
         w.Close().Line();
     }
 
-    /// <summary>The bins of a numeric feature: the open bin below the minimum, the inner bins (labelled by their lower edge) and the open bin above the maximum.</summary>
+    /// <summary>The bins of a numeric feature: the open bin below the minimum, the inner bins (labelled by their lower edge, at
+    /// their left boundary) and the open bin above the maximum.</summary>
     internal static List<BarSlot> NumericSlots(NumericReference reference, NumericDriftResult result)
     {
         var edges = reference.Edges;
@@ -291,7 +292,8 @@ public sealed class DriftReport
             if (i == 0) (label, description) = ("< " + SvgCharts.Edge(edges[0]), "below the reference minimum " + SvgCharts.Edge(edges[0]));
             else if (i == refCounts.Length - 1) (label, description) = ("> " + SvgCharts.Edge(edges[^1]), "above the reference maximum " + SvgCharts.Edge(edges[^1]));
             else (label, description) = (SvgCharts.Edge(edges[i - 1]), $"[{SvgCharts.Edge(edges[i - 1])}, {SvgCharts.Edge(edges[i])}{(i == refCounts.Length - 2 ? "]" : ")")}");
-            slots.Add(new BarSlot(label, description, Share(refCounts[i], reference.Count), refCounts[i], Share(result.Counts[i], result.Count), result.Counts[i]));
+            bool inner = i > 0 && i < refCounts.Length - 1;
+            slots.Add(new BarSlot(label, description, Share(refCounts[i], reference.Count), refCounts[i], Share(result.Counts[i], result.Count), result.Counts[i], inner));
         }
         return slots;
     }

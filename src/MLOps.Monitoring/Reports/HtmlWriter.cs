@@ -61,6 +61,17 @@ internal sealed class HtmlWriter
         return this;
     }
 
+    /// <summary>Writes a <c>&lt;style&gt;</c> element. CSS is raw text in HTML (entities are not decoded there), so it is written
+    /// verbatim and must hold no <c>&lt;</c>, <c>&gt;</c> or <c>&amp;</c>: then HTML and XML parsers read the same rules.</summary>
+    public HtmlWriter Style(string css)
+    {
+        if (css.AsSpan().IndexOfAny("<>&") >= 0)
+            throw new ArgumentException("CSS for HtmlWriter.Style must not contain '<', '>' or '&' (HTML reads style as raw text).", nameof(css));
+        Open("style");
+        _sb.Append(css);
+        return Close();
+    }
+
     /// <summary>Writes a new line (between blocks, for a readable source).</summary>
     public HtmlWriter Line()
     {

@@ -18,7 +18,7 @@ internal static class ReportStyle
 
     /// <summary>The page's CSS (inline: the report loads nothing).</summary>
     public const string Css = """
-        body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; color: #222; background: #fafafa; }
+        body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; margin: 0; color: #222; background: #fafafa; }
         main { max-width: 980px; margin: 0 auto; padding: 16px 24px 48px; }
         h1 { font-size: 1.6em; margin: 0.6em 0 0.2em; }
         h2 { font-size: 1.25em; margin: 1.4em 0 0.4em; }

@@ -10,7 +10,8 @@ namespace MLOps.Monitoring.Reports;
 /// <param name="ReferenceCount">The reference count.</param>
 /// <param name="Current">The current share in [0, 1].</param>
 /// <param name="CurrentCount">The current count.</param>
-internal readonly record struct BarSlot(string Label, string Description, double Reference, long ReferenceCount, double Current, long CurrentCount);
+/// <param name="LabelAtStart">Whether the label marks the slot's left boundary (a bin's lower edge) rather than its centre.</param>
+internal readonly record struct BarSlot(string Label, string Description, double Reference, long ReferenceCount, double Current, long CurrentCount, bool LabelAtStart = false);
 
 /// <summary>A horizontal threshold line of a line chart.</summary>
 /// <param name="Label">The label drawn at its right end.</param>
@@ -48,7 +49,8 @@ internal static class SvgCharts
             Bar(w, "bar cur", x + slot * 0.5, bar, s.Current / yMax, ReportStyle.CurrentColor, $"{s.Description}: current {ReportStyle.Percent(s.Current)} ({ReportStyle.Count(s.CurrentCount)})");
             if (s.Label.Length > 0 && (i % labelEvery == 0 || i == 0 || i == slots.Count - 1))
             {
-                double cx = x + slot / 2, cy = Baseline + 12;
+                double cx = s.LabelAtStart ? x : x + slot / 2, cy = Baseline + 12;
+                if (s.LabelAtStart) w.Empty("line", ("x1", N(cx)), ("y1", N(Baseline)), ("x2", N(cx)), ("y2", N(Baseline + 4)), ("stroke", ReportStyle.AxisColor), ("stroke-width", "1"));
                 w.Element("text", s.Label, ("x", N(cx)), ("y", N(cy)), ("font-size", "10"), ("fill", ReportStyle.AxisColor), ("text-anchor", "end"),
                     ("transform", $"rotate(-40 {N(cx)} {N(cy)})"));
             }

@@ -185,6 +185,10 @@ public class DriftReportTests
         Assert.That(attributes.Where(a => a.Name.LocalName is "src" or "srcset" or "xlink:href" || a.Name.LocalName.StartsWith("on", StringComparison.Ordinal)), Is.Empty);
         Assert.That(doc.All("a").Select(a => a.Attribute("href")!.Value), Is.All.StartsWith("#feature-"));
         Assert.That(doc.All("svg").Select(s => s.Name.NamespaceName), Is.All.EqualTo("http://www.w3.org/2000/svg"));
+        // CSS is raw text in HTML: an entity there (&quot;) would reach the browser's CSS parser undecoded.
+        string css = html[(html.IndexOf("<style>", StringComparison.Ordinal) + 7)..html.IndexOf("</style>", StringComparison.Ordinal)];
+        Assert.That(css, Does.Not.Contain("&").And.Contain(".s-detected"));
+        Assert.That(doc.All("style").Single().Value, Is.EqualTo(css));
     }
 
     [Test]

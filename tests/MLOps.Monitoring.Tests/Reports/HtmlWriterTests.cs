@@ -39,6 +39,14 @@ public class HtmlWriterTests
     }
 
     [Test]
+    public void Style_Css_IsWrittenVerbatimAndMarkupIsRejected()
+    {
+        Assert.That(new HtmlWriter().Style("p { font-family: Segoe UI, 'x'; }").ToString(), Is.EqualTo("<style>p { font-family: Segoe UI, 'x'; }</style>"));
+        Assert.Throws<ArgumentException>(() => new HtmlWriter().Style("p { } </style><script>x</script>"));
+        Assert.Throws<ArgumentException>(() => new HtmlWriter().Style("p { content: '&amp;' }"));
+    }
+
+    [Test]
     public void Number_AnyDouble_IsInvariantWithoutExponentOrNaN()
     {
         using var _ = new CultureScope("de-DE");
