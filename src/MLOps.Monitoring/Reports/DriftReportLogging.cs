@@ -8,15 +8,25 @@ public static class DriftReportLogging
 {
     extension(MonitoringCatalog monitoring)
     {
+        /// <summary>Logs a drift report as a new version of the artifact <paramref name="key"/>, without artifact options: a
+        /// <see cref="ArtifactKind.Plot"/> named <c>{last key segment}.html</c> (see the overload with <see cref="ArtifactOptions"/>).</summary>
+        /// <param name="key">A relative artifact key, e.g. <c>monitoring/delay-3/drift-2001-02-01</c>.</param>
+        /// <param name="report">The report.</param>
+        /// <param name="cancellationToken">Cancels the operation.</param>
+        /// <returns>The new artifact version.</returns>
+        /// <exception cref="ValidationException">The key is not a valid artifact key.</exception>
+        public Task<ArtifactRecord> LogDriftReportAsync(string key, DriftReport report, CancellationToken cancellationToken = default)
+            => monitoring.LogDriftReportAsync(key, report, null, cancellationToken);
+
         /// <summary>Logs a drift report as a new version of the artifact <paramref name="key"/>: a <see cref="ArtifactKind.Plot"/>
         /// named <c>{last key segment}.html</c> holding <see cref="DriftReport.ToHtml"/> as UTF-8 (no byte order mark).</summary>
         /// <param name="key">A relative artifact key, e.g. <c>monitoring/delay-3/drift-2001-02-01</c>.</param>
         /// <param name="report">The report.</param>
-        /// <param name="options">Description, tags and producer run; <see langword="null"/> for none.</param>
+        /// <param name="options">Description, tags and producer run (<see cref="ArtifactOptions.ProducerRunId"/>); <see langword="null"/> for none.</param>
         /// <param name="cancellationToken">Cancels the operation.</param>
         /// <returns>The new artifact version (read it back with <c>project.Artifacts.OpenReadAsync(record.Uri)</c>).</returns>
         /// <exception cref="ValidationException">The key is not a valid artifact key.</exception>
-        public async Task<ArtifactRecord> LogDriftReportAsync(string key, DriftReport report, ArtifactOptions? options = null, CancellationToken cancellationToken = default)
+        public async Task<ArtifactRecord> LogDriftReportAsync(string key, DriftReport report, ArtifactOptions? options, CancellationToken cancellationToken = default)
         {
             Throw.IfNull(report);
             Names.ArtifactKey(key);

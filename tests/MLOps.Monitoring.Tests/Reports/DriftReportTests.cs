@@ -285,6 +285,14 @@ public class DriftReportTests
         Assert.That(copy.ToArray(), Is.EqualTo(new UTF8Encoding(false).GetBytes(report.ToHtml())));
         var entry = logs.Entries.Single(e => e.EventId.Id == 3401);
         Assert.That(entry.Message, Does.Contain("delay:1").And.Contain(record.Uri).And.Contain("4 features"));
+
+        var options = new MLOps.Artifacts.ArtifactOptions { Description = "weekly drift" };
+        options.Tags.Add("week-7");
+        var second = await project.Monitoring.LogDriftReportAsync("monitoring/delay-1/drift", report, options, CancellationToken.None);
+        var third = await project.Monitoring.LogDriftReportAsync("monitoring/delay-1/drift", report, CancellationToken.None);
+        Assert.That((second.Version, third.Version), Is.EqualTo((2, 3)));
+        Assert.That((await project.Artifacts.GetAsync("monitoring/delay-1/drift:week-7")).Version, Is.EqualTo(2));
+        Assert.That(third.Hash, Is.EqualTo(record.Hash), "the same report gives the same content");
     }
 
     [Test]
