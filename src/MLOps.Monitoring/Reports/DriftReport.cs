@@ -226,29 +226,26 @@ public sealed class DriftReport
             w.Element("p", "No feature in this report.").Close().Line();
             return;
         }
-        w.Open("table").Open("thead").Open("tr");
-        foreach (var h in new[] { "Feature", "Type", "Status", "Rows", "Missing", "TVD", "Hellinger", "PSI", "JS distance", "Test p-value", "Detector" })
-            w.Element("th", h);
-        w.Close().Close().Open("tbody").Line();
-        for (int i = 0; i < _features.Count; i++)
+        string[] headers = ["Feature", "Type", "Status", "Rows", "Missing", "TVD", "Hellinger", "PSI", "JS distance", "Test p-value", "Detector"];
+        HtmlTable.Write(w, headers, _features.Select((f, i) =>
         {
-            var f = _features[i];
-            w.Open("tr").Open("td").Element("a", f.Name, ("href", "#feature-" + (i + 1).ToString(CultureInfo.InvariantCulture))).Close();
-            w.Element("td", f.IsNumeric ? "numeric" : "categorical");
-            w.Open("td").Badge(f.Status).Close();
             var (count, missing, tvd, hellinger, psi, js, p, test) = f.Metrics();
-            Cell(w, ReportStyle.Count(count));
-            Cell(w, ReportStyle.Count(missing));
-            Cell(w, ReportStyle.Value(tvd));
-            Cell(w, ReportStyle.Value(hellinger));
-            Cell(w, ReportStyle.Value(psi));
-            Cell(w, ReportStyle.Value(js));
-            Cell(w, p is null ? "–" : $"{ReportStyle.Value(p.Value)} ({test})");
-            w.Element("td", f.Message ?? "").Close().Line();
-        }
-        w.Close().Close().Close().Line();
-
-        static void Cell(HtmlWriter w, string text) => w.Element("td", text, ("class", "num"));
+            return (IReadOnlyList<HtmlCell>)
+            [
+                HtmlCell.Link(f.Name, "#feature-" + (i + 1).ToString(CultureInfo.InvariantCulture)),
+                f.IsNumeric ? "numeric" : "categorical",
+                HtmlCell.Badge(f.Status),
+                HtmlCell.Number(ReportStyle.Count(count)),
+                HtmlCell.Number(ReportStyle.Count(missing)),
+                HtmlCell.Number(ReportStyle.Value(tvd)),
+                HtmlCell.Number(ReportStyle.Value(hellinger)),
+                HtmlCell.Number(ReportStyle.Value(psi)),
+                HtmlCell.Number(ReportStyle.Value(js)),
+                HtmlCell.Number(p is null ? "–" : $"{ReportStyle.Value(p.Value)} ({test})"),
+                f.Message ?? "",
+            ];
+        }));
+        w.Close().Line();
     }
 
     private static void WriteSeries(HtmlWriter w, Series series)

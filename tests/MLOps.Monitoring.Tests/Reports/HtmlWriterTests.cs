@@ -39,6 +39,23 @@ public class HtmlWriterTests
     }
 
     [Test]
+    public void Table_Cells_AreTextNumbersLinksAndBadges()
+    {
+        var w = new HtmlWriter();
+        HtmlTable.Write(w, ["a", "b", "c", "d"], [["x & y", HtmlCell.Number("1,234"), HtmlCell.Link("go", "#feature-1"), HtmlCell.Badge(Applications.ResultStatus.Detected)]]);
+
+        var table = XElement.Parse(w.ToString());
+
+        Assert.That(table.Element("thead")!.Descendants("th").Select(th => th.Value), Is.EqualTo(new[] { "a", "b", "c", "d" }));
+        var cells = table.Element("tbody")!.Element("tr")!.Elements("td").ToList();
+        Assert.That(cells[0].Value, Is.EqualTo("x & y"));
+        Assert.That(cells[1].Attribute("class")!.Value, Is.EqualTo("num"));
+        Assert.That(cells[2].Element("a")!.Attribute("href")!.Value, Is.EqualTo("#feature-1"));
+        Assert.That(cells[3].Element("span")!.Attribute("class")!.Value, Is.EqualTo("badge s-detected"));
+        Assert.Throws<ArgumentException>(() => HtmlTable.Write(new HtmlWriter(), ["a", "b"], [["only one"]]));
+    }
+
+    [Test]
     public void Style_Css_IsWrittenVerbatimAndMarkupIsRejected()
     {
         Assert.That(new HtmlWriter().Style("p { font-family: Segoe UI, 'x'; }").ToString(), Is.EqualTo("<style>p { font-family: Segoe UI, 'x'; }</style>"));
