@@ -251,7 +251,7 @@ public sealed class DriftReport
     private static void WriteSeries(HtmlWriter w, Series series)
     {
         w.Open("section", ("class", "series")).Element("h3", series.Name).Line();
-        SvgCharts.Line(w, series.Name + " over windows", series.Points, series.Thresholds);
+        SvgCharts.Line(w, series.Name + " over windows", series.Points, series.Thresholds, "value");
         w.Close().Line();
     }
 
@@ -265,13 +265,13 @@ public sealed class DriftReport
         if (f.NumericReference is { } nr)
         {
             w.Element("p", $"{window}, {ReportStyle.Count(missing)} missing; reference {ReportStyle.Count(nr.Count)} values, range [{SvgCharts.Edge(nr.Edges[0])}, {SvgCharts.Edge(nr.Edges[^1])}], mean {ReportStyle.Value(nr.Mean)}, std {ReportStyle.Value(nr.StandardDeviation)}; {nr.Bins} bins and two open edge bins.", ("class", "stats")).Line();
-            SvgCharts.Bars(w, $"{f.Name}: reference vs current share per bin", NumericSlots(nr, f.NumericResult!), Math.Max(1, (int)Math.Ceiling(nr.Bins / 10.0)));
+            SvgCharts.Bars(w, $"{f.Name}: reference vs current share per bin", NumericSlots(nr, f.NumericResult!), f.Name, Math.Max(1, (int)Math.Ceiling(nr.Bins / 10.0)));
         }
         else
         {
             var cr = f.CategoricalReference!;
             w.Element("p", $"{window}, {ReportStyle.Count(missing)} missing, {ReportStyle.Count(f.CategoricalResult!.UnseenCount)} in categories unseen in the reference; reference {ReportStyle.Count(cr.Count)} values in {ReportStyle.Count(cr.Counts.Count)} categories.", ("class", "stats")).Line();
-            SvgCharts.Bars(w, $"{f.Name}: reference vs current share per category", CategorySlots(cr, f.CurrentCounts!, TopCategories));
+            SvgCharts.Bars(w, $"{f.Name}: reference vs current share per category", CategorySlots(cr, f.CurrentCounts!, TopCategories), f.Name);
         }
         w.Close().Line();
     }

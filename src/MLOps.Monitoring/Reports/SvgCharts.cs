@@ -29,9 +29,9 @@ internal static class SvgCharts
     private const double PlotWidth = Width - Left - Right, PlotHeight = Height - Top - Bottom, Baseline = Top + PlotHeight;
 
     /// <summary>Writes a bar chart of the reference and current shares per slot (side by side), with a percent axis, the slot
-    /// labels (every <paramref name="labelEvery"/>-th, and the first and last) and a legend; every bar is drawn, a zero share
-    /// with height 0, and carries a tooltip with its share and count.</summary>
-    public static void Bars(HtmlWriter w, string title, IReadOnlyList<BarSlot> slots, int labelEvery = 1)
+    /// labels (every <paramref name="labelEvery"/>-th, and the first and last), the axis titles and a legend; every bar is
+    /// drawn, a zero share with height 0, and carries a tooltip with its share and count.</summary>
+    public static void Bars(HtmlWriter w, string title, IReadOnlyList<BarSlot> slots, string xTitle, int labelEvery = 1)
     {
         double max = 0;
         foreach (var s in slots) max = Math.Max(max, Math.Max(s.Reference, s.Current));
@@ -55,14 +55,14 @@ internal static class SvgCharts
                     ("transform", $"rotate(-40 {N(cx)} {N(cy)})"));
             }
         }
-        Axes(w);
+        Axes(w, xTitle, "share of values");
         Legend(w);
         w.Close().Line();
     }
 
     /// <summary>Writes a line chart of values over time: a polyline broken at non-finite values, a marker per window coloured
-    /// by its status (with a tooltip), dashed threshold lines, and time labels at the first, middle and last window.</summary>
-    public static void Line(HtmlWriter w, string title, IReadOnlyList<DriftReportPoint> points, IReadOnlyList<Threshold> thresholds)
+    /// by its status (with a tooltip), dashed threshold lines, time labels at the first, middle and last window, and the axis titles.</summary>
+    public static void Line(HtmlWriter w, string title, IReadOnlyList<DriftReportPoint> points, IReadOnlyList<Threshold> thresholds, string yTitle)
     {
         double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
         foreach (var p in points)
@@ -116,7 +116,7 @@ internal static class SvgCharts
                     ("fill", ReportStyle.AxisColor), ("text-anchor", anchor));
             }
         }
-        Axes(w);
+        Axes(w, "window start", yTitle);
         w.Close().Line();
     }
 
@@ -161,8 +161,11 @@ internal static class SvgCharts
         run.Clear();
     }
 
-    private static void Axes(HtmlWriter w)
+    private static void Axes(HtmlWriter w, string xTitle, string yTitle)
     {
+        w.Element("text", xTitle, ("class", "axis-title"), ("x", N(Left + PlotWidth / 2)), ("y", N(Height - 6)), ("font-size", "11"), ("text-anchor", "middle"), ("fill", "#222222"));
+        w.Element("text", yTitle, ("class", "axis-title"), ("x", "0"), ("y", "0"), ("font-size", "11"), ("text-anchor", "middle"), ("fill", "#222222"),
+            ("transform", $"translate(12 {N(Top + PlotHeight / 2)}) rotate(-90)"));
         w.Empty("line", ("x1", N(Left)), ("y1", N(Top)), ("x2", N(Left)), ("y2", N(Baseline)), ("stroke", ReportStyle.AxisColor), ("stroke-width", "1"));
         w.Empty("line", ("x1", N(Left)), ("y1", N(Baseline)), ("x2", N(Left + PlotWidth)), ("y2", N(Baseline)), ("stroke", ReportStyle.AxisColor), ("stroke-width", "1"));
     }

@@ -92,8 +92,9 @@ public class DriftReportTests
 
         var refBars = section.All("rect").Where(r => r.HasClass("ref")).ToList();
         var curBars = section.All("rect").Where(r => r.HasClass("cur")).ToList();
-        Assert.That(section.All("text").Select(t => t.Value).Where(v => v != "reference" && v != "current" && !v.EndsWith('%')),
+        Assert.That(section.All("text").Where(t => !t.HasClass("axis-title")).Select(t => t.Value).Where(v => v != "reference" && v != "current" && !v.EndsWith('%')),
             Is.EqualTo(top.Append("other").Append("unseen")));
+        Assert.That(section.All("text").Where(t => t.HasClass("axis-title")).Select(t => t.Value), Is.EqualTo(new[] { "origin", "share of values" }));
         double pxPerShare = refBars[^2].Number("height") / expectedRef[^2];   // "other" is the largest reference share
         for (int i = 0; i < expectedRef.Length; i++)
         {
