@@ -264,7 +264,7 @@ public sealed class DriftReport
         string window = count == 0 ? "no value in the current window" : $"{ReportStyle.Count(count)} current values";
         if (f.NumericReference is { } nr)
         {
-            w.Element("p", $"{window}, {ReportStyle.Count(missing)} missing; reference {ReportStyle.Count(nr.Count)} values, range [{SvgCharts.Edge(nr.Edges[0])}, {SvgCharts.Edge(nr.Edges[^1])}], mean {ReportStyle.Value(nr.Mean)}, std {ReportStyle.Value(nr.StandardDeviation)}; {nr.Bins} bins and two open edge bins.", ("class", "stats")).Line();
+            w.Element("p", $"{window}, {ReportStyle.Count(missing)} missing; reference {ReportStyle.Count(nr.Count)} values, mean {ReportStyle.Value(nr.Mean)}, std {ReportStyle.Value(nr.StandardDeviation)}; {nr.Bins} bins over [{SvgCharts.Edge(nr.Edges[0])}, {SvgCharts.Edge(nr.Edges[^1])}] and two open edge bins.", ("class", "stats")).Line();
             SvgCharts.Bars(w, $"{f.Name}: reference vs current share per bin", NumericSlots(nr, f.NumericResult!), f.Name, Math.Max(1, (int)Math.Ceiling(nr.Bins / 10.0)));
         }
         else
