@@ -16,8 +16,8 @@ internal static class ReportStyle
     /// <summary>The colour of axes and grid text.</summary>
     public const string AxisColor = "#555555";
 
-    /// <summary>The page's CSS (inline: the report loads nothing).</summary>
-    public const string Css = """
+    /// <summary>The page's CSS (inline: the report loads nothing), with \n line ends whatever the checkout's.</summary>
+    public static readonly string Css = """
         body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; margin: 0; color: #222; background: #fafafa; }
         main { max-width: 980px; margin: 0 auto; padding: 16px 24px 48px; }
         h1 { font-size: 1.6em; margin: 0.6em 0 0.2em; }
@@ -36,7 +36,7 @@ internal static class ReportStyle
         .s-possible { background: #f9a825; color: #222; }
         .s-detected { background: #c62828; }
         .s-grey { background: #757575; }
-        """;
+        """.ReplaceLineEndings("\n");
 
     /// <summary>The fill colour of a status (none green, possible amber, detected red, the others grey).</summary>
     public static string Color(ResultStatus status) => status switch

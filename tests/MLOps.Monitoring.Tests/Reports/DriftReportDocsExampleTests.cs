@@ -11,6 +11,7 @@ namespace MLOps.Monitoring.Tests.Reports;
 public class DriftReportDocsExampleTests
 {
     [Test]
+    [SetCulture("en-US")]
     public async Task MonitoringGuide_DriftReportExample_RunsAndMatchesTheCheckedInPage()
     {
         using var folder = new TempFolder();
@@ -65,7 +66,8 @@ public class DriftReportDocsExampleTests
         if (Environment.GetEnvironmentVariable("MLOPS_UPDATE_DOCS") == "1")
             await File.WriteAllTextAsync(checkedIn, html, new UTF8Encoding(false));
         Assert.That(File.Exists(checkedIn), $"{checkedIn} is missing; run this test with MLOPS_UPDATE_DOCS=1 to write it.");
-        Assert.That(await File.ReadAllTextAsync(checkedIn), Is.EqualTo(html),
+        Assert.That(html, Does.Not.Contain("\r"));
+        Assert.That((await File.ReadAllTextAsync(checkedIn)).ReplaceLineEndings("\n"), Is.EqualTo(html),
             "docs/images/drift-report-example.html is not the page the example renders; run this test with MLOPS_UPDATE_DOCS=1 and review the diff.");
     }
 

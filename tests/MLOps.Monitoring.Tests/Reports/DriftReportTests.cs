@@ -269,6 +269,27 @@ public class DriftReportTests
     }
 
     [Test]
+    public void ToHtml_AnyCulture_GivesTheSamePage()
+    {
+        var (report, _, _) = ReportFlights.ShiftedReport();
+        report.AddTimeSeries("psi", [new(Start, 0.1234, ResultStatus.None), new(Start.AddHours(1), 1234.5, ResultStatus.Detected)], 0.1, 0.25);
+        string invariant = report.ToHtml();
+        var previous = System.Globalization.CultureInfo.CurrentCulture;
+        try
+        {
+            foreach (var culture in new[] { "de-DE", "fr-FR", "ar-SA" })
+            {
+                System.Globalization.CultureInfo.CurrentCulture = new System.Globalization.CultureInfo(culture);
+                Assert.That(report.ToHtml(), Is.EqualTo(invariant), culture);
+            }
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = previous;
+        }
+    }
+
+    [Test]
     public async Task LogDriftReportAsync_Report_IsAPlotArtifactReadBackWithIdenticalBytes()
     {
         using var folder = new TempFolder();
