@@ -115,6 +115,17 @@ public sealed class GroundTruthTests
     }
 
     [Test]
+    public async Task LogGroundTruthAsync_ConcurrentCalls_EachStoredUnderItsOwnSequence()
+    {
+        await using var flights = await RecordedFlights.StartAsync(rows: 16);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 16).Select(i => Task.Run(() => flights.Project.Monitoring.LogGroundTruthAsync(flights.Endpoint.Id, flights.Labels([i])))));
+
+        Assert.That(results.Select(r => Path.GetFileName(r.Path)[..8]).Order(), Is.EqualTo(Enumerable.Range(1, 16).Select(i => i.ToString("D8"))));
+        Assert.That((await ReadAllAsync(flights)).Select(r => r.Key), Is.EquivalentTo(flights.Recorded.Select(r => r.Key)));
+    }
+
+    [Test]
     public async Task LogGroundTruthAsync_EndpointOfAnotherProject_ThrowsNotFound()
     {
         using var folder = new TempFolder();

@@ -146,6 +146,20 @@ public sealed class PerformanceApplicationTests
     }
 
     [Test]
+    public async Task AnalyzeAsync_SameRowTwiceInOneBatch_LaterRowWins()
+    {
+        await using var flights = await RecordedFlights.StartAsync(rows: 2);
+        var first = flights.Recorded[0];
+        await flights.Project.Monitoring.LogGroundTruthAsync(flights.Endpoint.Id, flights.Labels([0, 0], f => f.Delay + 1000));
+        await flights.Project.Monitoring.LogGroundTruthAsync(flights.Endpoint.Id, [first.Key.RequestId, first.Key.RequestId], [first.Flight.Delay + 500, first.Flight.Delay], [first.Key.Row, first.Key.Row]);
+
+        var output = await new PerformanceApplication(new PerformanceOptions { Task = PerformanceTask.Regression, MinimumLabelledRows = 1 }).AnalyzeAsync(await flights.WindowAsync(), CancellationToken.None);
+
+        Assert.That(output.Results.Single(r => r.Name == "mae").Value, Is.EqualTo(Math.Abs(first.Flight.Delay - RecordedFlights.Predict(first.Flight))).Within(1e-12));
+        Assert.That(output.Metrics["labelled_rows"], Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task AnalyzeAsync_LabelsOfAnotherKindThanThePrediction_ThrowsValidationNamingBoth()
     {
         await using var served = await ServedFlights.StartAsync();
