@@ -68,7 +68,7 @@ public sealed class PerformanceApplication : IMonitoringApplication
             results.Add(values is null
                 ? new MonitoringResult(name, double.NaN, ResultKind.ModelPerformance, ResultStatus.InsufficientData)
                 {
-                    Message = $"{joined.Labelled} labelled rows in the window, below the minimum of {Options.MinimumLabelledRows} (PerformanceOptions.MinimumLabelledRows); log more ground truth or use longer windows.",
+                    Message = $"{joined.Labelled} labelled rows in the window (labels from ground-truth column '{Options.LabelColumn}'), below the minimum of {Options.MinimumLabelledRows} (PerformanceOptions.MinimumLabelledRows); log more ground truth or use longer windows.",
                     Statistics = statistics,
                 }
                 : Result(name, values[name], statistics));
@@ -85,7 +85,7 @@ public sealed class PerformanceApplication : IMonitoringApplication
         if (double.IsNaN(value))
             return new MonitoringResult(name, value, ResultKind.ModelPerformance, ResultStatus.InsufficientData)
             {
-                Message = $"'{name}' is undefined for this window: the labelled rows hold a single class.",
+                Message = $"'{name}' is undefined for this window: ROC AUC needs both classes among the labels, R² at least two labelled rows.",
                 Statistics = statistics,
             };
         if (!Options.Thresholds.TryGetValue(name, out var threshold))

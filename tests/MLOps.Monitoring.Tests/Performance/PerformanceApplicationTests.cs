@@ -71,7 +71,7 @@ public sealed class PerformanceApplicationTests
 
         Assert.That(output.Results.Select(r => r.Status), Is.All.EqualTo(ResultStatus.InsufficientData));
         Assert.That(output.Results.Select(r => r.Value), Is.All.NaN);
-        Assert.That(output.Results[0].Message, Does.Contain("30 labelled rows in the window, below the minimum of 31"));
+        Assert.That(output.Results[0].Message, Does.Contain("30 labelled rows in the window (labels from ground-truth column 'label'), below the minimum of 31"));
         Assert.That(output.Metrics["labelled_rows"], Is.EqualTo(30));
         Assert.That(output.Metrics["unlabelled_rows"], Is.EqualTo(170));
         Assert.That(output.Metrics["label_coverage"], Is.EqualTo(0.15).Within(1e-12));
