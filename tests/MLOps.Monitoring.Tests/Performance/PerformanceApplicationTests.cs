@@ -146,6 +146,38 @@ public sealed class PerformanceApplicationTests
     }
 
     [Test]
+    public async Task AnalyzeAsync_MulticlassDelayBuckets_MacroMetricsEqualTheMetricsOfTheJoinedRows()
+    {
+        await using var flights = await RecordedFlights.StartAsync(rows: 1);
+        static string Bucket(double delay) => delay < 0 ? "early" : delay <= 15 ? "on-time" : "late";
+        static string Guess(int hour) => hour >= 17 ? "late" : hour >= 9 ? "on-time" : "early";
+        var chosen = RecordedFlights.Flights.Skip(100).Take(150).ToList();
+        var monitoring = flights.Project.Monitoring;
+        await monitoring.RegisterEndpointAsync("delay-bucket", "1");
+        var inputs = new RecordBatch.Builder().Append("hour", false, c => c.Int32(a => a.AppendRange(chosen.Select(f => f.Hour)))).Build();
+        var outputs = new RecordBatch.Builder().Append("PredictedLabel", false, c => c.String(a => a.AppendRange(chosen.Select(f => Guess(f.Hour))))).Build();
+        var endpoint = await monitoring.RecordResultsAsync("delay-bucket", "1", inputs, outputs, ServedFlights.T0);
+        var keys = new List<(string Id, int Row)>();
+        await foreach (var batch in monitoring.ReadCapturedAsync(endpoint.Id))
+            for (int i = 0; i < batch.Length; i++)
+                keys.Add((((StringArray)batch.Column("request_id")).GetString(i), ((Int32Array)batch.Column("row")).GetValue(i)!.Value));
+        await monitoring.LogGroundTruthAsync(endpoint.Id, keys.Select(k => k.Id).ToList(), chosen.Select(f => Bucket(f.Delay)).ToList(), keys.Select(k => k.Row).ToList());
+
+        var output = await new PerformanceApplication(new PerformanceOptions { Task = PerformanceTask.MulticlassClassification })
+            .AnalyzeAsync(await Windows.ReadAsync(flights.Project, endpoint.Id), CancellationToken.None);
+
+        var expected = PerformanceMetrics.MulticlassClassification<string>(chosen.Select(f => Bucket(f.Delay)).ToArray(), chosen.Select(f => Guess(f.Hour)).ToArray());
+        var results = output.Results.ToDictionary(r => r.Name, r => r.Value);
+        Assert.That(results, Is.EqualTo(new Dictionary<string, double>
+        {
+            ["accuracy"] = expected.Accuracy, ["precision_macro"] = expected.MacroPrecision, ["recall_macro"] = expected.MacroRecall, ["f1_macro"] = expected.MacroF1,
+        }));
+        Assert.That(expected.Accuracy, Is.EqualTo((double)chosen.Count(f => Bucket(f.Delay) == Guess(f.Hour)) / chosen.Count));
+        Assert.That(output.Metrics["class_count"], Is.EqualTo(3));
+        Assert.That(output.Metrics["labelled_rows"], Is.EqualTo(150));
+    }
+
+    [Test]
     public async Task AnalyzeAsync_SameRowTwiceInOneBatch_LaterRowWins()
     {
         await using var flights = await RecordedFlights.StartAsync(rows: 2);
