@@ -13,7 +13,7 @@ namespace MLOps.Monitoring;
 /// predictions (<see cref="StartCaptureAsync"/>), batch results recorded by hand (<see cref="RecordResultsAsync"/>) and the
 /// captured data read back as Arrow batches (<see cref="ReadCapturedAsync"/>).
 /// </summary>
-public sealed class MonitoringCatalog
+public sealed partial class MonitoringCatalog
 {
     private readonly ILogger _logger;
 

@@ -25,8 +25,9 @@ internal static class CaptureFiles
         return path;
     }
 
-    /// <summary>Reads the rows of an endpoint whose time is in [from, to), file by file in time order.</summary>
-    public static async IAsyncEnumerable<RecordBatch> ReadAsync(string root, string endpointId, DateTimeOffset? from, DateTimeOffset? to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>Reads the rows of an endpoint whose time is in [from, to), file by file in time order (only the given
+    /// <paramref name="columns"/>, which must include the time, when not null).</summary>
+    public static async IAsyncEnumerable<RecordBatch> ReadAsync(string root, string endpointId, DateTimeOffset? from, DateTimeOffset? to, [EnumeratorCancellation] CancellationToken cancellationToken, IReadOnlyCollection<string>? columns = null)
     {
         var folder = EndpointFolder(root, endpointId);
         if (!Directory.Exists(folder)) yield break;
@@ -36,7 +37,7 @@ internal static class CaptureFiles
             .OrderBy(f => Path.GetFileName(f.Path), StringComparer.Ordinal);
         foreach (var file in files)
         {
-            await foreach (var batch in DatasetReader.ReadParquetAsync(file.Path, cancellationToken: cancellationToken).ConfigureAwait(false))
+            await foreach (var batch in DatasetReader.ReadParquetAsync(file.Path, columns is null ? null : new ParquetReadOptions { Columns = columns }, cancellationToken).ConfigureAwait(false))
             {
                 var slice = Slice(batch, from, to);
                 if (slice.Length > 0) yield return slice;

@@ -1,0 +1,73 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Apache.Arrow;
+using MLOps.Monitoring.Capture;
+
+namespace MLOps.Monitoring.GroundTruth;
+
+/// <summary>
+/// Where ground truth lives: <c>{root}/{endpoint id}/ground-truth/{sequence}-{logged time}.parquet</c>, one file per log call.
+/// The sequence (8 digits, one more than the highest file present) orders the logs, so that a later label of the same row wins;
+/// each file is written to a temporary name and renamed once complete (a rename that finds the name taken retries with the next
+/// sequence), so a reader never sees a half-written file and two writers never overwrite each other.
+/// </summary>
+internal static class GroundTruthFiles
+{
+    public const string FolderName = "ground-truth";
+
+    /// <summary>The column of the time a label was logged (timestamp, microseconds, UTC), added to every stored file.</summary>
+    public const string LoggedAt = "logged_at";
+
+    public static string Folder(string root, string endpointId) => Path.Combine(CaptureFiles.EndpointFolder(root, endpointId), FolderName);
+
+    public static async Task<string> WriteAsync(string root, string endpointId, DateTimeOffset loggedAt, RecordBatch batch, CancellationToken cancellationToken)
+    {
+        var folder = Folder(root, endpointId);
+        Directory.CreateDirectory(folder);
+        var pending = Path.Combine(folder, $".pending-{Guid.NewGuid():N}.tmp");
+        await DatasetWriter.WriteParquetFileAsync([batch], pending, cancellationToken).ConfigureAwait(false);
+        var time = loggedAt.UtcDateTime.ToString("yyyyMMdd'T'HHmmssfffffff", CultureInfo.InvariantCulture);
+        try
+        {
+            for (int sequence = NextSequence(folder); ; sequence++)
+            {
+                var path = Path.Combine(folder, $"{sequence.ToString("D8", CultureInfo.InvariantCulture)}-{time}Z.parquet");
+                if (File.Exists(path)) continue;
+                try
+                {
+                    File.Move(pending, path, overwrite: false);
+                    return path;
+                }
+                catch (IOException) when (File.Exists(path))
+                {
+                    // Another writer took this sequence between the check and the rename: try the next one.
+                }
+            }
+        }
+        finally
+        {
+            if (File.Exists(pending)) File.Delete(pending);
+        }
+    }
+
+    /// <summary>The stored ground truth of an endpoint, file by file in logging order.</summary>
+    public static async IAsyncEnumerable<RecordBatch> ReadAsync(string root, string endpointId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var folder = Folder(root, endpointId);
+        if (!Directory.Exists(folder)) yield break;
+        var files = Directory.EnumerateFiles(folder, "*.parquet").Where(f => Sequence(f) >= 0).OrderBy(Path.GetFileName, StringComparer.Ordinal).ToList();
+        foreach (var file in files)
+            await foreach (var batch in DatasetReader.ReadParquetAsync(file, cancellationToken: cancellationToken).ConfigureAwait(false))
+                yield return batch;
+    }
+
+    private static int NextSequence(string folder)
+        => Directory.EnumerateFiles(folder, "*.parquet").Select(Sequence).DefaultIfEmpty(0).Max() + 1;
+
+    private static int Sequence(string path)
+    {
+        var name = Path.GetFileName(path);
+        int dash = name.IndexOf('-', StringComparison.Ordinal);
+        return dash == 8 && int.TryParse(name.AsSpan(0, 8), NumberStyles.None, CultureInfo.InvariantCulture, out var sequence) ? sequence : -1;
+    }
+}
