@@ -60,6 +60,67 @@ public class CaptureInferenceBenchmarks
         return _plain.InferAsync(ServingBenchData.ModelName, _request);
     }
 
+    /// <summary>
+    /// Not a benchmark (<c>--profile-capture-inproc --rounds N</c>): where the capture's cost goes, in process. Both sides in
+    /// alternating rounds of 50,000 typed <c>InferAsync</c> calls in chunks of 5,000 (each capture chunk followed by
+    /// <c>FlushAsync</c>, so the buffer never overflows and the writer's work is inside the round): the calling thread's
+    /// CPU per request, the process's CPU per request (the difference on the capture side is the writer's and the GC's
+    /// threads), bytes allocated per request by all threads and the garbage collections per 100,000 requests.
+    /// </summary>
+    public static async Task ProfileAsync(int rounds)
+    {
+        var bench = new CaptureInferenceBenchmarks();
+        await bench.SetupAsync();
+        try
+        {
+            const int Chunk = 5_000, Calls = 50_000;
+            var process = System.Diagnostics.Process.GetCurrentProcess();
+            var thread = new List<double>[] { [], [] };
+            var total = new List<double>[] { [], [] };
+            var bytes = new double[2];
+            var gcs = new int[2, 3];
+            for (int r = -1; r < rounds; r++) // round -1 warms up
+            {
+                for (int s = 0; s < 2; s++)
+                {
+                    process.Refresh();
+                    var p0 = process.TotalProcessorTime;
+                    double t0 = OnlineBenchTiming.ThreadCpu.Microseconds();
+                    long a0 = GC.GetTotalAllocatedBytes(precise: true);
+                    int[] g0 = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+                    double threadUs = 0;
+                    for (int done = 0; done < Calls; done += Chunk)
+                    {
+                        double c0 = OnlineBenchTiming.ThreadCpu.Microseconds();
+                        for (int i = 0; i < Chunk; i++)
+                        {
+                            var task = s == 0 ? bench.NoCapture() : bench.Capture();
+                            if (!task.IsCompleted) throw new InvalidOperationException("InferAsync was expected to complete synchronously.");
+                        }
+                        threadUs += OnlineBenchTiming.ThreadCpu.Microseconds() - c0;
+                        if (s == 1) await bench._session.FlushAsync();
+                    }
+                    process.Refresh();
+                    if (r < 0) continue;
+                    thread[s].Add(threadUs / Calls);
+                    total[s].Add((process.TotalProcessorTime - p0).TotalMicroseconds / Calls);
+                    bytes[s] += (GC.GetTotalAllocatedBytes(precise: true) - a0) / (double)Calls / rounds;
+                    for (int g = 0; g < 3; g++) gcs[s, g] += GC.CollectionCount(g) - g0[g];
+                }
+            }
+            Console.WriteLine($"// Capture in process, {rounds} alternating rounds of {Calls:N0} typed InferAsync calls (capture chunks of {Chunk:N0} + FlushAsync); load average {string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3))}:");
+            for (int s = 0; s < 2; s++)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"//   {(s == 0 ? "NoCapture" : "Capture"),-10} calling thread {thread[s].Order().ElementAt(rounds / 2),6:F2} us  process {total[s].Order().ElementAt(rounds / 2),6:F2} us CPU/request (medians)  {bytes[s],6:F0} B/request  GCs per 100k: gen0 {gcs[s, 0] * 100_000.0 / Calls / rounds:F1} gen1 {gcs[s, 1] * 100_000.0 / Calls / rounds:F1} gen2 {gcs[s, 2] * 100_000.0 / Calls / rounds:F1}"));
+            }
+        }
+        finally
+        {
+            await bench.CleanupAsync();
+        }
+    }
+
     /// <summary>The request on a server with a capture session (every request sampled).</summary>
     [Benchmark]
     public ValueTask<InferenceResponse> Capture()
