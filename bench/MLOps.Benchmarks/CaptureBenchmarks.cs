@@ -78,6 +78,7 @@ public class CaptureInferenceBenchmarks
             var thread = new List<double>[] { [], [] };
             var total = new List<double>[] { [], [] };
             var bytes = new double[2];
+            var own = new double[2];
             var gcs = new int[2, 3];
             for (int r = -1; r < rounds; r++) // round -1 warms up
             {
@@ -89,6 +90,7 @@ public class CaptureInferenceBenchmarks
                     long a0 = GC.GetTotalAllocatedBytes(precise: true);
                     int[] g0 = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
                     double threadUs = 0;
+                    long own0 = GC.GetAllocatedBytesForCurrentThread();
                     for (int done = 0; done < Calls; done += Chunk)
                     {
                         double c0 = OnlineBenchTiming.ThreadCpu.Microseconds();
@@ -102,6 +104,7 @@ public class CaptureInferenceBenchmarks
                     }
                     process.Refresh();
                     if (r < 0) continue;
+                    own[s] += (GC.GetAllocatedBytesForCurrentThread() - own0) / (double)Calls / rounds;
                     thread[s].Add(threadUs / Calls);
                     total[s].Add((process.TotalProcessorTime - p0).TotalMicroseconds / Calls);
                     bytes[s] += (GC.GetTotalAllocatedBytes(precise: true) - a0) / (double)Calls / rounds;
@@ -112,7 +115,7 @@ public class CaptureInferenceBenchmarks
             for (int s = 0; s < 2; s++)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"//   {(s == 0 ? "NoCapture" : "Capture"),-10} calling thread {thread[s].Order().ElementAt(rounds / 2),6:F2} us  process {total[s].Order().ElementAt(rounds / 2),6:F2} us CPU/request (medians)  {bytes[s],6:F0} B/request  GCs per 100k: gen0 {gcs[s, 0] * 100_000.0 / Calls / rounds:F1} gen1 {gcs[s, 1] * 100_000.0 / Calls / rounds:F1} gen2 {gcs[s, 2] * 100_000.0 / Calls / rounds:F1}"));
+                    $"//   {(s == 0 ? "NoCapture" : "Capture"),-10} calling thread {thread[s].Order().ElementAt(rounds / 2),6:F2} us  process {total[s].Order().ElementAt(rounds / 2),6:F2} us CPU/request (medians)  {bytes[s],6:F0} B/request ({own[s]:F0} B on the calling thread)  GCs per 100k: gen0 {gcs[s, 0] * 100_000.0 / Calls / rounds:F1} gen1 {gcs[s, 1] * 100_000.0 / Calls / rounds:F1} gen2 {gcs[s, 2] * 100_000.0 / Calls / rounds:F1}"));
             }
         }
         finally

@@ -33,9 +33,6 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
     private long _lost;
     private int _disposed;
 
-    /// <summary>How long the writer lets records gather after it emptied the buffer, before it waits for the next one (real
-    /// time, not the project's clock: it paces the writer and never decides what is stored).</summary>
-    private static readonly TimeSpan GatherPause = TimeSpan.FromMilliseconds(2);
 
     internal CaptureSession(MonitoringCatalog catalog, InferenceServer server, IReadOnlyList<ModelEndpoint> endpoints, CaptureOptions options)
     {
@@ -152,9 +149,6 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
                 await StoreCountersAsync(null).ConfigureAwait(false);
                 item.Flush?.TrySetResult();
             }
-            // Let records gather before waiting again: a wait that a request's TryWrite completes costs a thread-pool
-            // dispatch (and often a thread wake-up) per request; this pause makes it at most one per pause.
-            await Task.Delay(GatherPause, TimeProvider.System).ConfigureAwait(false);
         }
         await WritePendingAsync().ConfigureAwait(false);
         await StoreCountersAsync(EndpointState.Stopped).ConfigureAwait(false);
