@@ -8,6 +8,8 @@ using MLOps.Benchmarks;
 //   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile-serving-process [rounds]   HTTP serving, servers in a child process
 //   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile-serving-inproc   CPU and bytes per step of the in-process JSON path
 //   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile-serving-handlers   CPU and bytes per request of each side's request delegate
+//   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile-capture-http --rounds N   HTTP with monitoring capture on vs off
+//   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile-capture-inproc --rounds N   where the capture's CPU and bytes go
 var quick = args.Contains("--quick", StringComparer.Ordinal);
 if (args.Contains("--profile", StringComparer.Ordinal))
 {
@@ -27,6 +29,16 @@ if (args.Contains("--profile-serving", StringComparer.Ordinal))
 if (Array.IndexOf(args, "--profile-serving-process") is int processAt and >= 0)
 {
     await HttpInferenceBenchmarks.ProfileProcessAsync(int.TryParse(args.ElementAtOrDefault(processAt + 1), out int processRounds) ? processRounds : 15).ConfigureAwait(false);
+    return;
+}
+if (args.Contains("--profile-capture-inproc", StringComparer.Ordinal))
+{
+    await CaptureInferenceBenchmarks.ProfileAsync(args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(5)).ConfigureAwait(false);
+    return;
+}
+if (args.Contains("--profile-capture-http", StringComparer.Ordinal))
+{
+    await CaptureHttpProfile.RunAsync(args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(11)).ConfigureAwait(false);
     return;
 }
 if (args.Contains("--profile-serving-inproc", StringComparer.Ordinal))

@@ -552,7 +552,9 @@ public class HttpInferenceBenchmarks
 
     private Task RunAsync(HttpClient client, string path, byte[] body) => RunAsync(client, path, body, Concurrency);
 
-    private static async Task RunAsync(HttpClient client, string path, byte[] body, int concurrency, int requests = Requests)
+    /// <summary>Sends <paramref name="requests"/> POSTs of <paramref name="body"/> by <paramref name="concurrency"/> clients; with
+    /// <paramref name="latencies"/> (at least <paramref name="requests"/> long) also records each request's wall time in microseconds.</summary>
+    internal static async Task RunAsync(HttpClient client, string path, byte[] body, int concurrency, int requests = Requests, double[]? latencies = null)
     {
         int next = -1;
         var workers = new Task[concurrency];
@@ -560,14 +562,20 @@ public class HttpInferenceBenchmarks
         {
             workers[w] = Task.Run(async () =>
             {
-                while (Interlocked.Increment(ref next) < requests)
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < requests)
+                {
+                    long start = System.Diagnostics.Stopwatch.GetTimestamp();
                     await SendAsync(client, path, body);
+                    if (latencies is not null)
+                        latencies[i] = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+                }
             });
         }
         await Task.WhenAll(workers);
     }
 
-    private static async Task SendAsync(HttpClient client, string path, byte[] body)
+    internal static async Task SendAsync(HttpClient client, string path, byte[] body)
     {
         using var content = new ByteArrayContent(body);
         content.Headers.ContentType = Json;
@@ -577,7 +585,7 @@ public class HttpInferenceBenchmarks
             throw new InvalidOperationException($"POST {path} answered {(int)response.StatusCode}: {System.Text.Encoding.UTF8.GetString(text)}");
     }
 
-    private static async Task<(WebApplication App, HttpClient Client)> StartAsync(Action<WebApplicationBuilder> configure, Action<WebApplication> map)
+    internal static async Task<(WebApplication App, HttpClient Client)> StartAsync(Action<WebApplicationBuilder> configure, Action<WebApplication> map)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");

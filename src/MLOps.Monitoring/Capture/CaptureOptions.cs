@@ -15,9 +15,11 @@ public sealed record CaptureOptions
     /// <summary>The seed of the sampling, for a reproducible choice of requests; <see langword="null"/> (default) for a shared random source.</summary>
     public int? SamplingSeed { get; init; }
 
-    /// <summary>How many requests the writer gathers before it writes them (default 1,000); it also writes what it has on every
-    /// <see cref="FlushInterval"/>, on <see cref="CaptureSession.FlushAsync"/> and when the session is disposed.</summary>
-    public int BatchSize { get; init; } = 1_000;
+    /// <summary>How many requests the writer gathers (already in columns) before it writes them (default 10,000: one file per
+    /// endpoint and hour costs a few milliseconds whatever its size, so larger files make capture cheaper under load); it also
+    /// writes what it has on every <see cref="FlushInterval"/>, on <see cref="CaptureSession.FlushAsync"/> and when the session
+    /// is disposed.</summary>
+    public int BatchSize { get; init; } = 10_000;
 
     /// <summary>How often the writer stores what it has gathered and the endpoints' counters (default 10 seconds, measured with
     /// the project's <see cref="MLOpsProject.TimeProvider"/>).</summary>
@@ -35,7 +37,7 @@ public sealed record CaptureOptions
         if (!(SamplingRate is >= 0 and <= 1))
             throw new ValidationException($"CaptureOptions.SamplingRate is {SamplingRate}; it must be between 0 and 1 (1 stores every request).");
         if (BatchSize < 1)
-            throw new ValidationException($"CaptureOptions.BatchSize is {BatchSize}; it must be at least 1 (default 1,000).");
+            throw new ValidationException($"CaptureOptions.BatchSize is {BatchSize}; it must be at least 1 (default 10,000).");
         if (FlushInterval <= TimeSpan.Zero)
             throw new ValidationException($"CaptureOptions.FlushInterval is {FlushInterval}; it must be positive (default 10 seconds).");
         ArgumentNullException.ThrowIfNull(References);

@@ -14,18 +14,16 @@ namespace MLOps.Monitoring.Capture;
 /// </summary>
 public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
 {
-    private static readonly object s_tick = new();
-
     private readonly MonitoringCatalog _catalog;
     private readonly InferenceServer _server;
     private readonly CaptureOptions _options;
     private readonly Dictionary<(string Model, string? Version), EndpointSlot> _slots;
-    private readonly Channel<object> _channel;
+    private readonly Channel<CaptureItem> _channel;
     private readonly CaptureTelemetry _telemetry;
     private readonly ILogger _logger;
     private readonly Random? _sampler;
     private readonly Lock _samplerLock = new();
-    private readonly List<(EndpointSlot Slot, InferenceRecord Record)> _pending = [];
+    private readonly PendingCapture _pending;
     private IDisposable? _subscription;
     private ITimer? _timer;
     private Task _writer = Task.CompletedTask;
@@ -35,6 +33,7 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
     private long _lost;
     private int _disposed;
 
+
     internal CaptureSession(MonitoringCatalog catalog, InferenceServer server, IReadOnlyList<ModelEndpoint> endpoints, CaptureOptions options)
     {
         _catalog = catalog;
@@ -42,7 +41,7 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
         _options = options;
         Endpoints = endpoints;
         _slots = endpoints.ToDictionary(e => (e.Model, e.ModelVersion), e => new EndpointSlot(e, catalog.Project.Name));
-        _channel = Channel.CreateBounded<object>(new BoundedChannelOptions(options.BufferCapacity)
+        _channel = Channel.CreateBounded<CaptureItem>(new BoundedChannelOptions(options.BufferCapacity)
         {
             FullMode = BoundedChannelFullMode.Wait, // TryWrite returns false when full: serving never waits
             SingleReader = true,
@@ -50,6 +49,7 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
         _telemetry = CaptureTelemetry.For(catalog.Project.Options.MeterFactory);
         _logger = catalog.Project.LoggerFactory.CreateLogger("MLOps.Monitoring");
         _sampler = options.SamplingSeed is { } seed ? new Random(seed) : null;
+        _pending = new PendingCapture(slot => InputNames(slot.Endpoint));
     }
 
     /// <summary>The endpoints of the served models, as registered when the session started.</summary>
@@ -79,7 +79,7 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
     internal void StartWriter()
     {
         _writer = Task.Run(RunAsync);
-        _timer = _catalog.Project.TimeProvider.CreateTimer(_ => _channel.Writer.TryWrite(s_tick), null, _options.FlushInterval, _options.FlushInterval);
+        _timer = _catalog.Project.TimeProvider.CreateTimer(_ => _channel.Writer.TryWrite(default), null, _options.FlushInterval, _options.FlushInterval);
     }
 
     /// <inheritdoc />
@@ -88,7 +88,7 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
         if (Volatile.Read(ref _disposed) != 0 || !_slots.TryGetValue((record.Model, record.ModelVersion), out var slot)) return;
         slot.Count(record.Started, !record.IsSuccess);
         if (!Sampled()) return;
-        if (_channel.Writer.TryWrite((slot, record))) return;
+        if (_channel.Writer.TryWrite(new CaptureItem(slot, record, null))) return;
         var dropped = Interlocked.Increment(ref _dropped);
         slot.AddDropped(1);
         _telemetry.Dropped.Add(1, slot.Tags);
@@ -113,7 +113,7 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await _channel.Writer.WriteAsync(done, cancellationToken).ConfigureAwait(false);
+        await _channel.Writer.WriteAsync(new CaptureItem(null, null, done), cancellationToken).ConfigureAwait(false);
         await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -134,70 +134,69 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
 
     private async Task RunAsync()
     {
-        await foreach (var item in _channel.Reader.ReadAllAsync().ConfigureAwait(false))
+        var reader = _channel.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            switch (item)
+            while (reader.TryRead(out var item))
             {
-                case ValueTuple<EndpointSlot, InferenceRecord> captured:
-                    _pending.Add(captured);
+                if (item.Record is { } record)
+                {
+                    Add(item.Slot!, record);
                     if (_pending.Count >= _options.BatchSize) await WritePendingAsync().ConfigureAwait(false);
-                    break;
-                case TaskCompletionSource flush:
-                    await WritePendingAsync().ConfigureAwait(false);
-                    await StoreCountersAsync(null).ConfigureAwait(false);
-                    flush.TrySetResult();
-                    break;
-                default: // the timer's tick
-                    await WritePendingAsync().ConfigureAwait(false);
-                    await StoreCountersAsync(null).ConfigureAwait(false);
-                    break;
+                    continue;
+                }
+                await WritePendingAsync().ConfigureAwait(false); // a flush, or the timer's tick
+                await StoreCountersAsync(null).ConfigureAwait(false);
+                item.Flush?.TrySetResult();
             }
         }
         await WritePendingAsync().ConfigureAwait(false);
         await StoreCountersAsync(EndpointState.Stopped).ConfigureAwait(false);
     }
 
-    /// <summary>Writes the pending records: per endpoint, hour and columns, one file of rows ordered by time.</summary>
+    /// <summary>Turns a record into columns of the pending batches as soon as it is read (so it is not kept alive until the write).</summary>
+    private void Add(EndpointSlot slot, InferenceRecord record)
+    {
+        try
+        {
+            _pending.Add(slot, record);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Lose(slot, 1, ex);
+        }
+    }
+
+    /// <summary>Writes the pending batches: per endpoint, hour and columns, one file of rows ordered by time.</summary>
     private async Task WritePendingAsync()
     {
         if (_pending.Count == 0) return;
-        foreach (var endpoint in _pending.GroupBy(p => p.Slot))
+        foreach (var batch in _pending.Batches)
         {
-            var slot = endpoint.Key;
-            var inputNames = InputNames(slot.Endpoint);
-            var records = endpoint.Select(p => p.Record).ToList();
+            if (batch.Records == 0) continue;
             try
             {
-                var files = records
-                    .Select(r => CapturedRecord.From(r, inputNames))
-                    .GroupBy(c => (Hour: Hour(c.Record.Started), c.Signature));
-                foreach (var file in files)
-                {
-                    var ordered = file.OrderBy(c => c.Record.Started).ToList();
-                    var batch = CapturedRecord.ToBatch(ordered);
-                    await CaptureFiles.WriteAsync(_catalog.CaptureRoot, slot.Endpoint.Id, ordered[0].Record.Started, batch, CancellationToken.None).ConfigureAwait(false);
-                    Interlocked.Add(ref _written, ordered.Count);
-                    records.RemoveAll(r => ordered.Any(o => ReferenceEquals(o.Record, r)));
-                }
+                await CaptureFiles.WriteAsync(_catalog.CaptureRoot, batch.Slot.Endpoint.Id, batch.First, batch.Build(), CancellationToken.None).ConfigureAwait(false);
+                Interlocked.Add(ref _written, batch.Records);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                Interlocked.Increment(ref _failedWrites);
-                Interlocked.Add(ref _lost, records.Count);
-                slot.AddDropped(records.Count);
-                var tags = slot.Tags;
-                tags.Add("error.type", ex.GetType().FullName);
-                _telemetry.Failed.Add(records.Count, tags);
-                CaptureLog.WriteFailed(_logger, ex, records.Count, slot.Endpoint.Name, slot.Endpoint.Id);
+                Lose(batch.Slot, batch.Records, ex);
             }
         }
         _pending.Clear();
     }
 
-    private static DateTimeOffset Hour(DateTimeOffset time)
+    /// <summary>Counts and logs records that could not be stored.</summary>
+    private void Lose(EndpointSlot slot, int records, Exception ex)
     {
-        var utc = time.UtcDateTime;
-        return new DateTimeOffset(utc.Year, utc.Month, utc.Day, utc.Hour, 0, 0, TimeSpan.Zero);
+        Interlocked.Increment(ref _failedWrites);
+        Interlocked.Add(ref _lost, records);
+        slot.AddDropped(records);
+        var tags = slot.Tags;
+        tags.Add("error.type", ex.GetType().FullName);
+        _telemetry.Failed.Add(records, tags);
+        CaptureLog.WriteFailed(_logger, ex, records, slot.Endpoint.Name, slot.Endpoint.Id);
     }
 
     private IReadOnlyList<string> InputNames(ModelEndpoint endpoint)
@@ -231,3 +230,7 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
         }
     }
 }
+
+/// <summary>An item of the capture buffer: a record of an endpoint, a flush request, or (all null) the timer's tick. A struct,
+/// so handing a record to the buffer allocates nothing on the request's thread.</summary>
+internal readonly record struct CaptureItem(EndpointSlot? Slot, InferenceRecord? Record, TaskCompletionSource? Flush);

@@ -6,32 +6,26 @@ using MLOps.Serving.Protocol;
 
 namespace MLOps.Monitoring.Capture;
 
-/// <summary>An inference record turned into columns (on the writer's thread, never on serving's).</summary>
+/// <summary>An inference record turned into columns: the general path of <see cref="CaptureBatch"/> for what its tensor fast path
+/// does not take (rows requests, tensors of several values per row, a request that could not be parsed).</summary>
 internal sealed class CapturedRecord
 {
-    private CapturedRecord(InferenceRecord record, int rows, List<(string Name, Array Values)> columns)
+    private CapturedRecord(int rows, List<CapturedColumn> columns)
     {
-        Record = record;
         Rows = rows;
         Columns = columns;
-        Signature = string.Join('|', columns.Select(c => $"{c.Name}:{c.Values.GetType().Name}"));
     }
-
-    public InferenceRecord Record { get; }
 
     /// <summary>The number of rows of the request.</summary>
     public int Rows { get; }
 
     /// <summary>The feature and output columns: float[], double[], long[], bool[], string?[], double?[] or bool?[] of <see cref="Rows"/> values.</summary>
-    public List<(string Name, Array Values)> Columns { get; }
-
-    /// <summary>The column names and types: records with the same signature go to the same file.</summary>
-    public string Signature { get; }
+    public List<CapturedColumn> Columns { get; }
 
     /// <summary>Turns a record into columns; <paramref name="inputNames"/> names the inputs of positional rows requests.</summary>
     public static CapturedRecord From(InferenceRecord record, IReadOnlyList<string> inputNames)
     {
-        var columns = new List<(string, Array)>();
+        var columns = new List<CapturedColumn>();
         int rows = 1;
         if (record.Request is { } request)
         {
@@ -43,18 +37,20 @@ internal sealed class CapturedRecord
             else if (request.Inputs.Count > 0)
             {
                 rows = RowCount(request.Inputs[0]);
-                AddTensors(columns, CaptureColumns.InputPrefix, request.Inputs, rows);
+                AddTensors(columns, output: false, request.Inputs, rows);
             }
         }
         if (record.Response is { } response)
-            AddTensors(columns, CaptureColumns.OutputPrefix, response.Outputs, rows);
-        return new CapturedRecord(record, rows, columns);
+            AddTensors(columns, output: true, response.Outputs, rows);
+        return new CapturedRecord(rows, columns);
     }
 
-    private static int RowCount(InferenceTensor tensor) => tensor.Shape.Length == 0 ? 1 : (int)Math.Max(0, tensor.Shape[0]);
+    /// <summary>The rows of a request with this first tensor: the first dimension (1 for a scalar).</summary>
+    internal static int RowCount(InferenceTensor tensor) => tensor.Shape.Length == 0 ? 1 : (int)Math.Max(0, tensor.Shape[0]);
 
-    private static void AddTensors(List<(string, Array)> columns, string prefix, IReadOnlyList<InferenceTensor> tensors, int rows)
+    private static void AddTensors(List<CapturedColumn> columns, bool output, IReadOnlyList<InferenceTensor> tensors, int rows)
     {
+        var prefix = output ? CaptureColumns.OutputPrefix : CaptureColumns.InputPrefix;
         foreach (var tensor in tensors)
         {
             if (RowCount(tensor) != rows || (rows == 0 ? tensor.Data.Length != 0 : tensor.Data.Length % rows != 0)) continue;
@@ -62,7 +58,7 @@ internal sealed class CapturedRecord
             var values = Values(tensor.Data);
             if (width == 1)
             {
-                columns.Add((prefix + tensor.Name, values));
+                columns.Add(new(prefix + tensor.Name, values, tensor.Name, output));
                 continue;
             }
             for (int j = 0; j < width; j++)
@@ -70,7 +66,7 @@ internal sealed class CapturedRecord
                 var column = Array.CreateInstance(values.GetType().GetElementType()!, rows);
                 for (int i = 0; i < rows; i++)
                     column.SetValue(values.GetValue(i * width + j), i);
-                columns.Add(($"{prefix}{tensor.Name}[{j}]", column));
+                columns.Add(new($"{prefix}{tensor.Name}[{j}]", column, null, output));
             }
         }
     }
@@ -85,7 +81,7 @@ internal sealed class CapturedRecord
         _ => data.AsInt64().ToArray(),
     };
 
-    private static void AddRows(List<(string, Array)> columns, RowsRequest request, IReadOnlyList<string> inputNames)
+    private static void AddRows(List<CapturedColumn> columns, RowsRequest request, IReadOnlyList<string> inputNames)
     {
         var names = new List<string>();
         foreach (var row in request.Rows)
@@ -101,7 +97,7 @@ internal sealed class CapturedRecord
             var values = new RowValue[request.Rows.Count];
             for (int r = 0; r < values.Length; r++)
                 values[r] = Find(request.Rows[r], name, names.IndexOf(name));
-            columns.Add((CaptureColumns.InputPrefix + name, RowColumn(values)));
+            columns.Add(new(CaptureColumns.InputPrefix + name, RowColumn(values), null, false));
         }
     }
 
@@ -119,28 +115,6 @@ internal sealed class CapturedRecord
         if (kinds is [RowValueKind.Boolean])
             return Array.ConvertAll(values, v => v.IsNull ? (bool?)null : v.Boolean);
         return Array.ConvertAll(values, v => v.IsNull ? null : v.Kind == RowValueKind.String ? v.String : v.ToString());
-    }
-
-    /// <summary>Builds one Arrow batch of records that share a signature, ordered by start time.</summary>
-    public static RecordBatch ToBatch(IReadOnlyList<CapturedRecord> records)
-    {
-        int length = records.Sum(r => r.Rows);
-        var header = new HeaderBuilder(length);
-        foreach (var captured in records)
-        {
-            var r = captured.Record;
-            for (int i = 0; i < captured.Rows; i++)
-                header.Append(r.RequestId ?? "", i, r.Started, r.Latency.TotalMilliseconds, r.StatusCode, r.Error);
-        }
-        var fields = new List<Field>(HeaderFields);
-        var arrays = header.Build();
-        for (int c = 0; c < records[0].Columns.Count; c++)
-        {
-            var array = Build(records, c, length);
-            fields.Add(new Field(records[0].Columns[c].Name, array.Data.DataType, nullable: true));
-            arrays.Add(array);
-        }
-        return new RecordBatch(new Schema(fields, null), arrays, length);
     }
 
     /// <summary>Builds the request columns (<see cref="HeaderFields"/>) row by row.</summary>
@@ -177,57 +151,11 @@ internal sealed class CapturedRecord
         new(CaptureColumns.StatusCode, Int32Type.Default, nullable: false),
         new(CaptureColumns.Error, StringType.Default, nullable: true),
     ];
-
-    private static IArrowArray Build(IReadOnlyList<CapturedRecord> records, int column, int length)
-    {
-        switch (records[0].Columns[column].Values)
-        {
-            case float[]:
-            {
-                var b = new FloatArray.Builder().Reserve(length);
-                foreach (var r in records) b.AppendRange((float[])r.Columns[column].Values);
-                return b.Build();
-            }
-            case double[]:
-            {
-                var b = new DoubleArray.Builder().Reserve(length);
-                foreach (var r in records) b.AppendRange((double[])r.Columns[column].Values);
-                return b.Build();
-            }
-            case long[]:
-            {
-                var b = new Int64Array.Builder().Reserve(length);
-                foreach (var r in records) b.AppendRange((long[])r.Columns[column].Values);
-                return b.Build();
-            }
-            case bool[]:
-            {
-                var b = new BooleanArray.Builder().Reserve(length);
-                foreach (var r in records) b.AppendRange((bool[])r.Columns[column].Values);
-                return b.Build();
-            }
-            case double?[]:
-            {
-                var b = new DoubleArray.Builder().Reserve(length);
-                foreach (var r in records) foreach (var v in (double?[])r.Columns[column].Values) b.Append(v);
-                return b.Build();
-            }
-            case bool?[]:
-            {
-                var b = new BooleanArray.Builder().Reserve(length);
-                foreach (var r in records)
-                    foreach (var v in (bool?[])r.Columns[column].Values)
-                        if (v is { } value) b.Append(value); else b.AppendNull();
-                return b.Build();
-            }
-            default:
-            {
-                var b = new StringArray.Builder().Reserve(length);
-                foreach (var r in records)
-                    foreach (var v in (string?[])r.Columns[column].Values)
-                        if (v is null) b.AppendNull(); else b.Append(v);
-                return b.Build();
-            }
-        }
-    }
 }
+
+/// <summary>A feature or output column of a <see cref="CapturedRecord"/>.</summary>
+/// <param name="Name">The stored column name (<c>input.distance</c>, <c>output.Score</c>, <c>input.x[0]</c>).</param>
+/// <param name="Values">The values, one per row.</param>
+/// <param name="Tensor">The name of the tensor it holds whole (one value per row), else <see langword="null"/>.</param>
+/// <param name="Output">Whether it comes from the response.</param>
+internal readonly record struct CapturedColumn(string Name, Array Values, string? Tensor, bool Output);

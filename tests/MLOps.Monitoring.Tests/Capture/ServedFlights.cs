@@ -137,7 +137,8 @@ public sealed class ServedFlights : IAsyncDisposable
         return rows;
     }
 
-    private static object? Value(IArrowArray array, int i) => array.IsNull(i) ? null : array switch
+    /// <summary>The value of row <paramref name="i"/> of a captured column, boxed (null for a null).</summary>
+    public static object? Value(IArrowArray array, int i) => array.IsNull(i) ? null : array switch
     {
         FloatArray a => a.GetValue(i),
         DoubleArray a => a.GetValue(i),
