@@ -8,10 +8,16 @@ using MLOps.Benchmarks;
 //   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile-serving-process [rounds]   HTTP serving, servers in a child process
 //   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile-serving-inproc   CPU and bytes per step of the in-process JSON path
 //   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile-serving-handlers   CPU and bytes per request of each side's request delegate
+//   dotnet run -c Release --project bench/MLOps.Benchmarks -- --drift-quality [--windows-scale 0.2]   drift detectors on real flights: false-alarm and detection rates
 var quick = args.Contains("--quick", StringComparer.Ordinal);
 if (args.Contains("--profile", StringComparer.Ordinal))
 {
     await HotPathProfile.RunAsync(Console.Out).ConfigureAwait(false);
+    return;
+}
+if (args.Contains("--drift-quality", StringComparer.Ordinal))
+{
+    await DriftQuality.RunAsync(Console.Out, args).ConfigureAwait(false);
     return;
 }
 if (args.Contains("--profile-retrieval", StringComparer.Ordinal))

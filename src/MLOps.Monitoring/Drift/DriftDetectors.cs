@@ -46,10 +46,10 @@ internal static class Check
 /// <summary>Names and readers of the statistics detectors decide on.</summary>
 internal static class DriftStatistics
 {
-    public static bool LowerIsDrift(DriftStatistic s) => s is DriftStatistic.KolmogorovSmirnovPValue or DriftStatistic.ChiSquarePValue;
+    public static bool LowerIsDrift(DriftStatistic s) => s is DriftStatistic.KolmogorovSmirnovPValue or DriftStatistic.ChiSquarePValue or DriftStatistic.MannWhitneyPValue;
 
     public static bool NeedsSample(DriftStatistic s)
-        => s is DriftStatistic.WassersteinNormalized or DriftStatistic.KolmogorovSmirnovStatistic or DriftStatistic.KolmogorovSmirnovPValue;
+        => s is DriftStatistic.WassersteinNormalized or DriftStatistic.KolmogorovSmirnovStatistic or DriftStatistic.KolmogorovSmirnovPValue or DriftStatistic.MannWhitneyPValue;
 
     public static string Key(DriftStatistic s) => s switch
     {
@@ -62,6 +62,7 @@ internal static class DriftStatistics
         DriftStatistic.WassersteinNormalized => "wasserstein_normalized",
         DriftStatistic.KolmogorovSmirnovStatistic => "ks_statistic",
         DriftStatistic.KolmogorovSmirnovPValue => "ks_pvalue",
+        DriftStatistic.MannWhitneyPValue => "mw_pvalue",
         DriftStatistic.ChiSquarePValue => "chi2_pvalue",
         _ => s.ToString(),
     };
@@ -78,6 +79,7 @@ internal static class DriftStatistics
         DriftStatistic.WassersteinNormalized => r.WassersteinNormalized,
         DriftStatistic.KolmogorovSmirnovStatistic => r.KolmogorovSmirnov?.Statistic,
         DriftStatistic.KolmogorovSmirnovPValue => r.KolmogorovSmirnov?.PValue,
+        DriftStatistic.MannWhitneyPValue => r.MannWhitney?.PValue,
         _ => null,
     };
 
@@ -132,6 +134,45 @@ internal sealed class KolmogorovSmirnovDetector(double alpha, double possibleAlp
         if (result.KolmogorovSmirnov is not { } ks)
             return DriftStatistics.Unavailable(Name, "ks_pvalue", alpha, result.Feature);
         return DriftStatistics.Decide(Name, "ks_pvalue", ks.PValue, possibleAlpha, alpha, lowerIsDrift: true);
+    }
+}
+
+internal sealed class MannWhitneyDetector(double alpha, double possibleAlpha) : DriftDetector
+{
+    public override string Name { get; } = string.Create(CultureInfo.InvariantCulture, $"mann-whitney(p<{alpha:G4})");
+
+    public override bool Supports(FeatureKind kind) => kind == FeatureKind.Numeric;
+
+    public override bool NeedsSampleTests(long count) => true;
+
+    public override DriftDecision Decide(NumericDriftResult result, NumericReference reference)
+    {
+        Throw.IfNull(result);
+        if (result.MannWhitney is not { } mw)
+            return DriftStatistics.Unavailable(Name, "mw_pvalue", alpha, result.Feature);
+        return DriftStatistics.Decide(Name, "mw_pvalue", mw.PValue, possibleAlpha, alpha, lowerIsDrift: true);
+    }
+}
+
+internal sealed class AnyOfDetector(DriftDetector[] detectors) : DriftDetector
+{
+    public override string Name { get; } = string.Join(" or ", detectors.Select(d => d.Name));
+
+    public override bool Supports(FeatureKind kind) => detectors.All(d => d.Supports(kind));
+
+    public override bool NeedsSampleTests(long count) => detectors.Any(d => d.NeedsSampleTests(count));
+
+    public override DriftDecision Decide(NumericDriftResult result, NumericReference reference) => Combine(detectors.Select(d => d.Decide(result, reference)));
+
+    public override DriftDecision Decide(CategoricalDriftResult result, CategoricalReference reference) => Combine(detectors.Select(d => d.Decide(result, reference)));
+
+    private static DriftDecision Combine(IEnumerable<DriftDecision> decisions)
+    {
+        var all = decisions.ToList();
+        var decided = all.Where(d => d.Status != ResultStatus.InsufficientData).ToList();
+        if (decided.Count == 0) return all[0] with { Message = string.Join("; ", all.Select(d => d.Message)) };
+        var worst = decided.MaxBy(d => d.Status)!;
+        return worst with { Message = string.Join("; ", all.Select(d => d.Message)) };
     }
 }
 

@@ -166,6 +166,7 @@ public static class DriftMetrics
             return result with
             {
                 KolmogorovSmirnov = count == 0 ? new KolmogorovSmirnovResult(double.NaN, double.NaN, false) : Drift.KolmogorovSmirnov.TestSorted(reference.Sample, window),
+                MannWhitney = Drift.MannWhitney.TestSorted(reference.Sample, window),
                 Wasserstein = distance,
                 WassersteinNormalized = normalized,
                 ReferenceSampleSize = reference.SampleSize,
