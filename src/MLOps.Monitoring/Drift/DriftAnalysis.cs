@@ -33,10 +33,11 @@ public sealed class DriftAnalysis
         Throw.IfNull(reference);
         feature ??= reference.Feature;
         var detector = Detector(feature, FeatureKind.Numeric);
-        long count = 0;
-        foreach (double v in window) if (!double.IsNaN(v)) count++;
-        bool sampleTests = Options.AlwaysRunSampleTests || (count >= Options.MinimumCount && detector.NeedsSampleTests(count));
-        var metrics = DriftMetrics.Compare(reference, window, sampleTests);
+        // one binning pass gives the count; the sample tests (a sort of the window) run only when the detector needs them at that count
+        var metrics = DriftMetrics.Compare(reference, window, Options.AlwaysRunSampleTests);
+        long count = metrics.Count;
+        if (!Options.AlwaysRunSampleTests && count >= Options.MinimumCount && detector.NeedsSampleTests(count))
+            metrics = DriftMetrics.Compare(reference, window, sampleTests: true);
         var decision = count < Options.MinimumCount ? TooFew(detector, count) : detector.Decide(metrics, reference);
         return Result(feature, FeatureKind.Numeric, detector, decision, count) with { Numeric = metrics };
     }

@@ -41,7 +41,7 @@ public sealed record FeatureDrift
 
     /// <summary>Every metric by name: <c>tvd</c>, <c>hellinger</c>, <c>kld</c>, <c>psi</c>, <c>js</c>, <c>count</c>, <c>missing</c>,
     /// <c>threshold</c>; numeric features also <c>ks_statistic</c>, <c>ks_pvalue</c>, <c>wasserstein</c>, <c>wasserstein_normalized</c>,
-    /// <c>reference_sample_size</c> when the sample tests ran; categorical ones <c>chi2</c>, <c>chi2_pvalue</c>, <c>chi2_dof</c>, <c>unseen</c>.</summary>
+    /// <c>mw_pvalue</c> and <c>reference_sample_size</c> when the sample tests ran; categorical ones <c>chi2</c>, <c>chi2_pvalue</c>, <c>chi2_dof</c>, <c>unseen</c>.</summary>
     /// <returns>The metrics.</returns>
     public IReadOnlyDictionary<string, double> Statistics()
     {
@@ -56,6 +56,7 @@ public sealed record FeatureDrift
                 s["wasserstein"] = n.Wasserstein ?? double.NaN;
                 s["wasserstein_normalized"] = n.WassersteinNormalized ?? double.NaN;
             }
+            if (n.MannWhitney is { } mw) s["mw_pvalue"] = mw.PValue;
             s["reference_sample_size"] = n.ReferenceSampleSize;
         }
         if (Categorical is { } c)
