@@ -77,7 +77,7 @@ public abstract class DriftDetector
     /// <param name="possibleAlpha">The p-value below which drift is possible, in [<paramref name="alpha"/>, 1); null for <paramref name="alpha"/> (no possible level).</param>
     /// <returns>The detector.</returns>
     public static DriftDetector KolmogorovSmirnov(double alpha = 0.01, double? possibleAlpha = null)
-        => new KolmogorovSmirnovDetector(Check.Probability(alpha, nameof(alpha)), Check.PossibleAlpha(alpha, possibleAlpha));
+        => PValue(DriftStatistic.KolmogorovSmirnovPValue, "ks", alpha, possibleAlpha);
 
     /// <summary>The two-sided Mann-Whitney U (Wilcoxon rank-sum) test of the window against the reference sample (numeric only): a
     /// rank test, so heavy tails (delays) do not inflate its false alarms, and powerful on shifts of location and scale that
@@ -87,7 +87,7 @@ public abstract class DriftDetector
     /// <param name="possibleAlpha">The p-value below which drift is possible; null for <paramref name="alpha"/>.</param>
     /// <returns>The detector.</returns>
     public static DriftDetector MannWhitney(double alpha = 0.001, double? possibleAlpha = null)
-        => new MannWhitneyDetector(Check.Probability(alpha, nameof(alpha)), Check.PossibleAlpha(alpha, possibleAlpha));
+        => PValue(DriftStatistic.MannWhitneyPValue, "mann-whitney", alpha, possibleAlpha);
 
     /// <summary>Several detectors on the same feature: the most severe status wins (detected when any detects), and its statistic
     /// decides; a detector that cannot decide (<see cref="ResultStatus.InsufficientData"/>) is skipped when another can. With
@@ -124,7 +124,7 @@ public abstract class DriftDetector
     /// <param name="possibleAlpha">The p-value below which drift is possible; null for <paramref name="alpha"/>.</param>
     /// <returns>The detector.</returns>
     public static DriftDetector ChiSquare(double alpha = 0.01, double? possibleAlpha = null)
-        => new ChiSquareDetector(Check.Probability(alpha, nameof(alpha)), Check.PossibleAlpha(alpha, possibleAlpha));
+        => PValue(DriftStatistic.ChiSquarePValue, "chi2", alpha, possibleAlpha);
 
     /// <summary>
     /// The chi-square homogeneity test after pooling rare categories (categorical only): categories whose expected window count is
@@ -141,6 +141,10 @@ public abstract class DriftDetector
     public static DriftDetector PooledChiSquare(double alpha = 0.001, double? possibleAlpha = null, double minimumEffect = 0.03, double unseenShare = 0.01)
         => new PooledChiSquareDetector(Check.Probability(alpha, nameof(alpha)), Check.PossibleAlpha(alpha, possibleAlpha),
             Check.Share(minimumEffect, nameof(minimumEffect), allowZero: true), Check.Share(unseenShare, nameof(unseenShare), allowZero: false));
+
+    private static ThresholdDetector PValue(DriftStatistic statistic, string test, double alpha, double? possibleAlpha)
+        => new(statistic, Check.PossibleAlpha(Check.Probability(alpha, nameof(alpha)), possibleAlpha), alpha,
+            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{test}(p<{alpha:G4})"));
 
     /// <summary>A threshold on one metric (both kinds, except the Wasserstein distances and Kolmogorov-Smirnov, numeric only): detected
     /// when the metric reaches <paramref name="detected"/>, possible when it reaches <paramref name="possible"/>. For p-values

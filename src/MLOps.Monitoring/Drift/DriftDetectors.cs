@@ -119,41 +119,6 @@ internal static class DriftStatistics
         $"{detector}: {statistic} is unavailable for feature '{feature}': the reference has no sample of values (it was built from a histogram, e.g. a dataset profile), so the sample tests cannot run. Give the endpoint a reference dataset (its values), or configure a histogram detector such as DriftDetector.PopulationStability() for this feature.");
 }
 
-internal sealed class KolmogorovSmirnovDetector(double alpha, double possibleAlpha) : DriftDetector
-{
-    public override string Name { get; } = string.Create(CultureInfo.InvariantCulture, $"ks(p<{alpha:G4})");
-
-    public override bool Supports(FeatureKind kind) => kind == FeatureKind.Numeric;
-
-    public override bool NeedsSampleTests(long count) => true;
-
-    public override DriftDecision Decide(NumericDriftResult result, NumericReference reference)
-    {
-        Throw.IfNull(result);
-        Throw.IfNull(reference);
-        if (result.KolmogorovSmirnov is not { } ks)
-            return DriftStatistics.Unavailable(Name, "ks_pvalue", alpha, result.Feature);
-        return DriftStatistics.Decide(Name, "ks_pvalue", ks.PValue, possibleAlpha, alpha, lowerIsDrift: true);
-    }
-}
-
-internal sealed class MannWhitneyDetector(double alpha, double possibleAlpha) : DriftDetector
-{
-    public override string Name { get; } = string.Create(CultureInfo.InvariantCulture, $"mann-whitney(p<{alpha:G4})");
-
-    public override bool Supports(FeatureKind kind) => kind == FeatureKind.Numeric;
-
-    public override bool NeedsSampleTests(long count) => true;
-
-    public override DriftDecision Decide(NumericDriftResult result, NumericReference reference)
-    {
-        Throw.IfNull(result);
-        if (result.MannWhitney is not { } mw)
-            return DriftStatistics.Unavailable(Name, "mw_pvalue", alpha, result.Feature);
-        return DriftStatistics.Decide(Name, "mw_pvalue", mw.PValue, possibleAlpha, alpha, lowerIsDrift: true);
-    }
-}
-
 internal sealed class AnyOfDetector(DriftDetector[] detectors) : DriftDetector
 {
     public override string Name { get; } = string.Join(" or ", detectors.Select(d => d.Name));
@@ -176,24 +141,13 @@ internal sealed class AnyOfDetector(DriftDetector[] detectors) : DriftDetector
     }
 }
 
-internal sealed class ChiSquareDetector(double alpha, double possibleAlpha) : DriftDetector
-{
-    public override string Name { get; } = string.Create(CultureInfo.InvariantCulture, $"chi2(p<{alpha:G4})");
-
-    public override bool Supports(FeatureKind kind) => kind == FeatureKind.Categorical;
-
-    public override DriftDecision Decide(CategoricalDriftResult result, CategoricalReference reference)
-    {
-        Throw.IfNull(result);
-        return DriftStatistics.Decide(Name, "chi2_pvalue", result.ChiSquare.PValue, possibleAlpha, alpha, lowerIsDrift: true);
-    }
-}
-
-internal sealed class ThresholdDetector(DriftStatistic statistic, double possible, double detected) : DriftDetector
+/// <summary>A threshold on one statistic (the tests are thresholds on their p-values): "possible" and "detected" levels, and the
+/// statistic said to be unavailable when the result does not carry it (a sample test on a reference without sample).</summary>
+internal sealed class ThresholdDetector(DriftStatistic statistic, double possible, double detected, string? name = null) : DriftDetector
 {
     private readonly bool _lower = DriftStatistics.LowerIsDrift(statistic);
 
-    public override string Name { get; } = string.Create(CultureInfo.InvariantCulture,
+    public override string Name { get; } = name ?? string.Create(CultureInfo.InvariantCulture,
         $"{DriftStatistics.Key(statistic)}({(DriftStatistics.LowerIsDrift(statistic) ? "<" : ">=")}{detected:G4})");
 
     public override bool Supports(FeatureKind kind) => DriftStatistics.Supports(statistic, kind);
