@@ -204,6 +204,37 @@ public class DriftDetectorTests
     }
 
     [Test]
+    public void FromBatches_NumericColumnWithoutAFiniteValue_ValidationExceptionNamingTheFeature()
+    {
+        var batch = new RecordBatch.Builder()
+            .Append("distance", false, c => c.Double(a => a.AppendRange([1.0, 2.0])))
+            .Append("delay", false, c => c.Double(a => a.AppendRange([double.NaN, double.NaN])))
+            .Build();
+
+        var error = Assert.Throws<ValidationException>(() => DriftReferences.FromBatches([batch]))!;
+
+        Assert.That(error.Message, Does.Contain("feature 'delay'").And.Contain("no finite number"));
+    }
+
+    [Test]
+    public void FromProfile_ConstantColumn_WidenedLikeNumpyWithEveryValueInTheMiddleBin()
+    {
+        var batch = new RecordBatch.Builder()
+            .Append("hour", false, c => c.Double(a => a.AppendRange(Enumerable.Repeat(7.0, 50))))
+            .Append("origin", false, c => c.String(a => a.AppendRange(Enumerable.Repeat("ORD", 50))))
+            .Build();
+
+        var references = DriftReferences.FromProfile(DatasetProfiler.Profile([batch], "arrow"));
+        var fromValues = NumericReference.Create("hour", Enumerable.Repeat(7.0, 50).ToArray());
+
+        var hour = references.Numeric["hour"];
+        Assert.That(hour.Edges.ToArray(), Is.EqualTo(fromValues.Edges.ToArray()));
+        Assert.That(hour.Counts.ToArray(), Is.EqualTo(fromValues.Counts.ToArray()));
+        Assert.That(references.Categorical["origin"].Counts["ORD"], Is.EqualTo(50));
+        Assert.That(references.Columns, Is.EqualTo(new[] { "hour", "origin" }));
+    }
+
+    [Test]
     public void FromTopValues_UnlistedCategories_PooledIntoOtherNeverCalledUnseen()
     {
         var reference = CategoricalReference.FromTopValues("origin", [KeyValuePair.Create("ORD", 50L), KeyValuePair.Create("ATL", 30L)], count: 100);
