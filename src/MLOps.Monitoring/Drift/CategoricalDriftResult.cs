@@ -16,6 +16,10 @@ public sealed record CategoricalDriftResult
     /// <summary>Current values in categories the reference never saw.</summary>
     public required long UnseenCount { get; init; }
 
+    /// <summary>The current count of each category (a category the reference does not list, when the reference is not
+    /// <see cref="CategoricalReference.IsComplete"/>, is counted under its own name too).</summary>
+    public IReadOnlyDictionary<string, long> Counts { get; init; } = new Dictionary<string, long>();
+
     /// <summary>Total variation distance.</summary>
     public required double TotalVariation { get; init; }
 

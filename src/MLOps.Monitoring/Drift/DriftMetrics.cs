@@ -13,7 +13,8 @@ public static class DriftMetrics
     /// <summary>Compares a window of a numeric feature with its reference.</summary>
     /// <param name="reference">The feature's reference.</param>
     /// <param name="current">The current values; NaN is missing.</param>
-    /// <param name="sampleTests">Also run Kolmogorov-Smirnov and Wasserstein against the reference sample (sorts a copy of the window).</param>
+    /// <param name="sampleTests">Also run Kolmogorov-Smirnov and Wasserstein against the reference sample (sorts a copy of the window);
+    /// ignored for a reference without a sample (<see cref="NumericReference.FromHistogram"/>), whose sample results stay null.</param>
     /// <returns>The metrics.</returns>
     public static NumericDriftResult Compare(NumericReference reference, ReadOnlySpan<double> current, bool sampleTests = false)
     {
@@ -40,7 +41,7 @@ public static class DriftMetrics
                 PopulationStability = count == 0 ? double.NaN : DistributionDistance.PopulationStability(p, q),
                 JensenShannon = count == 0 ? double.NaN : DistributionDistance.JensenShannon(p, q),
             };
-            return sampleTests ? WithSampleTests(result, reference, current, count) : result;
+            return sampleTests && reference.SampleSize > 0 ? WithSampleTests(result, reference, current, count) : result;
         }
         finally
         {
@@ -71,20 +72,30 @@ public static class DriftMetrics
         Throw.IfNull(reference);
         var currentCounts = new Dictionary<string, long>(StringComparer.Ordinal);
         long missing = CategoricalReference.Tally(current, currentCounts);
-        var categories = reference.Counts.Keys.Concat(currentCounts.Keys.Where(c => !reference.Counts.ContainsKey(c)))
+        bool pooled = !reference.IsComplete;
+        var categories = reference.Counts.Keys.Concat(pooled ? [] : currentCounts.Keys.Where(c => !reference.Counts.ContainsKey(c)))
             .Order(StringComparer.Ordinal).ToArray();
-        var r = new long[categories.Length];
-        var c = new long[categories.Length];
+        int columns = categories.Length + (pooled ? 1 : 0);
+        var r = new long[columns];
+        var c = new long[columns];
         long count = 0, unseen = 0;
         for (int i = 0; i < categories.Length; i++)
         {
             r[i] = reference.Counts.GetValueOrDefault(categories[i]);
             c[i] = currentCounts.GetValueOrDefault(categories[i]);
             count += c[i];
-            if (r[i] == 0) unseen += c[i];
+            if (r[i] == 0 && !pooled) unseen += c[i];
         }
-        var p = new double[categories.Length];
-        var q = new double[categories.Length];
+        if (pooled)
+        {
+            // a reference from a profile's top values: the unlisted categories of both sides are one "other" bin
+            r[^1] = reference.OtherCount;
+            foreach (var (category, n) in currentCounts)
+                if (!reference.Counts.ContainsKey(category)) c[^1] += n;
+            count += c[^1];
+        }
+        var p = new double[columns];
+        var q = new double[columns];
         Normalize(r, reference.Count, p);
         Normalize(c, count, q);
         return new CategoricalDriftResult
@@ -93,6 +104,7 @@ public static class DriftMetrics
             Count = count,
             MissingCount = missing,
             UnseenCount = unseen,
+            Counts = currentCounts,
             TotalVariation = count == 0 ? double.NaN : DistributionDistance.TotalVariation(p, q),
             Hellinger = count == 0 ? double.NaN : DistributionDistance.Hellinger(p, q),
             SymmetricKullbackLeibler = count == 0 ? double.NaN : DistributionDistance.SymmetricKullbackLeibler(p, q),
@@ -154,6 +166,7 @@ public static class DriftMetrics
             return result with
             {
                 KolmogorovSmirnov = count == 0 ? new KolmogorovSmirnovResult(double.NaN, double.NaN, false) : Drift.KolmogorovSmirnov.TestSorted(reference.Sample, window),
+                MannWhitney = Drift.MannWhitney.TestSorted(reference.Sample, window),
                 Wasserstein = distance,
                 WassersteinNormalized = normalized,
                 ReferenceSampleSize = reference.SampleSize,

@@ -34,6 +34,10 @@ public sealed record NumericDriftResult
     /// <summary>Kolmogorov-Smirnov test of the reference sample against the current values; null when not requested.</summary>
     public KolmogorovSmirnovResult? KolmogorovSmirnov { get; init; }
 
+    /// <summary>Mann-Whitney U test of the reference sample against the current values (normal approximation with tie and continuity
+    /// corrections, as scipy's <c>mannwhitneyu(sample, window, method='asymptotic')</c>); null when not requested.</summary>
+    public MannWhitneyResult? MannWhitney { get; init; }
+
     /// <summary>Wasserstein distance between the reference sample and the current values; null when not requested.</summary>
     public double? Wasserstein { get; init; }
 

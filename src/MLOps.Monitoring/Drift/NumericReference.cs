@@ -59,7 +59,8 @@ public sealed class NumericReference
     /// at most <see cref="NumericReferenceOptions.SampleSize"/>, else a seeded reservoir sample of that size.</summary>
     public ReadOnlySpan<double> Sample => _sample;
 
-    /// <summary>The size of <see cref="Sample"/>, reported with the Kolmogorov-Smirnov and Wasserstein results.</summary>
+    /// <summary>The size of <see cref="Sample"/>, reported with the Kolmogorov-Smirnov and Wasserstein results; 0 for a reference built
+    /// from a histogram only (<see cref="FromHistogram"/>), for which those tests are unavailable.</summary>
     public int SampleSize => _sample.Length;
 
     /// <summary>Builds the reference of one feature from its values.</summary>
@@ -115,6 +116,66 @@ public sealed class NumericReference
         Throw.IfNull(values);
         using var column = ArrowNumbers.Read(feature, values);
         return Create(feature, column.Span, options);
+    }
+
+    /// <summary>Builds the reference of one feature from a histogram only (for example a profile's
+    /// <see cref="MLOps.Data.ColumnStatistics.Histogram"/>, numpy's edges: inner bins half-open, the last closed), without values:
+    /// the reference has no sample (<see cref="SampleSize"/> 0), so Kolmogorov-Smirnov and Wasserstein are unavailable and
+    /// only the histogram metrics are computed. Edges that are all equal (a constant feature) are widened to numpy's [v - 0.5, v + 0.5]
+    /// with every value in the bin that holds v.</summary>
+    /// <param name="feature">The feature's name.</param>
+    /// <param name="edges">The inner bin edges, ascending, one more than <paramref name="counts"/>.</param>
+    /// <param name="counts">The count of each inner bin.</param>
+    /// <param name="missingCount">Missing reference values.</param>
+    /// <param name="mean">The mean of the values (NaN when unknown).</param>
+    /// <param name="standardDeviation">The population standard deviation of the values (NaN when unknown).</param>
+    /// <returns>The reference.</returns>
+    /// <exception cref="ValidationException">The edges are not finite and ascending, the counts do not match them, a count is
+    /// negative, or the histogram is empty.</exception>
+    public static NumericReference FromHistogram(string feature, IReadOnlyList<double> edges, IReadOnlyList<long> counts, long missingCount = 0,
+        double mean = double.NaN, double standardDeviation = double.NaN)
+    {
+        Throw.IfNullOrWhitespace(feature);
+        Throw.IfNull(edges);
+        Throw.IfNull(counts);
+        var problems = new List<string>();
+        if (edges.Count < 2 || counts.Count != edges.Count - 1)
+            problems.Add($"it has {edges.Count} edges and {counts.Count} counts; a histogram of k bins has k + 1 edges (k >= 1)");
+        for (int i = 0; i < edges.Count; i++)
+        {
+            if (!double.IsFinite(edges[i]) || (i > 0 && edges[i] < edges[i - 1]))
+            {
+                problems.Add(string.Create(CultureInfo.InvariantCulture, $"edge {i} ({edges[i]}) is not finite or is below the previous edge"));
+                break;
+            }
+        }
+        long total = 0;
+        foreach (long c in counts)
+        {
+            if (c < 0) problems.Add(string.Create(CultureInfo.InvariantCulture, $"a bin count is negative ({c})"));
+            total += Math.Max(c, 0);
+        }
+        if (total == 0) problems.Add("its counts add up to 0, so it has no value to compare with");
+        if (problems.Count > 0)
+            throw new ValidationException($"The reference histogram of feature '{feature}' is not usable: {string.Join("; ", problems)}. " +
+                "Pass a numeric histogram with at least one value (a dataset profile's ColumnStatistics.Histogram), or build the reference from the training values with NumericReference.Create.");
+
+        int bins = counts.Count;
+        double[] inner;
+        var all = new long[bins + 2];
+        if (edges[0] == edges[^1])
+        {
+            inner = EqualWidthEdges(edges[0], edges[0], bins);
+            HistogramBinning.Count([edges[0]], inner, all);
+            int at = all.AsSpan().IndexOf(1L);
+            all[at] = total;
+        }
+        else
+        {
+            inner = [.. edges];
+            for (int i = 0; i < bins; i++) all[i + 1] = counts[i];
+        }
+        return new NumericReference(feature, inner, all, total, Math.Max(missingCount, 0), mean, standardDeviation, []);
     }
 
     /// <summary>numpy's <c>linspace(min, max, bins + 1)</c> (after <c>histogram</c>'s widening of an empty range by 0.5 each side).</summary>
