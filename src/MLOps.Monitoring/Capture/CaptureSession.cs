@@ -90,7 +90,7 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
         if (!Sampled()) return;
         if (_channel.Writer.TryWrite((slot, record))) return;
         var dropped = Interlocked.Increment(ref _dropped);
-        slot.AddDropped(1);
+        slot.AddDropped(1, record.Started);
         _telemetry.Dropped.Add(1, slot.Tags);
         if ((dropped & (dropped - 1)) == 0) CaptureLog.Dropped(_logger, slot.Endpoint.Name, dropped); // 1, 2, 4, 8, ... : no log flood
     }
@@ -184,7 +184,7 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
             {
                 Interlocked.Increment(ref _failedWrites);
                 Interlocked.Add(ref _lost, records.Count);
-                slot.AddDropped(records.Count);
+                foreach (var lost in records) slot.AddDropped(1, lost.Started);
                 var tags = slot.Tags;
                 tags.Add("error.type", ex.GetType().FullName);
                 _telemetry.Failed.Add(records.Count, tags);
@@ -212,10 +212,28 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
         }
     }
 
+    /// <summary>Stores the endpoint's per-minute traffic (every request, sampled or not) for the operations analysis.</summary>
+    private async Task StoreMinutesAsync(EndpointSlot slot)
+    {
+        var minutes = slot.PendingMinutes();
+        if (minutes.Count == 0) return;
+        try
+        {
+            await TrafficFiles.WriteAsync(_catalog.CaptureRoot, slot.Endpoint.Id, minutes, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            slot.RestoreMinutes(minutes);
+            Interlocked.Increment(ref _failedWrites);
+            CaptureLog.CountersFailed(_logger, ex, slot.Endpoint.Name, slot.Endpoint.Id);
+        }
+    }
+
     private async Task StoreCountersAsync(EndpointState? state)
     {
         foreach (var slot in _slots.Values)
         {
+            await StoreMinutesAsync(slot).ConfigureAwait(false);
             var pending = slot.Pending();
             if (pending.IsEmpty && state is null) continue;
             try
