@@ -94,7 +94,7 @@ internal sealed class AnalysisEngine
     private async Task<List<WindowAnalysis>> AnalyzeEndpointAsync(ModelEndpoint endpoint, AnalysisRequest request, HashSet<string>? subset, bool pending, CancellationToken cancellationToken)
     {
         var analyses = new List<WindowAnalysis>();
-        var applications = _catalog.Applications.For(endpoint).Where(a => subset is null || subset.Contains(a.Name)).ToList();
+        var applications = _catalog.Applications.Entries(endpoint).Where(a => subset is null || subset.Contains(a.Application.Name)).ToList();
         if (applications.Count == 0) return analyses;
         var closedUntil = ClosedUntil();
         DateTimeOffset start, end;
@@ -148,15 +148,16 @@ internal sealed class AnalysisEngine
     }
 
     /// <summary>Runs the applications on a window concurrently and stores what each returned.</summary>
-    public async Task<WindowAnalysis> AnalyzeWindowAsync(MonitoringWindow window, IReadOnlyList<IMonitoringApplication> applications, CancellationToken cancellationToken)
+    public async Task<WindowAnalysis> AnalyzeWindowAsync(MonitoringWindow window, IReadOnlyList<(IMonitoringApplication Application, TimeSpan? Timeout)> applications, CancellationToken cancellationToken)
     {
-        var outputs = await Task.WhenAll(applications.Select(a => RunIsolatedAsync(a, window, cancellationToken))).ConfigureAwait(false);
-        var analyzedAt = Time.GetUtcNow();
+        var outputs = await Task.WhenAll(applications.Select(a => RunIsolatedAsync(a.Application, a.Timeout ?? Options.ApplicationTimeout, window, cancellationToken))).ConfigureAwait(false);
+        var now = Time.GetUtcNow().UtcTicks;
+        var analyzedAt = new DateTimeOffset(now - now % 10, TimeSpan.Zero); // microseconds, as stored
         var results = new List<MonitoringResultRecord>();
         var metrics = new List<MonitoringMetricRecord>();
         for (int i = 0; i < applications.Count; i++)
         {
-            var name = applications[i].Name;
+            var name = applications[i].Application.Name;
             var appResults = outputs[i].Results.Select(r => new MonitoringResultRecord
             {
                 EndpointId = window.Endpoint.Id, Application = name, WindowStart = window.Start, WindowEnd = window.End,
@@ -177,9 +178,9 @@ internal sealed class AnalysisEngine
     }
 
     /// <summary>Runs one application on a window on the thread pool with its time-out; never throws but for the caller's cancellation.</summary>
-    private async Task<ApplicationOutput> RunIsolatedAsync(IMonitoringApplication application, MonitoringWindow window, CancellationToken cancellationToken)
+    private async Task<ApplicationOutput> RunIsolatedAsync(IMonitoringApplication application, TimeSpan timeout, MonitoringWindow window, CancellationToken cancellationToken)
     {
-        var timeoutSource = new CancellationTokenSource(Options.ApplicationTimeout, Time);
+        var timeoutSource = new CancellationTokenSource(timeout, Time);
         var linked = CancellationTokenSource.CreateLinkedTokenSource(timeoutSource.Token, cancellationToken);
         var task = Task.Run(() => application.AnalyzeAsync(window, linked.Token), CancellationToken.None);
         try
@@ -194,9 +195,9 @@ internal sealed class AnalysisEngine
         }
         catch (OperationCanceledException) when (timeoutSource.IsCancellationRequested)
         {
-            AnalysisLog.ApplicationTimedOut(_logger, application.Name, Options.ApplicationTimeout, window.ToString());
+            AnalysisLog.ApplicationTimedOut(_logger, application.Name, timeout, window.ToString());
             Count(application, window);
-            return Error($"timed out after {Options.ApplicationTimeout} (MonitoringOptions.ApplicationTimeout); the application was cancelled and abandoned");
+            return Error($"timed out after {timeout} (its time-out, MonitoringOptions.ApplicationTimeout by default); the application was cancelled and abandoned");
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

@@ -12,7 +12,7 @@ namespace MLOps.Monitoring.Analysis;
 public sealed class MonitoringApplicationRegistry
 {
     private readonly Lock _lock = new();
-    private readonly List<(IMonitoringApplication Application, HashSet<string>? Endpoints)> _applications = [];
+    private readonly List<(IMonitoringApplication Application, HashSet<string>? Endpoints, TimeSpan? Timeout)> _applications = [];
 
     internal MonitoringApplicationRegistry(IEnumerable<IMonitoringApplication> builtIns)
     {
@@ -32,10 +32,13 @@ public sealed class MonitoringApplicationRegistry
     /// <param name="application">The application.</param>
     /// <param name="endpoints">The endpoints it runs for, each given by id, name (<c>model:version</c>) or model name;
     /// <see langword="null"/> (default) for every endpoint.</param>
-    /// <exception cref="ValidationException">The name is invalid, already registered (remove it first), or an endpoint is blank.</exception>
-    public void Add(IMonitoringApplication application, IEnumerable<string>? endpoints = null)
+    /// <param name="timeout">How long it may take on one window; <see langword="null"/> (default) for
+    /// <see cref="MonitoringOptions.ApplicationTimeout"/>.</param>
+    /// <exception cref="ValidationException">The name is invalid, already registered (remove it first), an endpoint is blank, or the
+    /// time-out is not positive.</exception>
+    public void Add(IMonitoringApplication application, IEnumerable<string>? endpoints = null, TimeSpan? timeout = null)
     {
-        var entry = Entry(application, endpoints);
+        var entry = Entry(application, endpoints, timeout);
         lock (_lock)
         {
             if (_applications.Any(a => a.Application.Name == application.Name))
@@ -63,21 +66,24 @@ public sealed class MonitoringApplicationRegistry
     /// <summary>The applications that run for an endpoint, in registration order.</summary>
     /// <param name="endpoint">The endpoint.</param>
     /// <returns>The applications.</returns>
-    public IReadOnlyList<IMonitoringApplication> For(ModelEndpoint endpoint)
+    public IReadOnlyList<IMonitoringApplication> For(ModelEndpoint endpoint) => [.. Entries(endpoint).Select(e => e.Application)];
+
+    /// <summary>The applications that run for an endpoint with their own time-outs (null for the default).</summary>
+    internal IReadOnlyList<(IMonitoringApplication Application, TimeSpan? Timeout)> Entries(ModelEndpoint endpoint)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         lock (_lock)
         {
             return [.. _applications
                 .Where(a => a.Endpoints is null || a.Endpoints.Contains(endpoint.Id) || a.Endpoints.Contains(endpoint.Name) || a.Endpoints.Contains(endpoint.Model))
-                .Select(a => a.Application)];
+                .Select(a => (a.Application, a.Timeout))];
         }
     }
 
     /// <summary>Registers an application, replacing one of the same name (dependency injection).</summary>
-    internal void Set(IMonitoringApplication application, IEnumerable<string>? endpoints)
+    internal void Set(IMonitoringApplication application, IEnumerable<string>? endpoints, TimeSpan? timeout)
     {
-        var entry = Entry(application, endpoints);
+        var entry = Entry(application, endpoints, timeout);
         lock (_lock)
         {
             var index = _applications.FindIndex(a => a.Application.Name == application.Name);
@@ -86,10 +92,12 @@ public sealed class MonitoringApplicationRegistry
         }
     }
 
-    private static (IMonitoringApplication, HashSet<string>?) Entry(IMonitoringApplication application, IEnumerable<string>? endpoints)
+    private static (IMonitoringApplication, HashSet<string>?, TimeSpan?) Entry(IMonitoringApplication application, IEnumerable<string>? endpoints, TimeSpan? timeout)
     {
         ArgumentNullException.ThrowIfNull(application);
         ValidateName(application.Name, application.GetType().Name);
+        if (timeout <= TimeSpan.Zero)
+            throw new ValidationException($"The time-out of monitoring application '{application.Name}' is {timeout}; pass a positive time (e.g. 00:01:00) or null for MonitoringOptions.ApplicationTimeout.");
         HashSet<string>? set = null;
         if (endpoints is not null)
         {
@@ -101,7 +109,7 @@ public sealed class MonitoringApplicationRegistry
                 set.Add(endpoint);
             }
         }
-        return (application, set);
+        return (application, set, timeout);
     }
 
     /// <summary>Checks an application name: it names folders of the result store.</summary>

@@ -30,7 +30,7 @@ public static class MonitoringServiceCollectionExtensions
         {
             var catalog = options is null ? project.Monitoring : project.UseMonitoring(options);
             foreach (var registration in services.GetServices<ApplicationRegistration>().Where(r => r.Key == key))
-                catalog.Applications.Set(registration.Create(services), registration.Endpoints);
+                catalog.Applications.Set(registration.Create(services), registration.Endpoints, null);
             return catalog;
         });
         if (options?.ScheduledAnalysis ?? true)
