@@ -10,7 +10,13 @@ public sealed class MonitoringAnalysisService : BackgroundService
 {
     private readonly Func<CancellationToken, Task<MonitoringCatalog>> _catalog;
 
+    private readonly TaskCompletionSource<AnalysisSchedule> _schedule = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     internal MonitoringAnalysisService(Func<CancellationToken, Task<MonitoringCatalog>> catalog) => _catalog = catalog;
+
+    /// <summary>The running schedule, once the host has started it (for example to wait for a pass with
+    /// <see cref="AnalysisSchedule.WaitForPassAsync"/>); cancelled when the host stops before it started.</summary>
+    public Task<AnalysisSchedule> Schedule => _schedule.Task;
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -20,11 +26,23 @@ public sealed class MonitoringAnalysisService : BackgroundService
             var catalog = await _catalog(stoppingToken).ConfigureAwait(false);
             var schedule = await catalog.StartAnalysisAsync(stoppingToken).ConfigureAwait(false);
             await using (schedule.ConfigureAwait(false))
+            {
+                _schedule.TrySetResult(schedule);
                 await Task.Delay(Timeout.InfiniteTimeSpan, stoppingToken).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // the host stops
+        }
+        catch (Exception ex)
+        {
+            _schedule.TrySetException(ex);
+            throw;
+        }
+        finally
+        {
+            _schedule.TrySetCanceled(stoppingToken);
         }
     }
 }
