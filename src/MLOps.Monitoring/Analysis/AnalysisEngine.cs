@@ -100,7 +100,7 @@ internal sealed class AnalysisEngine
         DateTimeOffset start, end;
         if (pending)
         {
-            if (endpoint.AnalyzedUntil is { } until) start = until;
+            if (endpoint.AnalyzedUntil is { } until) start = WindowStart(until); // aligned again when AnalysisWindow changed
             else if (endpoint.FirstRequest is { } first) start = WindowStart(first);
             else return analyses; // no traffic yet
             end = closedUntil;

@@ -32,4 +32,8 @@ internal static partial class AnalysisLog
     [LoggerMessage(EventId = 3207, Level = LogLevel.Information,
         Message = "Scheduled analysis of project {Project} started: windows of {Window}, every {Interval}, owner {Owner}")]
     public static partial void ScheduleStarted(ILogger logger, string project, TimeSpan window, TimeSpan interval, string owner);
+
+    [LoggerMessage(EventId = 3208, Level = LogLevel.Warning,
+        Message = "Capture could not store the per-minute traffic of model endpoint {Endpoint} ({EndpointId}); it is kept for the next flush")]
+    public static partial void TrafficFailed(ILogger logger, Exception exception, string endpoint, string endpointId);
 }

@@ -22,8 +22,8 @@ public sealed record AnalysisRequest
     public IReadOnlyCollection<string>? Applications { get; init; }
 }
 
-/// <summary>A stored result of a monitoring application for one window of one endpoint.</summary>
-public sealed record MonitoringResultRecord
+/// <summary>What every stored record of a monitoring application has: the endpoint, application, window, name and value.</summary>
+public abstract record MonitoringRecord
 {
     /// <summary>The endpoint's id.</summary>
     public required string EndpointId { get; init; }
@@ -37,12 +37,19 @@ public sealed record MonitoringResultRecord
     /// <summary>The first time after the window.</summary>
     public required DateTimeOffset WindowEnd { get; init; }
 
-    /// <summary>The result's name.</summary>
+    /// <summary>The result's or metric's name.</summary>
     public required string Name { get; init; }
 
     /// <summary>The value (NaN when there is none).</summary>
     public required double Value { get; init; }
 
+    /// <summary>When the window was analysed.</summary>
+    public required DateTimeOffset AnalyzedAt { get; init; }
+}
+
+/// <summary>A stored result of a monitoring application for one window of one endpoint.</summary>
+public sealed record MonitoringResultRecord : MonitoringRecord
+{
     /// <summary>What it measures.</summary>
     public required ResultKind Kind { get; init; }
 
@@ -54,35 +61,10 @@ public sealed record MonitoringResultRecord
 
     /// <summary>The numbers behind the result, by name.</summary>
     public IReadOnlyDictionary<string, double> Statistics { get; init; } = new Dictionary<string, double>();
-
-    /// <summary>When the window was analysed.</summary>
-    public required DateTimeOffset AnalyzedAt { get; init; }
 }
 
 /// <summary>A stored metric of a monitoring application for one window of one endpoint.</summary>
-public sealed record MonitoringMetricRecord
-{
-    /// <summary>The endpoint's id.</summary>
-    public required string EndpointId { get; init; }
-
-    /// <summary>The application's name.</summary>
-    public required string Application { get; init; }
-
-    /// <summary>The first time of the window.</summary>
-    public required DateTimeOffset WindowStart { get; init; }
-
-    /// <summary>The first time after the window.</summary>
-    public required DateTimeOffset WindowEnd { get; init; }
-
-    /// <summary>The metric's name.</summary>
-    public required string Name { get; init; }
-
-    /// <summary>The value.</summary>
-    public required double Value { get; init; }
-
-    /// <summary>When the window was analysed.</summary>
-    public required DateTimeOffset AnalyzedAt { get; init; }
-}
+public sealed record MonitoringMetricRecord : MonitoringRecord;
 
 /// <summary>The analysis of one window of one endpoint: what every application returned, as stored.</summary>
 public sealed record WindowAnalysis

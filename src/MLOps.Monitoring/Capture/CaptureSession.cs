@@ -223,9 +223,8 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            slot.RestoreMinutes(minutes);
-            Interlocked.Increment(ref _failedWrites);
-            CaptureLog.CountersFailed(_logger, ex, slot.Endpoint.Name, slot.Endpoint.Id);
+            slot.RestoreMinutes(minutes); // kept for the next flush: nothing is lost, so not a failed write
+            MLOps.Monitoring.Analysis.AnalysisLog.TrafficFailed(_logger, ex, slot.Endpoint.Name, slot.Endpoint.Id);
         }
     }
 

@@ -66,6 +66,25 @@ public sealed class OperationsApplicationTests
     }
 
     [Test]
+    public async Task FlushAsync_TrafficWriteFails_CountsKeptForTheNextFlush()
+    {
+        using var folder = new TempFolder();
+        var root = folder.File("capture");
+        await using var f = await AnalysisFixture.StartAsync(new MonitoringOptions { CaptureRoot = root }, folder: folder);
+        Directory.CreateDirectory(root);
+        await File.WriteAllTextAsync(Path.Combine(root, "_traffic"), "a file where the traffic folder should be");
+        await f.SendAsync(1, [1, 2, 3], nowMinutes: 4);
+        Assert.That(f.Served.Log.Entries.Any(e => e.EventId.Id == 3208 && e.Category == "MLOps.Monitoring"), Is.True);
+
+        File.Delete(Path.Combine(root, "_traffic"));
+        await f.Session.FlushAsync();
+        f.Served.Time.SetUtcNow(AnalysisFixture.At(11));
+        var requests = (await f.Monitoring.AnalyzeAsync()).Single().Results.Single(r => r.Application == "operations" && r.Name == "requests");
+
+        Assert.That((requests.Value, requests.Message), Is.EqualTo((3.0, (string?)"requests of the window, counted over every request (traffic counters)")));
+    }
+
+    [Test]
     public async Task Operations_CapturedLatencies_PercentilesOfOneLatencyPerRequest()
     {
         await using var served = await ServedFlights.StartAsync();
