@@ -46,8 +46,8 @@ internal sealed class EndpointSlot(ModelEndpoint endpoint, string projectName)
     /// <summary>The counters of a request's minute (allocates once per endpoint and minute).</summary>
     private MinuteTraffic Minute(long ticks) => _minutes.GetOrAdd(ticks / TimeSpan.TicksPerMinute, s_newMinute);
 
-    /// <summary>The per-minute traffic not stored yet (called by the writer only); minutes older than the newest by more than
-    /// two minutes are retired once their last count is taken, a late request re-creating its minute.</summary>
+    /// <summary>The per-minute traffic not stored yet (called by the writer only). Minutes more than an hour older than the newest
+    /// are retired (read once more on the next call, for a count in flight); a later request of such a minute re-creates it.</summary>
     public List<TrafficMinute> PendingMinutes()
     {
         var pending = new List<TrafficMinute>();
@@ -61,7 +61,7 @@ internal sealed class EndpointSlot(ModelEndpoint endpoint, string projectName)
             if (traffic.TakePending() is { IsEmpty: false } row) pending.Add(row with { Minute = minute });
         _retired.Clear();
         foreach (var minute in _minutes.Keys)
-            if (minute < newest - 2 && _minutes.TryRemove(minute, out var old)) _retired.Add((minute, old)); // read once more on the next flush
+            if (minute < newest - RetainMinutes && _minutes.TryRemove(minute, out var old)) _retired.Add((minute, old)); // read once more on the next flush
         return pending;
     }
 
@@ -72,6 +72,9 @@ internal sealed class EndpointSlot(ModelEndpoint endpoint, string projectName)
     }
 
     private readonly List<(long Minute, MinuteTraffic Traffic)> _retired = [];
+
+    /// <summary>How many minutes before the newest the counters are kept (at most about this many per endpoint).</summary>
+    private const long RetainMinutes = 60;
 
     /// <summary>The traffic since the last <see cref="MarkStored"/> (called by the writer only).</summary>
     public EndpointTraffic Pending()

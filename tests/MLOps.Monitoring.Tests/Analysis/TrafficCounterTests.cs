@@ -50,4 +50,22 @@ public sealed class TrafficCounterTests
             Assert.That(actual, Is.EquivalentTo(expected), $"seed {seed}");
         }
     }
+
+    [Test]
+    public void PendingMinutes_MinuteAnHourOld_RetiredAndALateRequestStillCounted()
+    {
+        var slot = Slot();
+        long Minute(int m) => AnalysisFixture.At(m).UtcTicks / TimeSpan.TicksPerMinute;
+        slot.Count(AnalysisFixture.At(0), error: false);
+        slot.Count(AnalysisFixture.At(90), error: false);
+
+        var first = slot.PendingMinutes();          // minute 0 is retired after this read
+        slot.Count(AnalysisFixture.At(0), error: true); // a late request of minute 0
+        var second = slot.PendingMinutes();
+        var third = slot.PendingMinutes();
+
+        Assert.That(first.Select(t => (t.Minute, t.Requests)).Order(), Is.EqualTo(new[] { (Minute(0), 1L), (Minute(90), 1L) }));
+        Assert.That(second.Select(t => (t.Minute, t.Requests, t.Errors)), Is.EqualTo(new[] { (Minute(0), 1L, 1L) }));
+        Assert.That(third, Is.Empty);
+    }
 }
