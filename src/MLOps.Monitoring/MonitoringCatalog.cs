@@ -9,8 +9,10 @@ namespace MLOps.Monitoring;
 
 /// <summary>
 /// A project's monitoring (<c>project.Monitoring</c>): the model endpoints of its served models, the capture of their
-/// predictions (<see cref="StartCaptureAsync"/>), batch results recorded by hand (<see cref="RecordResultsAsync"/>) and the
-/// captured data read back as Arrow batches (<see cref="ReadCapturedAsync"/>).
+/// predictions (<see cref="StartCaptureAsync"/>), batch results recorded by hand (<see cref="RecordResultsAsync"/>), the
+/// captured data read back as Arrow batches (<see cref="ReadCapturedAsync"/>), and its analysis: the monitoring applications
+/// (<see cref="Applications"/>) run on closed windows on demand (<see cref="AnalyzeAsync"/>) or on a schedule
+/// (<see cref="StartAnalysisAsync"/>), with their results queried as time series (<see cref="GetResultsAsync"/>, <see cref="GetMetricsAsync"/>).
 /// </summary>
 public sealed class MonitoringCatalog
 {
