@@ -56,7 +56,7 @@ public sealed partial class MonitoringCatalog
                 "GroundTruthOptions { Unmatched = UnmatchedGroundTruth.Store } to keep labels of requests captured later.");
         }
         var at = Project.TimeProvider.GetUtcNow();
-        var path = await GroundTruthFiles.WriteAsync(CaptureRoot, endpoint.Id, at, StoredGroundTruth(labels, keys, at), cancellationToken).ConfigureAwait(false);
+        var path = await GroundTruthFiles.WriteAsync(CaptureRoot, endpoint.Id, StoredGroundTruth(labels, keys, at), cancellationToken).ConfigureAwait(false);
         GroundTruthLog.Logged(_logger, endpoint.Name, endpoint.Id, keys.Length, keys.Length - unmatched.Count);
         if (unmatched.Count > 0)
             GroundTruthLog.StoredUnmatched(_logger, endpoint.Name, endpoint.Id, unmatched.Count, Names.ListSome(unmatched.Select(k => k.ToString()), max: 5));

@@ -3,6 +3,7 @@ using MLOps.Registry;
 using MLOps.Monitoring.Endpoints;
 using Apache.Arrow;
 using Microsoft.Extensions.Logging;
+using MLOps.Monitoring.Analysis;
 using MLOps.Monitoring.Capture;
 using MLOps.Serving.Hosting;
 
@@ -10,8 +11,10 @@ namespace MLOps.Monitoring;
 
 /// <summary>
 /// A project's monitoring (<c>project.Monitoring</c>): the model endpoints of its served models, the capture of their
-/// predictions (<see cref="StartCaptureAsync"/>), batch results recorded by hand (<see cref="RecordResultsAsync"/>) and the
-/// captured data read back as Arrow batches (<see cref="ReadCapturedAsync"/>).
+/// predictions (<see cref="StartCaptureAsync"/>), batch results recorded by hand (<see cref="RecordResultsAsync"/>), the
+/// captured data read back as Arrow batches (<see cref="ReadCapturedAsync"/>), and its analysis: the monitoring applications
+/// (<see cref="Applications"/>) run on closed windows on demand (<see cref="AnalyzeAsync"/>) or on a schedule
+/// (<see cref="StartAnalysisAsync"/>), with their results queried as time series (<see cref="GetResultsAsync"/>, <see cref="GetMetricsAsync"/>).
 /// </summary>
 public sealed partial class MonitoringCatalog
 {
@@ -19,12 +22,20 @@ public sealed partial class MonitoringCatalog
 
     internal MonitoringCatalog(MLOpsProject project, MonitoringOptions options)
     {
+        options.Validate();
         Project = project;
         Options = options;
         Records = new EndpointRecords(project);
         CaptureRoot = options.CaptureRoot ?? Path.Combine(project.ArtifactRoot, "monitoring", project.Name);
         _logger = project.LoggerFactory.CreateLogger("MLOps.Monitoring");
+        Applications = new MonitoringApplicationRegistry(BuiltInApplications.Create(this));
+        Engine = new AnalysisEngine(this);
     }
+
+    /// <summary>The monitoring applications run on each analysed window: the built-in ones (<c>operations</c>, ...) and the user's.</summary>
+    public MonitoringApplicationRegistry Applications { get; }
+
+    internal AnalysisEngine Engine { get; }
 
     /// <summary>The project.</summary>
     public MLOpsProject Project { get; }
@@ -173,6 +184,7 @@ public sealed partial class MonitoringCatalog
         var at = time ?? Project.TimeProvider.GetUtcNow();
         var batch = ResultBatch.Build(Guid.CreateVersion7(at).ToString("N"), at, inputs, outputs);
         await CaptureFiles.WriteAsync(CaptureRoot, endpoint.Id, at, batch, cancellationToken).ConfigureAwait(false);
+        await TrafficFiles.WriteAsync(CaptureRoot, endpoint.Id, [new TrafficMinute(at.UtcTicks / TimeSpan.TicksPerMinute, inputs.Length, 0, 0)], cancellationToken).ConfigureAwait(false);
         return await Records.AddTrafficAsync(endpoint.Id, new EndpointTraffic(inputs.Length, 0, 0, at, at), null, cancellationToken).ConfigureAwait(false);
     }
 
@@ -189,5 +201,81 @@ public sealed partial class MonitoringCatalog
         var endpoint = await GetEndpointAsync(endpointId, cancellationToken).ConfigureAwait(false);
         await foreach (var batch in CaptureFiles.ReadAsync(CaptureRoot, endpoint.Id, from, to, cancellationToken).ConfigureAwait(false))
             yield return batch;
+    }
+
+    /// <summary>
+    /// Analyses windows on demand: for one endpoint or all, runs every application of the endpoint (or the
+    /// <see cref="AnalysisRequest.Applications"/> subset) on each closed window, stores the results and returns them. Without a time
+    /// range it analyses the closed windows after each endpoint's <see cref="Endpoints.ModelEndpoint.AnalyzedUntil"/> and moves it
+    /// (as the schedule does); with a range it (re-)analyses the closed windows of the range, replacing their stored results, and
+    /// leaves the watermark. Windows without captured rows or counted requests are skipped.
+    /// </summary>
+    /// <param name="request">What to analyse; <see langword="null"/> for the pending windows of every endpoint with every application.</param>
+    /// <param name="cancellationToken">Cancels the analysis (applications are cancelled; nothing is stored for the current window).</param>
+    /// <returns>The analysed windows, per endpoint in time order.</returns>
+    /// <exception cref="NotFoundException">No endpoint of this project has <see cref="AnalysisRequest.EndpointId"/>.</exception>
+    /// <exception cref="ValidationException">An application name is not registered, or the range is empty.</exception>
+    public Task<IReadOnlyList<WindowAnalysis>> AnalyzeAsync(AnalysisRequest? request = null, CancellationToken cancellationToken = default)
+        => Engine.AnalyzeAsync(request ?? new AnalysisRequest(), isolateEndpoints: false, cancellationToken);
+
+    /// <summary>Starts the scheduled analysis without dependency injection (in a host, <c>AddMonitoring()</c> runs it): a pass now,
+    /// then every <see cref="MonitoringOptions.AnalysisInterval"/>.</summary>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <returns>The schedule; dispose it to stop.</returns>
+    public Task<AnalysisSchedule> StartAnalysisAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var schedule = new AnalysisSchedule(this);
+        schedule.Start();
+        return Task.FromResult(schedule);
+    }
+
+    /// <summary>Queries the stored results, as a time series ordered by window start (then application and name).</summary>
+    /// <param name="endpointId">An endpoint's id, or <see langword="null"/> for every endpoint of the project.</param>
+    /// <param name="application">An application's name, or <see langword="null"/> for all.</param>
+    /// <param name="name">A result's name, or <see langword="null"/> for all.</param>
+    /// <param name="from">The first window start included, or <see langword="null"/>.</param>
+    /// <param name="to">The first window start excluded, or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The results.</returns>
+    /// <exception cref="NotFoundException">No endpoint of this project has the id.</exception>
+    public async Task<IReadOnlyList<MonitoringResultRecord>> GetResultsAsync(string? endpointId = null, string? application = null, string? name = null,
+        DateTimeOffset? from = null, DateTimeOffset? to = null, CancellationToken cancellationToken = default)
+    {
+        var results = new List<MonitoringResultRecord>();
+        foreach (var id in await QueryEndpointsAsync(endpointId, application, cancellationToken).ConfigureAwait(false))
+        {
+            await foreach (var (result, _) in ResultFiles.ReadAsync(CaptureRoot, id, application, from, to, cancellationToken).ConfigureAwait(false))
+                if (result is not null && (name is null || result.Name == name)) results.Add(result);
+        }
+        return [.. results.OrderBy(r => r.WindowStart).ThenBy(r => r.EndpointId, StringComparer.Ordinal).ThenBy(r => r.Application, StringComparer.Ordinal)];
+    }
+
+    /// <summary>Queries the stored metrics, as a time series ordered by window start (then application and name).</summary>
+    /// <param name="endpointId">An endpoint's id, or <see langword="null"/> for every endpoint of the project.</param>
+    /// <param name="application">An application's name, or <see langword="null"/> for all.</param>
+    /// <param name="name">A metric's name, or <see langword="null"/> for all.</param>
+    /// <param name="from">The first window start included, or <see langword="null"/>.</param>
+    /// <param name="to">The first window start excluded, or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The metrics.</returns>
+    /// <exception cref="NotFoundException">No endpoint of this project has the id.</exception>
+    public async Task<IReadOnlyList<MonitoringMetricRecord>> GetMetricsAsync(string? endpointId = null, string? application = null, string? name = null,
+        DateTimeOffset? from = null, DateTimeOffset? to = null, CancellationToken cancellationToken = default)
+    {
+        var metrics = new List<MonitoringMetricRecord>();
+        foreach (var id in await QueryEndpointsAsync(endpointId, application, cancellationToken).ConfigureAwait(false))
+        {
+            await foreach (var (_, metric) in ResultFiles.ReadAsync(CaptureRoot, id, application, from, to, cancellationToken).ConfigureAwait(false))
+                if (metric is not null && (name is null || metric.Name == name)) metrics.Add(metric);
+        }
+        return [.. metrics.OrderBy(m => m.WindowStart).ThenBy(m => m.EndpointId, StringComparer.Ordinal).ThenBy(m => m.Application, StringComparer.Ordinal)];
+    }
+
+    private async Task<IEnumerable<string>> QueryEndpointsAsync(string? endpointId, string? application, CancellationToken cancellationToken)
+    {
+        if (application is not null) MonitoringApplicationRegistry.ValidateName(application, "(query)");
+        if (endpointId is not null) return [(await GetEndpointAsync(endpointId, cancellationToken).ConfigureAwait(false)).Id];
+        return (await ListEndpointsAsync(cancellationToken).ConfigureAwait(false)).Select(e => e.Id);
     }
 }

@@ -203,6 +203,13 @@ internal sealed class CaptureBatch
         Length = end;
     }
 
+    /// <summary>The start time of every record appended (its first row), in the order appended.</summary>
+    public IEnumerable<DateTimeOffset> RecordStarts()
+    {
+        for (int i = 0; i < Length; i++)
+            if (_rows[i] == 0) yield return new DateTimeOffset(_ticks[i], TimeSpan.Zero);
+    }
+
     /// <summary>The rows as one Arrow batch ordered by time: the request columns, then the feature and output columns. The
     /// arrays are made straight from the typed buffers (no per-value builder calls).</summary>
     public RecordBatch Build()

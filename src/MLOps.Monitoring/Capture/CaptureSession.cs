@@ -90,7 +90,7 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
         if (!Sampled()) return;
         if (_channel.Writer.TryWrite(new CaptureItem(slot, record, null))) return;
         var dropped = Interlocked.Increment(ref _dropped);
-        slot.AddDropped(1);
+        slot.AddDropped(1, record.Started);
         _telemetry.Dropped.Add(1, slot.Tags);
         if ((dropped & (dropped - 1)) == 0) CaptureLog.Dropped(_logger, slot.Endpoint.Name, dropped); // 1, 2, 4, 8, ... : no log flood
     }
@@ -163,6 +163,7 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            slot.AddDropped(1, record.Started);
             Lose(slot, 1, ex);
         }
     }
@@ -181,18 +182,18 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
+                foreach (var started in batch.RecordStarts()) batch.Slot.AddDropped(1, started);
                 Lose(batch.Slot, batch.Records, ex);
             }
         }
         _pending.Clear();
     }
 
-    /// <summary>Counts and logs records that could not be stored.</summary>
+    /// <summary>Counts and logs records that could not be stored (the caller counts them in their minutes with AddDropped).</summary>
     private void Lose(EndpointSlot slot, int records, Exception ex)
     {
         Interlocked.Increment(ref _failedWrites);
         Interlocked.Add(ref _lost, records);
-        slot.AddDropped(records);
         var tags = slot.Tags;
         tags.Add("error.type", ex.GetType().FullName);
         _telemetry.Failed.Add(records, tags);
@@ -211,10 +212,27 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
         }
     }
 
+    /// <summary>Stores the endpoint's per-minute traffic (every request, sampled or not) for the operations analysis.</summary>
+    private async Task StoreMinutesAsync(EndpointSlot slot)
+    {
+        var minutes = slot.PendingMinutes();
+        if (minutes.Count == 0) return;
+        try
+        {
+            await TrafficFiles.WriteAsync(_catalog.CaptureRoot, slot.Endpoint.Id, minutes, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            slot.RestoreMinutes(minutes); // kept for the next flush: nothing is lost, so not a failed write
+            MLOps.Monitoring.Analysis.AnalysisLog.TrafficFailed(_logger, ex, slot.Endpoint.Name, slot.Endpoint.Id);
+        }
+    }
+
     private async Task StoreCountersAsync(EndpointState? state)
     {
         foreach (var slot in _slots.Values)
         {
+            await StoreMinutesAsync(slot).ConfigureAwait(false);
             var pending = slot.Pending();
             if (pending.IsEmpty && state is null) continue;
             try

@@ -1,5 +1,8 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using MLOps.Monitoring;
+using MLOps.Monitoring.Analysis;
+using MLOps.Monitoring.Applications;
 using MLOps.Monitoring.Capture;
 using MLOps.Serving.Hosting;
 
@@ -9,15 +12,58 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class MonitoringServiceCollectionExtensions
 {
     /// <summary>Registers the project's <see cref="MonitoringCatalog"/> (<c>project.Monitoring</c>, or <c>project.UseMonitoring(options)</c>
-    /// when options are given) as a singleton of the builder's key. Idempotent.</summary>
+    /// when options are given) as a singleton of the builder's key, with the applications of <see cref="AddMonitoringApplication{T}"/>,
+    /// and the scheduled analysis (<see cref="MonitoringAnalysisService"/>) unless <see cref="MonitoringOptions.ScheduledAnalysis"/>
+    /// is false. Idempotent: the first call (per key) wins.</summary>
     /// <param name="builder">The builder returned by <c>AddMLOps</c> or <c>AddKeyedMLOps</c>.</param>
     /// <param name="options">The monitoring options; defaults when null.</param>
     /// <returns>The builder.</returns>
+    /// <exception cref="MLOps.ValidationException">An option is out of range.</exception>
     public static IMLOpsBuilder AddMonitoring(this IMLOpsBuilder builder, MonitoringOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder.TryAddProjectSingleton((_, project) => options is null ? project.Monitoring : project.UseMonitoring(options));
+        options?.Validate();
+        var key = builder.ServiceKey;
+        if (builder.Services.Any(d => d.ServiceType == typeof(MonitoringMarker) && Equals(d.ServiceKey, key))) return builder;
+        builder.Services.AddKeyedSingleton(key, new MonitoringMarker());
+        builder.TryAddProjectSingleton((services, project) =>
+        {
+            var catalog = options is null ? project.Monitoring : project.UseMonitoring(options);
+            foreach (var registration in services.GetServices<ApplicationRegistration>().Where(r => r.Key == key))
+                catalog.Applications.Set(registration.Create(services), registration.Endpoints, null);
+            return catalog;
+        });
+        if (options?.ScheduledAnalysis ?? true)
+            builder.Services.AddSingleton<IHostedService>(sp => new MonitoringAnalysisService(async cancellationToken =>
+            {
+                await builder.GetProjectProvider(sp).GetProjectAsync(cancellationToken).ConfigureAwait(false);
+                return key is null ? sp.GetRequiredService<MonitoringCatalog>() : sp.GetRequiredKeyedService<MonitoringCatalog>(key);
+            }));
+        return builder;
     }
+
+    /// <summary>Registers a monitoring application of type <typeparamref name="T"/> (created by the container, a singleton) in the
+    /// project's <see cref="MonitoringCatalog.Applications"/>, replacing one of the same name (a built-in one too); also registers
+    /// the catalog with default options when <see cref="AddMonitoring"/> was not called before.</summary>
+    /// <typeparam name="T">The application's type.</typeparam>
+    /// <param name="builder">The builder returned by <c>AddMLOps</c> or <c>AddKeyedMLOps</c>.</param>
+    /// <param name="endpoints">The endpoints it runs for (ids, names or model names); <see langword="null"/> for every endpoint.</param>
+    /// <returns>The builder.</returns>
+    public static IMLOpsBuilder AddMonitoringApplication<T>(this IMLOpsBuilder builder, IEnumerable<string>? endpoints = null)
+        where T : class, IMonitoringApplication
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddMonitoring();
+        builder.Services.TryAddSingleton<T>();
+        builder.Services.AddSingleton(new ApplicationRegistration(builder.ServiceKey, sp => sp.GetRequiredService<T>(), endpoints?.ToList()));
+        return builder;
+    }
+
+    /// <summary>Marks that <see cref="AddMonitoring"/> ran for a key.</summary>
+    private sealed class MonitoringMarker;
+
+    /// <summary>An application registered with <see cref="AddMonitoringApplication{T}"/>.</summary>
+    private sealed record ApplicationRegistration(string? Key, Func<IServiceProvider, IMonitoringApplication> Create, IReadOnlyList<string>? Endpoints);
 
     /// <summary>
     /// Captures the requests of the builder's <see cref="InferenceServer"/> (registered with <c>AddServing</c> before this call, so

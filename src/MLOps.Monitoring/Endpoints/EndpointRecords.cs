@@ -90,6 +90,31 @@ internal sealed class EndpointRecords(MLOpsProject project)
         }
     }
 
+    /// <summary>Records an analysed window: moves the watermark to <paramref name="analyzedUntil"/> when given and later, and sets
+    /// the latest drift when given and its window is not older than the current one (read-modify-write of the status).</summary>
+    public async Task<ModelEndpoint> SetAnalysisAsync(string id, DateTimeOffset? analyzedUntil, (MLOps.Monitoring.Applications.ResultStatus Status, DateTimeOffset Window)? drift, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var spec = await Specs.GetAsync(project.Name, Kind, id, "latest", cancellationToken).ConfigureAwait(false)
+                ?? throw NotFound(id);
+            var current = FromSpec(spec);
+            var updated = current;
+            if (analyzedUntil is { } until && (current.AnalyzedUntil is null || until > current.AnalyzedUntil))
+                updated = updated with { AnalyzedUntil = until };
+            if (drift is { } d && (current.LatestDriftWindow is null || d.Window >= current.LatestDriftWindow))
+                updated = updated with { LatestDrift = d.Status, LatestDriftWindow = d.Window };
+            if (updated == current) return current;
+            await Specs.UpdateStatusAsync(project.Name, Kind, id, spec.Version, StatusJson(updated), project.TimeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            return updated;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     public NotFoundException NotFound(string id)
         => new("model endpoint", id, $"The model endpoint with id '{id}' does not exist in project '{project.Name}'. List the project's endpoints with project.Monitoring.ListEndpointsAsync(), or register one with RegisterEndpointAsync.");
 
@@ -132,7 +157,9 @@ internal sealed class EndpointRecords(MLOpsProject project)
         ["requests"] = endpoint.RequestCount,
         ["errors"] = endpoint.ErrorCount,
         ["dropped"] = endpoint.DroppedCount,
-        ["latestDrift"] = endpoint.LatestDrift,
+        ["latestDrift"] = endpoint.LatestDrift?.ToString(),
+        ["latestDriftWindow"] = endpoint.LatestDriftWindow?.ToString("O", CultureInfo.InvariantCulture),
+        ["analyzedUntil"] = endpoint.AnalyzedUntil?.ToString("O", CultureInfo.InvariantCulture),
     }.ToJsonString();
 
     private static ModelEndpoint FromSpec(SpecRecord spec)
@@ -163,7 +190,9 @@ internal sealed class EndpointRecords(MLOpsProject project)
             RequestCount = (long)status["requests"]!,
             ErrorCount = (long)status["errors"]!,
             DroppedCount = (long)status["dropped"]!,
-            LatestDrift = (string?)status["latestDrift"],
+            LatestDrift = status["latestDrift"] is { } drift ? Enum.Parse<MLOps.Monitoring.Applications.ResultStatus>((string)drift!) : null,
+            LatestDriftWindow = Time(status["latestDriftWindow"]),
+            AnalyzedUntil = Time(status["analyzedUntil"]),
         };
     }
 

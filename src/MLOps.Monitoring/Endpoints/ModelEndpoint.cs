@@ -75,8 +75,18 @@ public sealed record ModelEndpoint
     /// <summary>The number of captured requests dropped because the capture buffer was full, or lost when a write failed.</summary>
     public long DroppedCount { get; init; }
 
-    /// <summary>The status of the latest drift analysis, or <see langword="null"/> while the endpoint has not been analysed.</summary>
-    public string? LatestDrift { get; init; }
+    /// <summary>The drift status of the latest analysed window (<see cref="LatestDriftWindow"/>): the result named
+    /// <c>drift_status</c> of kind data or concept drift when an application produced one (the most severe when several did), else
+    /// the most severe status of the window's data and concept drift results; <see langword="null"/> while no analysed window had
+    /// a drift result.</summary>
+    public MLOps.Monitoring.Applications.ResultStatus? LatestDrift { get; init; }
+
+    /// <summary>The start of the window <see cref="LatestDrift"/> belongs to, or <see langword="null"/>.</summary>
+    public DateTimeOffset? LatestDriftWindow { get; init; }
+
+    /// <summary>The end of the last window analysed by the schedule (the watermark: windows before it are not analysed again by
+    /// the schedule), or <see langword="null"/> before the first.</summary>
+    public DateTimeOffset? AnalyzedUntil { get; init; }
 
     /// <inheritdoc />
     public override string ToString() => $"model endpoint '{Name}' ({Id}, {State.ToString().ToLowerInvariant()}, {RequestCount} requests, {ErrorCount} errors)";

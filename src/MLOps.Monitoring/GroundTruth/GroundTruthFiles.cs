@@ -6,7 +6,8 @@ using MLOps.Monitoring.Capture;
 namespace MLOps.Monitoring.GroundTruth;
 
 /// <summary>
-/// Where ground truth lives: <c>{root}/{endpoint id}/ground-truth/{sequence}-{logged time}.parquet</c>, one file per log call.
+/// Where ground truth lives: <c>{root}/{endpoint id}/ground-truth/{sequence}.parquet</c>, one file per log call (the time it was
+/// logged is in its <c>logged_at</c> column).
 /// The sequence (8 digits, one more than the highest file present) orders the logs, so that a later label of the same row wins;
 /// each file is written to a temporary name and renamed once complete (a rename that finds the name taken retries with the next
 /// sequence), so a reader never sees a half-written file and two writers never overwrite each other.
@@ -20,18 +21,17 @@ internal static class GroundTruthFiles
 
     public static string Folder(string root, string endpointId) => Path.Combine(CaptureFiles.EndpointFolder(root, endpointId), FolderName);
 
-    public static async Task<string> WriteAsync(string root, string endpointId, DateTimeOffset loggedAt, RecordBatch batch, CancellationToken cancellationToken)
+    public static async Task<string> WriteAsync(string root, string endpointId, RecordBatch batch, CancellationToken cancellationToken)
     {
         var folder = Folder(root, endpointId);
         Directory.CreateDirectory(folder);
         var pending = Path.Combine(folder, $".pending-{Guid.NewGuid():N}.tmp");
         await DatasetWriter.WriteParquetFileAsync([batch], pending, cancellationToken).ConfigureAwait(false);
-        var time = loggedAt.UtcDateTime.ToString("yyyyMMdd'T'HHmmssfffffff", CultureInfo.InvariantCulture);
         try
         {
             for (int sequence = NextSequence(folder); ; sequence++)
             {
-                var path = Path.Combine(folder, $"{sequence.ToString("D8", CultureInfo.InvariantCulture)}-{time}Z.parquet");
+                var path = Path.Combine(folder, $"{sequence.ToString("D8", CultureInfo.InvariantCulture)}.parquet");
                 if (File.Exists(path)) continue;
                 try
                 {
@@ -67,7 +67,6 @@ internal static class GroundTruthFiles
     private static int Sequence(string path)
     {
         var name = Path.GetFileName(path);
-        int dash = name.IndexOf('-', StringComparison.Ordinal);
-        return dash == 8 && int.TryParse(name.AsSpan(0, 8), NumberStyles.None, CultureInfo.InvariantCulture, out var sequence) ? sequence : -1;
+        return name.Length == 16 && name.EndsWith(".parquet", StringComparison.Ordinal) && int.TryParse(name.AsSpan(0, 8), NumberStyles.None, CultureInfo.InvariantCulture, out var sequence) ? sequence : -1;
     }
 }
