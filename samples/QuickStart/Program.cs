@@ -3,7 +3,8 @@
 // point-in-time correct training set, trains an ML.NET delay classifier in a grid search, registers the best model,
 // points the `production` alias at it, predicts, and looks features up online for a new flight. Then it serves the model
 // through a serving graph (online features + model), in process and over HTTP, and moves `production` to a retrained
-// version while concurrent HTTP requests flow; it exits with 1 if any of them failed.
+// version while concurrent HTTP requests flow; it exits with 1 if any of them failed. Last, it monitors the production model:
+// captured traffic of the same months shows no drift, shifted traffic shows drift on exactly the shifted features.
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
@@ -14,6 +15,12 @@ using MLOps;
 using MLOps.FeatureStore;
 using MLOps.FeatureStore.Aggregations;
 using MLOps.FeatureStore.Sources;
+using MLOps.Monitoring;
+using MLOps.Monitoring.Analysis;
+using MLOps.Monitoring.Applications;
+using MLOps.Monitoring.Capture;
+using MLOps.Monitoring.Drift;
+using MLOps.Monitoring.Endpoints;
 using MLOps.Registry;
 using MLOps.Runs;
 using MLOps.Serving.Enrichment;
@@ -217,7 +224,123 @@ await using (var host = await server.StartHttpAsync("http://127.0.0.1:0"))
 Console.WriteLine($"Serving, HTTP and the upgrade under load: {servingClock.Elapsed.TotalSeconds:F1} s");
 if (exitCode != 0)
     Console.Error.WriteLine("FAILED: a request over HTTP failed, or the upgrade was not answered by both versions.");
+
+// 9. Monitoring: capture every prediction of the production model, compare windows of traffic with the training data, and
+// detect drift. The reference is the training set with the production model's own predictions on it, so that prediction drift
+// compares like with like. Traffic is replayed on a clock set to yesterday 10:00 UTC (so both 10-minute windows are closed
+// now; in a service, MonitoringAnalysisService analyses each window 15 s after it closes): first 2,000 flights of the same
+// months with their features as they were at departure, then the same flights with distances x 1.5, then with the origin's
+// recent delays + 60 minutes (which moves the predictions too). MLRun's rule (general drift >= 0.7) would flag none of them.
+var monitoringClock = Stopwatch.StartNew();
+var production = await project.Models.ResolveAsync("delay-model", "production");
+using (var scorer = await project.Models.CreatePredictorAsync<FlightInput, DelayPrediction>(production.Uri))
+{
+    var rows = mlContext.Data.CreateEnumerable<FlightFeatures>(all, reuseRowObject: false).ToList();
+    var predictions = rows.Select(scorer.Predict).ToList();
+    var reference = Monitoring.WithPredictions(training.Batch, predictions);
+    var referenceUri = (await project.Artifacts.LogDatasetAsync("monitoring-reference", reference)).Uri;
+    project.UseMonitoring(new MonitoringOptions { Drift = new DriftOptions { Features = [.. FlightInput.Numeric, "origin", "destination"] } });
+    var replayClock = new ReplayClock(DateTimeOffset.UtcNow.Date.AddDays(-1).AddHours(10));
+    var replay = graph.ToMockServer(new InferenceServerOptions { TimeProvider = replayClock }, served);
+    await replay.LoadAsync();
+    var windowStart = replayClock.GetUtcNow();
+    var sampling = new Random(17);
+    var sample = Enumerable.Range(0, rows.Count).OrderBy(_ => sampling.Next()).Take(2_000).Order().Select(i => rows[i]).ToList();
+    await using (var capture = await project.Monitoring.StartCaptureAsync(replay, new CaptureOptions
+    {
+        References = new Dictionary<string, EndpointReference> { ["delay-model"] = new(referenceUri, await project.Artifacts.GetDatasetProfileAsync(referenceUri)) },
+    }))
+    {
+        foreach (var (scale, delayShift, start) in new[] { (1.0f, 0f, windowStart), (1.5f, 0f, windowStart.AddMinutes(10)), (1.0f, 60f, windowStart.AddMinutes(20)) })
+        {
+            replayClock.Set(start);
+            foreach (var chunk in sample.Chunk(20))
+            {
+                await replay.InferAsync("delay-model", Monitoring.Request(chunk, scale, delayShift));
+                replayClock.Advance(TimeSpan.FromSeconds(5));
+            }
+        }
+    }   // disposing the session flushes the captured rows to Parquet
+    var endpoint = await project.Monitoring.FindEndpointAsync("delay-model", production.Version.ToString(CultureInfo.InvariantCulture));
+    var analyses = await project.Monitoring.AnalyzeAsync(new AnalysisRequest { EndpointId = endpoint.Id, From = windowStart, To = windowStart.AddMinutes(30) });
+    Console.WriteLine();
+    Console.WriteLine($"Monitoring {endpoint.Name} ({endpoint.RequestCount:N0} requests captured to Parquet, reference {referenceUri}):");
+    var detected = new List<string>[3];
+    string[] scenarios = ["same months", "distance x 1.5", "delays + 60"];
+    foreach (var (analysis, i) in analyses.Select((a, i) => (a, i)).ToList())
+    {
+        var drift = analysis.Results.Where(r => r.Application == "drift").ToList();
+        var status = drift.Single(r => r.Name == "drift_status");
+        detected[i] = [.. drift.Where(r => r.Status == ResultStatus.Detected && r.Name is not ("drift_status" or "general_drift")).Select(r => r.Name)];
+        var requests = analysis.Metrics.Concat<MonitoringRecord>(analysis.Results).FirstOrDefault(r => r.Application == "operations" && r.Name == "requests");
+        Console.WriteLine($"  {analysis.Start:HH:mm}-{analysis.End:HH:mm} {scenarios[i],-16} {analysis.RowCount,5:N0} rows: drift {status.Status}"
+            + (detected[i].Count > 0 ? $" on {string.Join(", ", detected[i])}" : "")
+            + $"; MLRun general drift {drift.Single(r => r.Name == "general_drift").Value:F2}");
+        foreach (var feature in drift.Where(r => r.Name is "distance" or "delay_avg_1h" or "output.Probability"))
+            Console.WriteLine($"      {feature.Name,-20} {feature.Status,-9} {feature.Message}");
+    }
+    endpoint = await project.Monitoring.GetEndpointAsync(endpoint.Id);
+    Console.WriteLine($"  {endpoint.Name}: latest drift {endpoint.LatestDrift} (window {endpoint.LatestDriftWindow:HH:mm}); {monitoringClock.Elapsed.TotalSeconds:F1} s");
+    string[] shiftedDelays = ["delay_avg_1h", "delay_max_1h", "delay_avg_1d"];
+    bool asExpected = analyses.Count == 3 && detected[0].Count == 0
+        && detected[1].Contains("distance") && detected[1].All(name => name is "distance" || name.StartsWith("output.", StringComparison.Ordinal))
+        && detected[2].Contains("output.Probability") && detected[2].Intersect(shiftedDelays).Any()
+        && detected[2].All(name => shiftedDelays.Contains(name) || name.StartsWith("output.", StringComparison.Ordinal));
+    if (!asExpected)
+    {
+        Console.Error.WriteLine("FAILED: monitoring should find no drift in the same months' traffic, and drift on exactly the shifted features (and the predictions for delays + 60) in the shifted traffic.");
+        exitCode = 1;
+    }
+}
 return exitCode;
+
+/// <summary>A clock that replays traffic at the times the sample sets (the served model's clock; the project keeps the real one).</summary>
+internal sealed class ReplayClock(DateTimeOffset start) : TimeProvider
+{
+    private DateTimeOffset _now = start;
+
+    public override DateTimeOffset GetUtcNow() => _now;
+
+    public void Set(DateTimeOffset now) => _now = now;
+
+    public void Advance(TimeSpan by) => _now += by;
+}
+
+/// <summary>Helpers of the monitoring part.</summary>
+internal static class Monitoring
+{
+    /// <summary>The training set with the model's predictions on it as two more columns (the reference of prediction drift).</summary>
+    public static Apache.Arrow.RecordBatch WithPredictions(Apache.Arrow.RecordBatch training, IReadOnlyList<DelayPrediction> predictions)
+    {
+        var label = new Apache.Arrow.BooleanArray.Builder().AppendRange(predictions.Select(p => p.PredictedLabel)).Build();
+        var probability = new Apache.Arrow.FloatArray.Builder().AppendRange(predictions.Select(p => p.Probability)).Build();
+        var fields = training.Schema.FieldsList.Concat([
+            new Apache.Arrow.Field("PredictedLabel", Apache.Arrow.Types.BooleanType.Default, false),
+            new Apache.Arrow.Field("Probability", Apache.Arrow.Types.FloatType.Default, false)]);
+        var columns = Enumerable.Range(0, training.ColumnCount).Select(training.Column).Append(label).Append(probability);
+        return new Apache.Arrow.RecordBatch(new Apache.Arrow.Schema(fields, null), columns, training.Length);
+    }
+
+    /// <summary>A V2 request of flights with every model input as it was at departure (enrichment keeps inputs the request carries),
+    /// distances multiplied by <paramref name="distanceScale"/> and the origin's recent delays shifted by <paramref name="delayShift"/> minutes.</summary>
+    public static InferenceRequest Request(IReadOnlyList<FlightFeatures> flights, float distanceScale, float delayShift) => new()
+    {
+        Inputs =
+        [
+            InferenceTensor.Strings("origin", [.. flights.Select(f => f.Origin)]),
+            InferenceTensor.Strings("destination", [.. flights.Select(f => f.Destination)]),
+            InferenceTensor.Singles("distance", [.. flights.Select(f => f.Distance * distanceScale)]),
+            InferenceTensor.Singles("hour", [.. flights.Select(f => f.Hour)]),
+            InferenceTensor.Singles("day_of_week", [.. flights.Select(f => f.DayOfWeek)]),
+            InferenceTensor.Singles("delay_avg_1h", [.. flights.Select(f => f.DelayAvg1h + delayShift)]),
+            InferenceTensor.Singles("delay_max_1h", [.. flights.Select(f => f.DelayMax1h + delayShift)]),
+            InferenceTensor.Singles("delay_count_1h", [.. flights.Select(f => f.DelayCount1h)]),
+            InferenceTensor.Singles("delay_avg_1d", [.. flights.Select(f => f.DelayAvg1d + delayShift)]),
+            InferenceTensor.Singles("origin_lat", [.. flights.Select(f => f.OriginLat)]),
+            InferenceTensor.Singles("origin_lon", [.. flights.Select(f => f.OriginLon)]),
+        ],
+    };
+}
 
 /// <summary>One record of flights-20k.json.</summary>
 internal sealed record Flight(string Date, int Delay, int Distance, string Origin, string Destination)
