@@ -14,7 +14,7 @@ public sealed class CancellationTokenConventionTests
     private static readonly HashSet<string> Exceptions = new(StringComparer.Ordinal) { "DisposeAsync" };
 
     internal static IEnumerable<Assembly> Packages() =>
-        [typeof(MLOpsProject).Assembly, typeof(FeatureStoreCatalog).Assembly, typeof(ServingException).Assembly];
+        [typeof(MLOpsProject).Assembly, typeof(FeatureStoreCatalog).Assembly, typeof(ServingException).Assembly, typeof(MLOps.Monitoring.MonitoringCatalog).Assembly];
 
     [Test]
     public void PublicAsyncMethods_AllPackages_TakeCancellationTokenLast()
