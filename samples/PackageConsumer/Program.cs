@@ -8,6 +8,8 @@ using Microsoft.ML.Data;
 using MLOps;
 using MLOps.FeatureStore;
 using MLOps.FeatureStore.Sources;
+using MLOps.Monitoring;
+using MLOps.Monitoring.Drift;
 using MLOps.Runs;
 using MLOps.Serving.Graphs;
 using MLOps.Serving.Hosting;
@@ -92,6 +94,25 @@ try
     var probabilities = response.Outputs.Single(o => o.Name == "Probability").Data.AsSingles().ToArray();
     Check(probabilities.Length == 2 && probabilities[0] > 0.5f && probabilities[1] < 0.5f,
         $"inference by v{response.ModelVersion}: P(0.9+0.8 > 1) = {probabilities.ElementAtOrDefault(0):F3}, P(0.1+0.05 > 1) = {probabilities.ElementAtOrDefault(1):F3}");
+
+    // 5. Monitoring: capture the server's predictions into Parquet and measure drift against the training values.
+    await using (var capture = await project.Monitoring.StartCaptureAsync(server))
+    {
+        await server.InferAsync("sum-model", new InferenceRequest
+        {
+            Id = "consumer-2",
+            Inputs = [InferenceTensor.Singles("x1", [0.2f, 0.4f, 0.6f], 3), InferenceTensor.Singles("x2", [0.3f, 0.5f, 0.7f], 3)],
+        });
+    }
+    var endpoint = await project.Monitoring.FindEndpointAsync("sum-model", "1");
+    long captured = 0;
+    await foreach (var batch in project.Monitoring.ReadCapturedAsync(endpoint.Id))
+        captured += batch.Length;
+    Check(captured == 3 && endpoint.RequestCount == 1, $"captured {captured} rows of {endpoint.RequestCount} request(s) for endpoint {endpoint.Name}");
+    var x1 = NumericReference.Create("x1", points.Select(p => (double)p.X1).ToArray());
+    var shifted = DriftMetrics.Compare(x1, points.Select(p => p.X1 + 0.5).ToArray());
+    var same = DriftMetrics.Compare(x1, points.Select(p => (double)p.X1).ToArray());
+    Check(shifted.PopulationStability > 0.25 && same.PopulationStability < 1e-9, $"drift of x1 + 0.5: PSI {shifted.PopulationStability:F2} (same values: {same.PopulationStability:F2})");
 
     await host.StopAsync();
 }
