@@ -63,8 +63,8 @@ public sealed class ModelUpgradeTests
             Assert.That(endpoint.State, Is.EqualTo(EndpointState.Stopped), endpoint.Name);
     }
 
-    /// <summary>Eight threads send while the alias moves and the model refreshes; each goes on until it has sent 20 requests
-    /// after the upgrade. Every request must be counted and captured exactly once, on the endpoint of the version that answered.</summary>
+    /// <summary>Eight threads send while the alias moves and the model refreshes (from the 100th request on; a thread that has
+    /// sent 200 waits for the upgrade); each goes on until it has sent 20 requests after the upgrade. Every request must be counted and captured exactly once, on the endpoint of the version that answered.</summary>
     [Test]
     public async Task Capture_UpgradeUnderConcurrentLoad_EveryRequestCountedAndCapturedOnce()
     {
@@ -76,6 +76,7 @@ public sealed class ModelUpgradeTests
             var answered = new ConcurrentDictionary<string, bool>(); // id -> sent after the upgrade was done
             int sent = 0, upgraded = 0;
             var warm = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var senders = Enumerable.Range(0, 8).Select(t => Task.Run(async () =>
             {
                 for (int i = 0, after = 0; after < 20; i++)
@@ -86,12 +87,14 @@ public sealed class ModelUpgradeTests
                     answered[id] = upgradedBefore;
                     if (Interlocked.Increment(ref sent) == 100) warm.SetResult();
                     if (upgradedBefore) after++;
+                    else if (i == 200) await done.Task; // bounds the work when the upgrade is slow
                 }
             })).ToList();
             await warm.Task;
             await served.Project.Models.SetAliasAsync("delay", "production", v2.Version);
             Assert.That(await served.Model.RefreshAsync(), Is.True);
             Volatile.Write(ref upgraded, 1);
+            done.SetResult();
             await Task.WhenAll(senders);
 
             await session.FlushAsync();
