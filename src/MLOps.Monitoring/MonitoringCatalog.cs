@@ -115,31 +115,39 @@ public sealed partial class MonitoringCatalog
         options.Validate();
         var endpoints = new List<ModelEndpoint>();
         foreach (var model in server.Models)
-        {
-            var reference = options.References.TryGetValue(model.Name, out var given) ? given : await LinkedReferenceAsync(model, cancellationToken).ConfigureAwait(false);
-            var endpoint = await Records.RegisterAsync(model.Name, model.Version, reference, cancellationToken).ConfigureAwait(false);
-            endpoints.Add(await Records.AddTrafficAsync(endpoint.Id, default, EndpointState.Active, cancellationToken).ConfigureAwait(false));
-        }
+            endpoints.Add(await RegisterServedAsync(model.Name, model.Version, model, options, cancellationToken).ConfigureAwait(false));
         var session = new CaptureSession(this, server, endpoints, options);
         session.Start(startWriter);
         return session;
     }
 
+    /// <summary>Registers (or reuses) the endpoint of a served model version with its reference and marks it
+    /// <see cref="EndpointState.Active"/>: at the start of a capture, and when the capture first sees a version served later.</summary>
+    internal async Task<ModelEndpoint> RegisterServedAsync(string model, string? version, IInferenceModel? served, CaptureOptions options, CancellationToken cancellationToken)
+    {
+        var reference = options.References.TryGetValue(model, out var given) ? given : await LinkedReferenceAsync(model, version, served, cancellationToken).ConfigureAwait(false);
+        var endpoint = await Records.RegisterAsync(model, version, reference, cancellationToken).ConfigureAwait(false);
+        return await Records.AddTrafficAsync(endpoint.Id, default, EndpointState.Active, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>
     /// The profile of the training data linked to the registry version a model serves, or null (logged) when there is none. A
     /// model that says which registry version it serves (<see cref="IRegistryModel"/>, as MLNetModel does) is looked up by that
-    /// record, whatever name it is served under; any other model by its served name and version number.
+    /// record, whatever name it is served under, when <paramref name="version"/> is the one it serves now; another version of
+    /// it (served before or after an upgrade) by that record's registry name and the version number; any other model by its
+    /// served name and version number.
     /// </summary>
-    private async Task<EndpointReference?> LinkedReferenceAsync(IInferenceModel model, CancellationToken cancellationToken)
+    private async Task<EndpointReference?> LinkedReferenceAsync(string model, string? version, IInferenceModel? served, CancellationToken cancellationToken)
     {
-        var name = model.Version is null ? model.Name : $"{model.Name}:{model.Version}";
+        var name = version is null ? model : $"{model}:{version}";
         try
         {
             ModelVersionRecord record;
-            if (model is IRegistryModel { RegistryVersion: { } served } && served.Project == Project.Name)
-                record = served;
-            else if (int.TryParse(model.Version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number))
-                record = await Project.Models.GetVersionAsync(model.Name, number, cancellationToken).ConfigureAwait(false);
+            var registry = served is IRegistryModel { RegistryVersion: { } current } && current.Project == Project.Name ? current : null;
+            if (registry is not null && (version == served!.Version || version == registry.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+                record = registry;
+            else if (int.TryParse(version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number))
+                record = await Project.Models.GetVersionAsync(registry?.Name ?? model, number, cancellationToken).ConfigureAwait(false);
             else
             {
                 CaptureLog.NoReference(_logger, name, "the model is not a registry version (no IRegistryModel.RegistryVersion and the version is not a number)");

@@ -28,4 +28,12 @@ internal static partial class CaptureLog
     [LoggerMessage(EventId = 3006, Level = LogLevel.Information,
         Message = "Capture stopped on project {Project}: {Written} records written, {Dropped} dropped, {Failed} failed writes")]
     public static partial void Stopped(ILogger logger, string project, long written, long dropped, long failed);
+
+    [LoggerMessage(EventId = 3470, Level = LogLevel.Information,
+        Message = "Capture follows model endpoint {Endpoint} ({EndpointId}) of project {Project}: the server now answers with a version it did not serve when the capture started")]
+    public static partial void Following(ILogger logger, string endpoint, string endpointId, string project);
+
+    [LoggerMessage(EventId = 3471, Level = LogLevel.Error,
+        Message = "Capture could not register model endpoint {Endpoint} of project {Project}; its sampled records are lost until it can (tried again at the next flush, its counters are kept)")]
+    public static partial void RegisterFailed(ILogger logger, Exception exception, string endpoint, string project);
 }

@@ -2,6 +2,7 @@ using MLOps.Monitoring.Endpoints;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using MLOps.Serving.Hosting;
+using MLOps.Serving.Models;
 
 namespace MLOps.Monitoring.Capture;
 
@@ -17,7 +18,12 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
     private readonly MonitoringCatalog _catalog;
     private readonly InferenceServer _server;
     private readonly CaptureOptions _options;
-    private readonly Dictionary<(string Model, string? Version), EndpointSlot> _slots;
+    /// <summary>The slots by (model, version): copy-on-write (a new version is added to a copy under <see cref="_slotsLock"/>),
+    /// so the request thread reads it without a lock.</summary>
+    private Dictionary<(string Model, string? Version), EndpointSlot> _slots;
+    private readonly Lock _slotsLock = new();
+    private readonly Dictionary<string, IInferenceModel> _served = new(StringComparer.Ordinal);
+    private IReadOnlyList<ModelEndpoint> _endpoints;
     private readonly Channel<CaptureItem> _channel;
     private readonly CaptureTelemetry _telemetry;
     private readonly ILogger _logger;
@@ -39,8 +45,9 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
         _catalog = catalog;
         _server = server;
         _options = options;
-        Endpoints = endpoints;
+        _endpoints = endpoints;
         _slots = endpoints.ToDictionary(e => (e.Model, e.ModelVersion), e => new EndpointSlot(e, catalog.Project.Name));
+        foreach (var model in server.Models) _served.TryAdd(model.Name, model);
         _channel = Channel.CreateBounded<CaptureItem>(new BoundedChannelOptions(options.BufferCapacity)
         {
             FullMode = BoundedChannelFullMode.Wait, // TryWrite returns false when full: serving never waits
@@ -49,11 +56,12 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
         _telemetry = CaptureTelemetry.For(catalog.Project.Options.MeterFactory);
         _logger = catalog.Project.LoggerFactory.CreateLogger("MLOps.Monitoring");
         _sampler = options.SamplingSeed is { } seed ? new Random(seed) : null;
-        _pending = new PendingCapture(slot => InputNames(slot.Endpoint));
+        _pending = new PendingCapture(InputNames);
     }
 
-    /// <summary>The endpoints of the served models, as registered when the session started.</summary>
-    public IReadOnlyList<ModelEndpoint> Endpoints { get; }
+    /// <summary>The endpoints of the served models as registered when the session started, followed by those registered since
+    /// for versions the server started serving later (an upgraded model), in the order they were registered.</summary>
+    public IReadOnlyList<ModelEndpoint> Endpoints => Volatile.Read(ref _endpoints);
 
     /// <summary>The records dropped because the buffer was full.</summary>
     public long DroppedCount => Interlocked.Read(ref _dropped);
@@ -85,14 +93,34 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
     /// <inheritdoc />
     void IInferenceObserver.OnInference(InferenceRecord record)
     {
-        if (Volatile.Read(ref _disposed) != 0 || !_slots.TryGetValue((record.Model, record.ModelVersion), out var slot)) return;
+        if (Volatile.Read(ref _disposed) != 0) return;
+        if (!Volatile.Read(ref _slots).TryGetValue((record.Model, record.ModelVersion), out var slot) && (slot = NewSlot(record)) is null) return;
         slot.Count(record.Started, !record.IsSuccess);
         if (!Sampled()) return;
         if (_channel.Writer.TryWrite(new CaptureItem(slot, record, null))) return;
         var dropped = Interlocked.Increment(ref _dropped);
         slot.AddDropped(1, record.Started);
         _telemetry.Dropped.Add(1, slot.Tags);
-        if ((dropped & (dropped - 1)) == 0) CaptureLog.Dropped(_logger, slot.Endpoint.Name, dropped); // 1, 2, 4, 8, ... : no log flood
+        if ((dropped & (dropped - 1)) == 0) CaptureLog.Dropped(_logger, slot.Name, dropped); // 1, 2, 4, 8, ... : no log flood
+    }
+
+    /// <summary>
+    /// The slot of a version first seen after the start (an upgraded model: the record of a served model with status 200, or
+    /// with the version the model serves now), added to a copy of the slot map; null for a model the server does not serve or a
+    /// version it does not (a 404). Its endpoint is registered by the writer, before it writes any record of it. Runs once per
+    /// new version, under a lock held only to copy the map: nothing is awaited on the request thread.
+    /// </summary>
+    private EndpointSlot? NewSlot(InferenceRecord record)
+    {
+        if (!_served.TryGetValue(record.Model, out var model) || (!record.IsSuccess && record.ModelVersion != model.Version)) return null;
+        lock (_slotsLock)
+        {
+            var slots = _slots;
+            if (slots.TryGetValue((record.Model, record.ModelVersion), out var slot)) return slot;
+            slot = new EndpointSlot(record.Model, record.ModelVersion, _catalog.Project.Name);
+            Volatile.Write(ref _slots, new Dictionary<(string Model, string? Version), EndpointSlot>(slots) { [(record.Model, record.ModelVersion)] = slot });
+            return slot;
+        }
     }
 
     private bool Sampled()
@@ -141,6 +169,11 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
             {
                 if (item.Record is { } record)
                 {
+                    if (!await RegisterAsync(item.Slot!).ConfigureAwait(false))
+                    {
+                        LoseUnregistered(item.Slot!, record);
+                        continue;
+                    }
                     Add(item.Slot!, record);
                     if (_pending.Count >= _options.BatchSize) await WritePendingAsync().ConfigureAwait(false);
                     continue;
@@ -200,11 +233,45 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
         CaptureLog.WriteFailed(_logger, ex, records, slot.Endpoint.Name, slot.Endpoint.Id);
     }
 
-    private IReadOnlyList<string> InputNames(ModelEndpoint endpoint)
+    /// <summary>Registers the endpoint of a pending slot (its reference linked as at the start); true when it is registered. A
+    /// failure is logged and counted once, and tried again at the next flush (<see cref="StoreCountersAsync"/>).</summary>
+    private async Task<bool> RegisterAsync(EndpointSlot slot)
+    {
+        if (slot.IsRegistered) return true;
+        if (slot.RegistrationFailed) return false;
+        try
+        {
+            _served.TryGetValue(slot.Model, out var model);
+            var endpoint = await _catalog.RegisterServedAsync(slot.Model, slot.Version, model, _options, CancellationToken.None).ConfigureAwait(false);
+            slot.Register(endpoint);
+            Volatile.Write(ref _endpoints, [.. _endpoints, endpoint]);
+            CaptureLog.Following(_logger, endpoint.Name, endpoint.Id, _catalog.Project.Name);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            slot.RegistrationFailed = true;
+            Interlocked.Increment(ref _failedWrites);
+            CaptureLog.RegisterFailed(_logger, ex, slot.Name, _catalog.Project.Name);
+            return false;
+        }
+    }
+
+    /// <summary>Counts a record lost because its endpoint could not be registered (logged once per attempt, not per record).</summary>
+    private void LoseUnregistered(EndpointSlot slot, InferenceRecord record)
+    {
+        slot.AddDropped(1, record.Started);
+        Interlocked.Increment(ref _lost);
+        var tags = slot.Tags;
+        tags.Add("error.type", "endpoint-not-registered");
+        _telemetry.Failed.Add(1, tags);
+    }
+
+    private IReadOnlyList<string> InputNames(EndpointSlot slot)
     {
         try
         {
-            return [.. _server.GetModelMetadata(endpoint.Model, endpoint.ModelVersion).Inputs.Select(i => i.Name)];
+            return [.. _server.GetModelMetadata(slot.Model, slot.Version).Inputs.Select(i => i.Name)];
         }
         catch (MLOpsException)
         {
@@ -230,8 +297,10 @@ public sealed class CaptureSession : IAsyncDisposable, IInferenceObserver
 
     private async Task StoreCountersAsync(EndpointState? state)
     {
-        foreach (var slot in _slots.Values)
+        foreach (var slot in Volatile.Read(ref _slots).Values)
         {
+            slot.RegistrationFailed = false; // a flush tries a failed registration again
+            if (!await RegisterAsync(slot).ConfigureAwait(false)) continue; // its counters wait in the slot
             await StoreMinutesAsync(slot).ConfigureAwait(false);
             var pending = slot.Pending();
             if (pending.IsEmpty && state is null) continue;

@@ -4,8 +4,10 @@ using System.Diagnostics;
 
 namespace MLOps.Monitoring.Capture;
 
-/// <summary>An endpoint watched by a capture session and its traffic counters, updated from serving threads without locks.</summary>
-internal sealed class EndpointSlot(ModelEndpoint endpoint, string projectName)
+/// <summary>An endpoint watched by a capture session and its traffic counters, updated from serving threads without locks. A
+/// slot of a version first seen after the session started is pending (<see cref="IsRegistered"/> false) until the writer has
+/// registered its endpoint; its counters count from the first request all the same.</summary>
+internal sealed class EndpointSlot
 {
     private long _requests;
     private long _errors;
@@ -13,16 +15,50 @@ internal sealed class EndpointSlot(ModelEndpoint endpoint, string projectName)
     private long _firstTicks = long.MaxValue;
     private long _lastTicks = long.MinValue;
     private EndpointTraffic _stored;
+    private ModelEndpoint? _endpoint;
     private readonly ConcurrentDictionary<long, MinuteTraffic> _minutes = new();
 
-    public ModelEndpoint Endpoint { get; } = endpoint;
+    /// <summary>A slot of an endpoint registered when the session started.</summary>
+    public EndpointSlot(ModelEndpoint endpoint, string projectName)
+        : this(endpoint.Model, endpoint.ModelVersion, projectName) => _endpoint = endpoint;
 
-    public TagList Tags { get; } = new()
+    /// <summary>A pending slot: its endpoint is registered later by the writer (<see cref="Register"/>).</summary>
+    public EndpointSlot(string model, string? version, string projectName)
     {
-        { "mlops.project", projectName },
-        { "mlops.model.name", endpoint.Model },
-        { "mlops.model.version", endpoint.ModelVersion },
-    };
+        Model = model;
+        Version = version;
+        Name = version is null ? model : $"{model}:{version}";
+        Tags = new()
+        {
+            { "mlops.project", projectName },
+            { "mlops.model.name", model },
+            { "mlops.model.version", version },
+        };
+    }
+
+    /// <summary>The served model name.</summary>
+    public string Model { get; }
+
+    /// <summary>The served version, or null.</summary>
+    public string? Version { get; }
+
+    /// <summary>The endpoint's name (<c>model</c> or <c>model:version</c>), known before it is registered.</summary>
+    public string Name { get; }
+
+    /// <summary>Whether the endpoint is registered (always, except for a version first seen after the start, until the writer registers it).</summary>
+    public bool IsRegistered => Volatile.Read(ref _endpoint) is not null;
+
+    /// <summary>Set by the writer when registering the endpoint failed; cleared at the next flush, which tries again.</summary>
+    public bool RegistrationFailed { get; set; }
+
+    /// <summary>The endpoint (only once <see cref="IsRegistered"/>: the writer registers it before it writes anything of it).</summary>
+    public ModelEndpoint Endpoint => Volatile.Read(ref _endpoint)
+        ?? throw new InvalidOperationException($"The model endpoint {Name} is not registered yet.");
+
+    /// <summary>Links the endpoint the writer registered for this slot.</summary>
+    public void Register(ModelEndpoint endpoint) => Volatile.Write(ref _endpoint, endpoint);
+
+    public TagList Tags { get; }
 
     public void Count(DateTimeOffset started, bool error)
     {

@@ -94,19 +94,32 @@ public sealed class ServedFlights : IAsyncDisposable
 
     private async Task ServeAsync()
     {
-        var (model, schema, rows) = s_trained.Value;
-        var training = rows.Take(3000).ToList();
-        var batch = new RecordBatch.Builder()
-            .Append("distance", false, c => c.Float(a => a.AppendRange(training.Select(r => r.Distance))))
-            .Append("hour", false, c => c.Float(a => a.AppendRange(training.Select(r => r.Hour))))
-            .Build();
-        var dataset = await Project.Artifacts.LogDatasetAsync("delay-training", batch);
-        TrainingDataUri = dataset.Uri;
-        await Project.Models.RegisterAsync("delay", model, schema, new ModelLogOptions { TrainingData = dataset.Uri, Aliases = { "production" } });
+        var (model, schema, _) = s_trained.Value;
+        TrainingDataUri = await LogTrainingDataAsync("delay-training", 0, 3000);
+        await Project.Models.RegisterAsync("delay", model, schema, new ModelLogOptions { TrainingData = TrainingDataUri, Aliases = { "production" } });
         Model = MLNetModel.Create<FlightFeatures, DelayPrediction>(Project, "delay", $"store://models/{Project.Name}/delay:production");
         Graph = ServingGraph.Router("flights").Route(new ModelStep(Model)).Build();
         Server = Graph.ToMockServer(new InferenceServerOptions { TimeProvider = Time }, Model);
         await Server.LoadAsync();
+    }
+
+    /// <summary>Registers the trained model again as the next version of "delay" (aliases unchanged), linked to the flights
+    /// [<paramref name="skip"/>, <paramref name="skip"/> + <paramref name="take"/>) logged as the dataset <paramref name="dataset"/>.</summary>
+    public async Task<(ModelVersionRecord Version, string TrainingDataUri)> RegisterVersionAsync(string dataset, int skip, int take)
+    {
+        var (model, schema, _) = s_trained.Value;
+        var uri = await LogTrainingDataAsync(dataset, skip, take);
+        return (await Project.Models.RegisterAsync("delay", model, schema, new ModelLogOptions { TrainingData = uri }), uri);
+    }
+
+    private async Task<string> LogTrainingDataAsync(string name, int skip, int take)
+    {
+        var training = Rows.Skip(skip).Take(take).ToList();
+        var batch = new RecordBatch.Builder()
+            .Append("distance", false, c => c.Float(a => a.AppendRange(training.Select(r => r.Distance))))
+            .Append("hour", false, c => c.Float(a => a.AppendRange(training.Select(r => r.Hour))))
+            .Build();
+        return (await Project.Artifacts.LogDatasetAsync(name, batch)).Uri;
     }
 
     /// <summary>A tensor request of held-out flights (after the training rows).</summary>
