@@ -83,7 +83,7 @@ internal sealed class InferencePublisher(InferenceServer server, TimeProvider ti
         var record = new InferenceRecord(
             RequestId: capture.EventId ?? request?.Id,
             Model: model,
-            ModelVersion: version ?? server.VersionOf(model),
+            ModelVersion: version ?? response?.ModelVersion ?? server.VersionOf(model), // the version that answered, not the one served now (an upgrade may have happened meanwhile)
             Started: started,
             Latency: latency,
             Request: request,

@@ -208,6 +208,23 @@ public class InferenceObserverTests
         => Assert.Throws<ValidationException>(() => _graph.ToMockServer(new InferenceServerOptions { TimeProvider = null! }, _delay));
 
     [Test]
+    public async Task InferAsync_ModelUpgradedWhileTheRequestRan_RecordCarriesTheVersionThatAnswered()
+    {
+        var upgrading = new UpgradingModel(_delay);
+        await using var graph = ServingGraph.Router("upgrade").Route(new ModelStep(upgrading)).Build();
+        var server = graph.ToMockServer(new InferenceServerOptions { TimeProvider = _time }, upgrading);
+        await server.LoadAsync();
+        var observer = new Recorder();
+        using var subscription = server.Subscribe(observer);
+
+        var response = await server.InferAsync("delay-risk", Request("r-up"));
+
+        Assert.That(response.ModelVersion, Is.EqualTo("1"));
+        Assert.That(upgrading.Version, Is.EqualTo("2"), "the model was upgraded before the request finished");
+        Assert.That(observer.Records.Single().ModelVersion, Is.EqualTo("1"));
+    }
+
+    [Test]
     public void Subscribe_Null_Throws()
         => Assert.Throws<ArgumentNullException>(() => _server.Subscribe(null!));
 
@@ -223,6 +240,29 @@ public class InferenceObserverTests
     private sealed class Throwing : IInferenceObserver
     {
         public void OnInference(InferenceRecord record) => throw new InvalidOperationException("observer bug");
+    }
+
+    /// <summary>Wraps a model whose served version moves to "2" while a request is answered by version "1" (a refresh in flight).</summary>
+    private sealed class UpgradingModel(IInferenceModel inner) : IInferenceModel
+    {
+        private volatile string _version = "1";
+
+        public string Name => inner.Name;
+
+        public string? Version => _version;
+
+        public ModelMetadata Metadata => inner.Metadata;
+
+        public bool IsReady => inner.IsReady;
+
+        public ValueTask LoadAsync(CancellationToken cancellationToken) => inner.LoadAsync(cancellationToken);
+
+        public async ValueTask<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken)
+        {
+            var response = await inner.InferAsync(request, cancellationToken);
+            _version = "2";
+            return response;
+        }
     }
 
     /// <summary>Wraps a model and advances the fake clock while it infers, so the latency is known.</summary>
