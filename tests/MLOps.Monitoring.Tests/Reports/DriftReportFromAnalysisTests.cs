@@ -1,4 +1,7 @@
+using System.Globalization;
 using System.Xml.Linq;
+using Apache.Arrow;
+using Microsoft.Extensions.Time.Testing;
 using MLOps.Artifacts;
 using MLOps.Monitoring.Applications;
 using MLOps.Monitoring.Drift;
@@ -78,6 +81,44 @@ public sealed class DriftReportFromAnalysisTests
         Assert.That(Badge(ReportFlights.Parse(html), "distance"), Is.EqualTo("s-detected"), "not analysed before: the report analyses the window itself");
         var series = ReportFlights.Parse(html).All("section").Where(s => s.HasClass("series")).ToList();
         Assert.That(series.Select(s => s.All("circle").Count()), Is.EqualTo(new[] { 1, 1 }), "no stored result: the series is the current window only");
+    }
+
+    [Test]
+    public async Task CreateDriftReportAsync_CategoricalFeatureWithUnseenOrigins_SectionCountsTheUnseenAsTheAnalysis()
+    {
+        using var folder = new TempFolder();
+        var time = new FakeTimeProvider(ServedFlights.T0.AddMinutes(30));
+        await using var project = await TestProjects.OpenAsync(folder, "recorded", time);
+        var flights = ReportFlights.Load();
+        var training = flights.Take(5_000).ToList();
+        var dataset = await project.Artifacts.LogDatasetAsync("flights-training", new RecordBatch.Builder()
+            .Append("origin", false, c => c.String(a => a.AppendRange(training.Select(f => f.Origin))))
+            .Append("distance", false, c => c.Double(a => a.AppendRange(training.Select(f => f.Distance))))
+            .Build());
+        var endpoint = await project.Monitoring.RegisterEndpointAsync("flights", "1", new EndpointReference(dataset.Uri, null));
+        var live = flights.Skip(5_000).Take(2_000).Select((f, i) => i % 10 == 0 ? f with { Origin = "ZZZ" } : f).ToList();
+        var inputs = new RecordBatch.Builder()
+            .Append("origin", false, c => c.String(a => a.AppendRange(live.Select(f => f.Origin))))
+            .Append("distance", false, c => c.Double(a => a.AppendRange(live.Select(f => f.Distance))))
+            .Build();
+        var outputs = new RecordBatch.Builder().Append("score", false, c => c.Double(a => a.AppendRange(live.Select(f => f.Delay)))).Build();
+        await project.Monitoring.RecordResultsAsync("flights", "1", inputs, outputs, ServedFlights.T0.AddMinutes(1));
+        await project.Monitoring.AnalyzeAsync();
+
+        var report = await project.Monitoring.CreateDriftReportAsync(endpoint.Id, ServedFlights.T0);
+
+        var stored = (await project.Monitoring.GetResultsAsync(endpoint.Id, "drift")).ToDictionary(r => r.Name);
+        Assert.That(report.Features, Is.EqualTo(new[] { "origin", "distance" }), "input columns with a reference, in the window's column order; the output has none");
+        var doc = ReportFlights.Parse(report.ToHtml());
+        var trainingOrigins = training.Select(f => f.Origin).ToHashSet();
+        int unseen = live.Count(f => !trainingOrigins.Contains(f.Origin));
+        Assert.That(unseen, Is.GreaterThanOrEqualTo(200), "ZZZ in every tenth row, and origins of later months");
+        Assert.That(stored["origin"].Status, Is.EqualTo(ResultStatus.Detected), stored["origin"].Message);
+        Assert.That(Badge(doc, "origin"), Is.EqualTo("s-detected"));
+        Assert.That(Message(doc, "origin"), Is.EqualTo(stored["origin"].Message));
+        Assert.That(Section(doc, "origin").All("p").Single(p => p.HasClass("stats")).Value, Does.Contain("2,000 current values").And.Contain(unseen.ToString("N0", CultureInfo.InvariantCulture) + " in categories unseen"));
+        Assert.That(Section(doc, "origin").All("text").Select(t => t.Value), Does.Contain("unseen"));
+        Assert.That(report.Status, Is.EqualTo(stored["drift_status"].Status));
     }
 
     [Test]
