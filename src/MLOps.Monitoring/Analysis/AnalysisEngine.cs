@@ -118,9 +118,7 @@ internal sealed class AnalysisEngine
         {
             cancellationToken.ThrowIfCancellationRequested();
             var windowEnd = windowStart + length;
-            var data = new List<RecordBatch>();
-            await foreach (var batch in CaptureFiles.ReadAsync(_catalog.CaptureRoot, endpoint.Id, windowStart, windowEnd, cancellationToken).ConfigureAwait(false))
-                data.Add(batch);
+            var data = await ReadWindowAsync(endpoint.Id, windowStart, windowEnd, cancellationToken).ConfigureAwait(false);
             if (data.Count == 0 && !(await TrafficFiles.SumAsync(_catalog.CaptureRoot, endpoint.Id, windowStart, windowEnd, cancellationToken).ConfigureAwait(false)).Any)
                 continue; // an empty window: nothing to analyse, the watermark moves past it below
             if (pending && !await ClaimAsync(endpoint.Id, windowStart, cancellationToken).ConfigureAwait(false))
@@ -136,6 +134,16 @@ internal sealed class AnalysisEngine
         if (moveWatermark && end > start)
             await _catalog.Records.SetAnalysisAsync(endpoint.Id, end, null, cancellationToken).ConfigureAwait(false);
         return analyses;
+    }
+
+    /// <summary>The captured rows of an endpoint whose time is in [<paramref name="start"/>, <paramref name="end"/>), file by file, as
+    /// an analysed window holds them.</summary>
+    internal async Task<List<RecordBatch>> ReadWindowAsync(string endpointId, DateTimeOffset start, DateTimeOffset end, CancellationToken cancellationToken)
+    {
+        var data = new List<RecordBatch>();
+        await foreach (var batch in CaptureFiles.ReadAsync(_catalog.CaptureRoot, endpointId, start, end, cancellationToken).ConfigureAwait(false))
+            data.Add(batch);
+        return data;
     }
 
     /// <summary>Claims a window for this owner: the first owner to claim it gets sequence 1 and analyses it; the same owner

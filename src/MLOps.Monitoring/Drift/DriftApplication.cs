@@ -50,16 +50,46 @@ public sealed class DriftApplication : IMonitoringApplication
     public async Task<ApplicationOutput> AnalyzeAsync(MonitoringWindow window, CancellationToken cancellationToken)
     {
         Throw.IfNull(window);
-        var logger = window.Project.LoggerFactory.CreateLogger("MLOps.Monitoring");
-        var endpoint = window.Endpoint;
         if (Unusable(window.Reference) is { } reason)
         {
-            DriftLog.NoReference(logger, endpoint.Name, reason);
+            DriftLog.NoReference(window.Project.LoggerFactory.CreateLogger("MLOps.Monitoring"), window.Endpoint.Name, reason);
             return new ApplicationOutput
             {
                 Results = [new MonitoringResult(StatusResult, double.NaN, ResultKind.DataDrift, ResultStatus.InsufficientData) { Message = reason }],
             };
         }
+        var evaluation = await EvaluateAsync(window, cancellationToken).ConfigureAwait(false);
+        var features = evaluation.Drift.Features;
+        var report = evaluation.Drift;
+        var results = new List<MonitoringResult>(evaluation.Results);
+        results.Add(new MonitoringResult(GeneralDriftResult, report.GeneralDrift, ResultKind.DataDrift, ResultStatus.Irrelevant)
+        {
+            Message = "MLRun's general drift: the mean of the features' mean total variation and mean Hellinger distance",
+        });
+        int detected = features.Count(f => f.Status == ResultStatus.Detected);
+        results.Add(new MonitoringResult(StatusResult, report.DetectedShare, ResultKind.DataDrift, report.Status)
+        {
+            Message = string.Create(CultureInfo.InvariantCulture,
+                $"{detected} of {features.Count(f => f.Status >= ResultStatus.None)} decided features detected ({features.Count} analysed); detected when the share is >= {Options.DetectedShare:G4} with at least one: {report.Status}"),
+            Statistics = new Dictionary<string, double>
+            {
+                ["features"] = features.Count,
+                ["detected"] = detected,
+                ["possible"] = features.Count(f => f.Status == ResultStatus.Possible),
+                ["insufficient"] = features.Count(f => f.Status == ResultStatus.InsufficientData),
+                ["general_drift"] = report.GeneralDrift,
+            },
+        });
+        return new ApplicationOutput { Results = results };
+    }
+
+    /// <summary>Analyses a window whose endpoint has a usable reference (<see cref="Unusable"/> is null): the references, the
+    /// per-feature drift with the endpoint-level summary, and the per-feature and per-output results in order (without
+    /// <c>general_drift</c> and <c>drift_status</c>). The drift report (<c>CreateDriftReportAsync</c>) uses it too.</summary>
+    internal async Task<DriftEvaluation> EvaluateAsync(MonitoringWindow window, CancellationToken cancellationToken)
+    {
+        var logger = window.Project.LoggerFactory.CreateLogger("MLOps.Monitoring");
+        var endpoint = window.Endpoint;
         var references = await ReferencesAsync(window, logger, cancellationToken).ConfigureAwait(false);
 
         var results = new List<MonitoringResult>();
@@ -94,30 +124,11 @@ public sealed class DriftApplication : IMonitoringApplication
             }
             results.Add(ToResult(_analysis.Analyze(references, referenceColumn, column, ColumnValues.Arrays(window.Data, column)), ResultKind.ConceptDrift));
         }
-
-        var report = _analysis.Summarize(features);
-        results.Add(new MonitoringResult(GeneralDriftResult, report.GeneralDrift, ResultKind.DataDrift, ResultStatus.Irrelevant)
-        {
-            Message = "MLRun's general drift: the mean of the features' mean total variation and mean Hellinger distance",
-        });
-        int detected = features.Count(f => f.Status == ResultStatus.Detected);
-        results.Add(new MonitoringResult(StatusResult, report.DetectedShare, ResultKind.DataDrift, report.Status)
-        {
-            Message = string.Create(CultureInfo.InvariantCulture,
-                $"{detected} of {features.Count(f => f.Status >= ResultStatus.None)} decided features detected ({features.Count} analysed); detected when the share is >= {Options.DetectedShare:G4} with at least one: {report.Status}"),
-            Statistics = new Dictionary<string, double>
-            {
-                ["features"] = features.Count,
-                ["detected"] = detected,
-                ["possible"] = features.Count(f => f.Status == ResultStatus.Possible),
-                ["insufficient"] = features.Count(f => f.Status == ResultStatus.InsufficientData),
-                ["general_drift"] = report.GeneralDrift,
-            },
-        });
-        return new ApplicationOutput { Results = results };
+        return new DriftEvaluation(references, _analysis.Summarize(features), results);
     }
 
-    private static string? Unusable(EndpointReference? reference)
+    /// <summary>Why the drift of an endpoint with this reference cannot be analysed (naming the fix), or null when it can.</summary>
+    internal static string? Unusable(EndpointReference? reference)
     {
         if (reference is null)
             return "the endpoint has no reference: link the training dataset to the model version (ModelLogOptions.TrainingData) or register the endpoint with a reference (EndpointReference.FromProfile)";
@@ -162,3 +173,7 @@ public sealed class DriftApplication : IMonitoringApplication
     private static MonitoringResult ToResult(FeatureDrift drift, ResultKind kind)
         => new(drift.Feature, drift.Value, kind, drift.Status) { Message = drift.Message, Statistics = drift.Statistics() };
 }
+
+/// <summary>What <see cref="DriftApplication"/> found in a window: the references it compared with, the per-feature drift and its
+/// endpoint-level summary, and the per-feature and per-output results in order.</summary>
+internal sealed record DriftEvaluation(DriftReferences References, WindowDrift Drift, IReadOnlyList<MonitoringResult> Results);

@@ -18,7 +18,7 @@ public readonly record struct DriftReportPoint(DateTimeOffset WindowStart, doubl
 /// against the current shares (numeric: the reference's bins with the two open edge bins; categorical: the top categories,
 /// "other" and "unseen"). The page has inline CSS, no script and no external reference; the same inputs give the same bytes.
 /// </summary>
-/// <remarks>Add features with <see cref="AddNumeric"/> and <c>AddCategorical</c>, then render with <see cref="ToHtml"/>,
+/// <remarks>Build one from an endpoint's window with <c>project.Monitoring.CreateDriftReportAsync</c>, or add features with <see cref="AddNumeric"/> and <c>AddCategorical</c>; then render with <see cref="ToHtml"/>,
 /// <see cref="WriteAsync"/> or log it with <c>project.Monitoring.LogDriftReportAsync</c>. Not thread-safe while being built.</remarks>
 public sealed class DriftReport
 {

@@ -151,25 +151,32 @@ public sealed class DriftApplicationTests
         {
             endpoint = capture.Endpoints.Single();
             if (reference is not null) endpoint = await served.Project.Monitoring.RegisterEndpointAsync(endpoint.Model, endpoint.ModelVersion, reference);
-            for (int start = skip; start < skip + rows; start += 100)
-            {
-                var flights = ServedFlights.Rows.Skip(3000 + start).Take(100).ToList();
-                await served.Server.InferAsync("delay", new InferenceRequest
-                {
-                    Id = $"r{start}",
-                    Inputs =
-                    [
-                        InferenceTensor.Singles("distance", [.. flights.Select(f => (float)(f.Distance * distanceFactor))]),
-                        InferenceTensor.Singles("hour", [.. flights.Select(f => f.Hour)]),
-                    ],
-                });
-                served.Time.Advance(TimeSpan.FromSeconds(1));
-            }
+            await SendAsync(served, rows, distanceFactor, skip);
         }
         endpoint = await served.Project.Monitoring.GetEndpointAsync(endpoint.Id);
         var to = served.Time.GetUtcNow();
         var data = new List<RecordBatch>();
         await foreach (var batch in served.Project.Monitoring.ReadCapturedAsync(endpoint.Id, from, to)) data.Add(batch);
         return new MonitoringWindow(served.Project, endpoint, from, to, data);
+    }
+
+    /// <summary>Serves <paramref name="rows"/> held-out flights from <paramref name="skip"/> (distance multiplied by
+    /// <paramref name="distanceFactor"/>) in requests of 100 rows, one second apart on the fake clock.</summary>
+    internal static async Task SendAsync(ServedFlights served, int rows, double distanceFactor, int skip = 0)
+    {
+        for (int start = skip; start < skip + rows; start += 100)
+        {
+            var flights = ServedFlights.Rows.Skip(3000 + start).Take(100).ToList();
+            await served.Server.InferAsync("delay", new InferenceRequest
+            {
+                Id = $"r{start}",
+                Inputs =
+                [
+                    InferenceTensor.Singles("distance", [.. flights.Select(f => (float)(f.Distance * distanceFactor))]),
+                    InferenceTensor.Singles("hour", [.. flights.Select(f => f.Hour)]),
+                ],
+            });
+            served.Time.Advance(TimeSpan.FromSeconds(1));
+        }
     }
 }
