@@ -9,8 +9,9 @@ namespace MLOps.Monitoring.GroundTruth;
 /// Where ground truth lives: <c>{root}/{endpoint id}/ground-truth/{sequence}.parquet</c>, one file per log call (the time it was
 /// logged is in its <c>logged_at</c> column).
 /// The sequence (8 digits, one more than the highest file present) orders the logs, so that a later label of the same row wins;
-/// each file is written to a temporary name and renamed once complete (a rename that finds the name taken retries with the next
-/// sequence), so a reader never sees a half-written file and two writers never overwrite each other.
+/// each file is written to a temporary name and renamed once complete, under a claim file of its sequence created exclusively
+/// (<c>{sequence}.claim</c>, deleted after the rename; a writer that finds the claim or the file taken tries the next sequence),
+/// so a reader never sees a half-written file and two writers never overwrite each other.
 /// </summary>
 internal static class GroundTruthFiles
 {
@@ -31,17 +32,29 @@ internal static class GroundTruthFiles
         {
             for (int sequence = NextSequence(folder); ; sequence++)
             {
-                var path = Path.Combine(folder, $"{sequence.ToString("D8", CultureInfo.InvariantCulture)}.parquet");
-                if (File.Exists(path)) continue;
+                var name = sequence.ToString("D8", CultureInfo.InvariantCulture);
+                var claim = Path.Combine(folder, name + ".claim");
                 try
                 {
-                    File.Move(pending, path, overwrite: false);
-                    return path;
+                    // CreateNew is atomic (O_EXCL): exactly one writer gets a sequence. File.Move without overwrite is not
+                    // (on Unix it checks, then renames), so two writers could both "win" the same name and one file be lost.
+                    using (new FileStream(claim, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+                    {
+                    }
                 }
-                catch (IOException) when (File.Exists(path))
+                catch (IOException) when (File.Exists(claim))
                 {
-                    // Another writer took this sequence between the check and the rename: try the next one.
+                    continue; // another writer holds this sequence
                 }
+                var path = Path.Combine(folder, name + ".parquet");
+                if (File.Exists(path))
+                {
+                    File.Delete(claim); // stored by a writer that held the claim before us
+                    continue;
+                }
+                File.Move(pending, path, overwrite: false);
+                File.Delete(claim);
+                return path;
             }
         }
         finally
@@ -61,12 +74,13 @@ internal static class GroundTruthFiles
                 yield return batch;
     }
 
+    /// <summary>One more than the highest sequence stored or claimed (a claim left by a crashed writer only skips its number).</summary>
     private static int NextSequence(string folder)
-        => Directory.EnumerateFiles(folder, "*.parquet").Select(Sequence).DefaultIfEmpty(0).Max() + 1;
+        => Directory.EnumerateFiles(folder).Select(Sequence).Where(s => s >= 0).DefaultIfEmpty(0).Max() + 1;
 
     private static int Sequence(string path)
     {
         var name = Path.GetFileName(path);
-        return name.Length == 16 && name.EndsWith(".parquet", StringComparison.Ordinal) && int.TryParse(name.AsSpan(0, 8), NumberStyles.None, CultureInfo.InvariantCulture, out var sequence) ? sequence : -1;
+        return (name.Length == 16 && name.EndsWith(".parquet", StringComparison.Ordinal) || name.Length == 14 && name.EndsWith(".claim", StringComparison.Ordinal)) && int.TryParse(name.AsSpan(0, 8), NumberStyles.None, CultureInfo.InvariantCulture, out var sequence) ? sequence : -1;
     }
 }
