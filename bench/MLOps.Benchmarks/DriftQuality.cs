@@ -10,7 +10,8 @@ namespace MLOps.Benchmarks;
 /// Reference: half of January's rows (seeded split); "no drift": windows of the other half of January; February (real drift of a
 /// kind, reported); shifted copies of the held-out half: delay + 60, distance x 1.5, origin with 5% of each window's rows in an unseen
 /// airport, origin with 10% of each window's rows moved to the busiest airport. Windows of 100 to 100,000 rows drawn without
-/// replacement; every cell has its own seed, printed with the table.
+/// replacement; every cell has its own seed, printed with the table. Options: --windows-scale x (windows per cell times x),
+/// --sizes 100,300 (the window sizes), --windows N (windows per cell), --seed-offset N (added to every cell seed).
 /// </summary>
 internal static class DriftQuality
 {
