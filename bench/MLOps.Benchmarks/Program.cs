@@ -10,7 +10,7 @@ using MLOps.Benchmarks;
 //   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile-serving-handlers   CPU and bytes per request of each side's request delegate
 //   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile-capture-http --rounds N   HTTP with monitoring capture on vs off
 //   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile-capture-inproc --rounds N   where the capture's CPU and bytes go
-//   dotnet run -c Release --project bench/MLOps.Benchmarks -- --drift-quality [--windows-scale 0.2]   drift detectors on real flights: false-alarm and detection rates
+//   dotnet run -c Release --project bench/MLOps.Benchmarks -- --drift-quality [--windows-scale 0.2] [--sizes 100,300] [--windows 2000] [--seed-offset 7]   drift detectors on real flights: false-alarm and detection rates
 var quick = args.Contains("--quick", StringComparer.Ordinal);
 if (args.Contains("--profile", StringComparer.Ordinal))
 {

@@ -61,10 +61,10 @@ public abstract class DriftDetector
     /// <inheritdoc />
     public override string ToString() => Name;
 
-    /// <summary>The default numeric detector: below 1,000 values Kolmogorov-Smirnov p &lt; 0.001 or Mann-Whitney p &lt; 0.004 (a
-    /// significance level of 0.005 split between the two; possible at 10 times those); from 1,000 values PSI &gt;= 0.25 (possible
+    /// <summary>The default numeric detector: below 1,000 values Kolmogorov-Smirnov p &lt; 0.0005 or Mann-Whitney p &lt; 0.0025 (a
+    /// significance level of 0.003 split between the two; possible at 10 times those); from 1,000 values PSI &gt;= 0.25 (possible
     /// &gt;= 0.1) on the reference bins (see docs/monitoring.md, "Drift status", for the measurements behind it).</summary>
-    public static DriftDetector DefaultNumeric { get; } = BySize(AnyOf(KolmogorovSmirnov(0.001, 0.01), MannWhitney(0.004, 0.04)), PopulationStability(0.1, 0.25), 1_000);
+    public static DriftDetector DefaultNumeric { get; } = BySize(AnyOf(KolmogorovSmirnov(0.0005, 0.005), MannWhitney(0.0025, 0.025)), PopulationStability(0.1, 0.25), 1_000);
 
     /// <summary>The default categorical detector: <see cref="PooledChiSquare"/> with p &lt; 0.001 (possible &lt; 0.01), a minimum total
     /// variation of 0.03, and a category unseen in the reference in at least 1% of the rows detected on its own.</summary>

@@ -38,6 +38,8 @@ public class DriftMetricsOracleTests
         DriftOracle.AssertClose(result.KolmogorovSmirnov!.Value.PValue, DriftOracle.Number(e, "ks_pvalue"), "ks p-value");
         DriftOracle.AssertClose(result.Wasserstein!.Value, DriftOracle.Number(e, "wasserstein"), "wasserstein");
         DriftOracle.AssertClose(result.WassersteinNormalized!.Value, DriftOracle.Number(e, "wasserstein_norm"), "wasserstein normalized");
+        DriftOracle.AssertClose(result.MannWhitney!.Value.Statistic, DriftOracle.Number(e, "mw_statistic"), "mann-whitney U");
+        DriftOracle.AssertClose(result.MannWhitney!.Value.PValue, DriftOracle.Number(e, "mw_pvalue"), "mann-whitney p-value");
         if (e.TryGetProperty("ks_exact", out var exact))
             Assert.That(result.KolmogorovSmirnov!.Value.Exact, Is.EqualTo(exact.GetBoolean()), "ks path");
     }

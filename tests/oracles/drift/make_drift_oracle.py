@@ -18,7 +18,9 @@ a constant feature gets [v - 0.5, v + 0.5]); current counts = [values < first ed
   psi = sum (q' - p') ln(q' / p'), zeros replaced with 1e-4 on both sides (Evidently's);
   js = scipy.spatial.distance.jensenshannon(p, q) (natural log);
   ks = scipy.stats.ks_2samp(reference, current) (method 'auto'); the reference sample is the whole reference here;
-  wasserstein = scipy.stats.wasserstein_distance(reference, current); wasserstein_norm = wasserstein / numpy.std(reference).
+  wasserstein = scipy.stats.wasserstein_distance(reference, current); wasserstein_norm = wasserstein / numpy.std(reference);
+  mw = scipy.stats.mannwhitneyu(reference, current, alternative='two-sided', method='asymptotic', use_continuity=True)
+  (tie-corrected variance, continuity correction; mw_statistic is U of the reference).
 An empty window (no value that is not NaN) has every metric NaN.
 Categorical case: table = [reference counts, current counts] over the sorted union of categories;
   chi2, p, dof = scipy.stats.chi2_contingency(table) (defaults: Yates' correction when dof = 1); distances as above on the
@@ -73,7 +75,7 @@ def numeric_case(name, reference, current, bins=20):
                 "missing": int(current.size - cur.size), "std": float(np.std(ref))}
     if cur.size == 0:
         expected.update({k: None for k in ["tvd", "hellinger", "kl", "psi", "js", "ks_statistic", "ks_pvalue",
-                                          "wasserstein", "wasserstein_norm"]})
+                                          "wasserstein", "wasserstein_norm", "mw_statistic", "mw_pvalue"]})
     else:
         p = ref_counts / ref_counts.sum()
         q = cur_counts / cur_counts.sum()
@@ -81,9 +83,11 @@ def numeric_case(name, reference, current, bins=20):
         ks = stats.ks_2samp(ref, cur)
         w = float(stats.wasserstein_distance(ref, cur))
         std = float(np.std(ref))
+        mw = stats.mannwhitneyu(ref, cur, alternative="two-sided", method="asymptotic", use_continuity=True)
         expected.update({"ks_statistic": float(ks.statistic), "ks_pvalue": float(ks.pvalue),
                          "ks_exact": bool(max(ref.size, cur.size) <= 10000), "wasserstein": w,
-                         "wasserstein_norm": (w / std) if std > 0 else (0.0 if w == 0 else float("inf"))})
+                         "wasserstein_norm": (w / std) if std > 0 else (0.0 if w == 0 else float("inf")),
+                         "mw_statistic": float(mw.statistic), "mw_pvalue": float(mw.pvalue)})
     return {"name": name, "bins": bins, "reference": listed(reference), "current": listed(current), "expected": expected}
 
 
@@ -115,6 +119,9 @@ def main(flights_path, out_path):
         numeric_case("flights_delay_exact", delay[:5000], delay[5000:8000]),
         numeric_case("flights_distance_x1.5_exact", distance[:5000], [d * 1.5 for d in distance[8000:10000]]),
         numeric_case("flights_delay_equal_sizes", delay[:300], delay[300:600]),
+        # windows of 100 real delays (many ties) against 10,000: the size at which the default detector runs Mann-Whitney
+        *[numeric_case(f"flights_delay_window_100_{k}", delay[:10000], delay[10000 + 100 * k:10100 + 100 * k]) for k in range(4)],
+        numeric_case("flights_delay_window_100_plus5", delay[:10000], [d + 5 for d in delay[14000:14100]]),
         numeric_case("flights_delay_asymptotic", delay[:12000], delay[12000:20000]),
         numeric_case("flights_delay_plus60_asymptotic", delay[:12000], [d + 60 for d in delay[12000:20000]]),
         numeric_case("flights_distance_asymptotic_small_window", distance[:12000], distance[15000:15050]),
