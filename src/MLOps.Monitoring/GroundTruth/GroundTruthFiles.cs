@@ -42,9 +42,9 @@ internal static class GroundTruthFiles
                     {
                     }
                 }
-                catch (IOException) when (File.Exists(claim))
+                catch (IOException) when (File.Exists(claim) || File.Exists(Path.Combine(folder, name + ".parquet")))
                 {
-                    continue; // another writer holds this sequence
+                    continue; // another writer holds this sequence, or held it and has stored its file since
                 }
                 var path = Path.Combine(folder, name + ".parquet");
                 if (File.Exists(path))
