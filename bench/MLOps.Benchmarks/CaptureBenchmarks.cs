@@ -160,7 +160,7 @@ internal static class CaptureCheck
 /// Not a benchmark (<c>--profile-capture-http --rounds N</c>): V2 <c>POST /v2/models/delay/infer</c> on real Kestrel
 /// (127.0.0.1, <c>MapServingGraph</c>) with a capture session (sampling 1.0, default options) against the same endpoint of a
 /// second server without capture, in one process with the clients. After a warm-up, both sides run in alternating rounds
-/// (the order flips every round) of <see cref="PerRound"/> requests at concurrency 1 and 32. After each capture round the
+/// (the order flips every round) of <c>--per-round</c> requests (default 4,096; 10,000 is one file per round at the default BatchSize) at concurrency 1 and 32. After each capture round the
 /// session is flushed, so the writer's backlog does not spill into the next round: the capture side's process CPU per
 /// request counts the writer's work until then (client, server and writer share the process; the difference of the two
 /// sides is the capture's). Reported: req/s (median of rounds), p50/p99 of every request's latency pooled over the rounds,
@@ -169,10 +169,10 @@ internal static class CaptureCheck
 /// </summary>
 internal static class CaptureHttpProfile
 {
-    private const int PerRound = 4096;
+    private const int DefaultPerRound = 4096;
     private const string Path = "/v2/models/delay/infer";
 
-    public static async Task RunAsync(int rounds)
+    public static async Task RunAsync(int rounds, int perRound = DefaultPerRound)
     {
         await using var data = await ServingBenchData.CreateAsync();
         var off = await StartSideAsync(data);
@@ -185,12 +185,12 @@ internal static class CaptureHttpProfile
         {
             for (int i = 0; i < 4; i++)
             {
-                await HttpInferenceBenchmarks.RunAsync(off.Client, Path, body, 32, PerRound);
-                await HttpInferenceBenchmarks.RunAsync(on.Client, Path, body, 32, PerRound);
-                sentOn += PerRound;
+                await HttpInferenceBenchmarks.RunAsync(off.Client, Path, body, 32, perRound);
+                await HttpInferenceBenchmarks.RunAsync(on.Client, Path, body, 32, perRound);
+                sentOn += perRound;
             }
             await session.FlushAsync();
-            Console.WriteLine($"// Monitoring capture over HTTP: V2 /infer on Kestrel 127.0.0.1, capture (sampling 1.0) on vs off, {rounds} alternating rounds of {PerRound:N0} requests; {Environment.ProcessorCount} cores");
+            Console.WriteLine($"// Monitoring capture over HTTP: V2 /infer on Kestrel 127.0.0.1, capture (sampling 1.0) on vs off, {rounds} alternating rounds of {perRound:N0} requests; {Environment.ProcessorCount} cores");
             foreach (int concurrency in new[] { 1, 32 })
             {
                 string loadBefore = Load();
@@ -198,7 +198,7 @@ internal static class CaptureHttpProfile
                 var cpu = new double[2];
                 var latencies = new List<double>[] { [], [] };
                 double flushMs = 0;
-                var round = new double[PerRound];
+                var round = new double[perRound];
                 for (int r = 0; r < rounds; r++)
                 {
                     for (int k = 0; k < 2; k++)
@@ -208,17 +208,17 @@ internal static class CaptureHttpProfile
                         process.Refresh();
                         var cpu0 = process.TotalProcessorTime;
                         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-                        await HttpInferenceBenchmarks.RunAsync(side.Client, Path, body, concurrency, PerRound, round);
-                        wall[s].Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMicroseconds / PerRound);
+                        await HttpInferenceBenchmarks.RunAsync(side.Client, Path, body, concurrency, perRound, round);
+                        wall[s].Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMicroseconds / perRound);
                         if (s == 1)
                         {
-                            sentOn += PerRound;
+                            sentOn += perRound;
                             long f0 = System.Diagnostics.Stopwatch.GetTimestamp();
                             await session.FlushAsync();
                             flushMs += System.Diagnostics.Stopwatch.GetElapsedTime(f0).TotalMilliseconds / rounds;
                         }
                         process.Refresh();
-                        cpu[s] += (process.TotalProcessorTime - cpu0).TotalMicroseconds / PerRound / rounds;
+                        cpu[s] += (process.TotalProcessorTime - cpu0).TotalMicroseconds / perRound / rounds;
                         latencies[s].AddRange(round);
                     }
                 }

@@ -8,7 +8,7 @@ using MLOps.Benchmarks;
 //   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile-serving-process [rounds]   HTTP serving, servers in a child process
 //   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile-serving-inproc   CPU and bytes per step of the in-process JSON path
 //   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile-serving-handlers   CPU and bytes per request of each side's request delegate
-//   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile-capture-http --rounds N   HTTP with monitoring capture on vs off
+//   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile-capture-http --rounds N [--per-round 10000]   HTTP with monitoring capture on vs off
 //   dotnet run -c Release --project bench/MLOps.Benchmarks -- --profile-capture-inproc --rounds N   where the capture's CPU and bytes go
 //   dotnet run -c Release --project bench/MLOps.Benchmarks -- --drift-quality [--windows-scale 0.2] [--sizes 100,300] [--windows 2000] [--seed-offset 7]   drift detectors on real flights: false-alarm and detection rates
 var quick = args.Contains("--quick", StringComparer.Ordinal);
@@ -44,7 +44,8 @@ if (args.Contains("--profile-capture-inproc", StringComparer.Ordinal))
 }
 if (args.Contains("--profile-capture-http", StringComparer.Ordinal))
 {
-    await CaptureHttpProfile.RunAsync(args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(11)).ConfigureAwait(false);
+    await CaptureHttpProfile.RunAsync(args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(11),
+        args.SkipWhile(a => a != "--per-round").Skip(1).Select(int.Parse).FirstOrDefault(4096)).ConfigureAwait(false);
     return;
 }
 if (args.Contains("--profile-serving-inproc", StringComparer.Ordinal))
