@@ -31,7 +31,11 @@ internal static class CaptureFiles
     {
         var folder = EndpointFolder(root, endpointId);
         if (!Directory.Exists(folder)) yield break;
-        var files = Directory.EnumerateFiles(folder, "*.parquet", SearchOption.AllDirectories)
+        // A bounded range lists only its hour folders (a window's analysis must not list a year of files); an open one lists all.
+        var candidates = from is { } f && to is { } t && t - f <= MaxHourWalk
+            ? HourFolders(folder, f, t).SelectMany(h => Directory.EnumerateFiles(h, "*.parquet"))
+            : Directory.EnumerateFiles(folder, "*.parquet", SearchOption.AllDirectories);
+        var files = candidates
             .Select(f => (Path: f, Hour: HourOf(folder, f)))
             .Where(f => f.Hour is { } hour && (to is null || hour < to) && (from is null || hour.AddHours(1) > from))
             .OrderBy(f => Path.GetFileName(f.Path), StringComparer.Ordinal);
@@ -42,6 +46,20 @@ internal static class CaptureFiles
                 var slice = Slice(batch, from, to);
                 if (slice.Length > 0) yield return slice;
             }
+        }
+    }
+
+    /// <summary>The longest range read by walking its hour folders rather than listing every file of the endpoint.</summary>
+    private static readonly TimeSpan MaxHourWalk = TimeSpan.FromDays(31);
+
+    /// <summary>The existing hour folders (<c>{folder}/{yyyy-MM-dd}/{HH}</c>, UTC) of the hours that overlap [from, to).</summary>
+    internal static IEnumerable<string> HourFolders(string folder, DateTimeOffset from, DateTimeOffset to)
+    {
+        var utc = from.UtcDateTime;
+        for (var hour = new DateTimeOffset(utc.Year, utc.Month, utc.Day, utc.Hour, 0, 0, TimeSpan.Zero); hour < to; hour = hour.AddHours(1))
+        {
+            var path = Path.Combine(folder, hour.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), hour.ToString("HH", CultureInfo.InvariantCulture));
+            if (Directory.Exists(path)) yield return path;
         }
     }
 

@@ -51,10 +51,8 @@ internal static class TrafficFiles
         bool any = false;
         var folder = Folder(root, endpointId);
         if (!Directory.Exists(folder)) return (0, 0, 0, false);
-        for (var hour = Hour(from); hour < to; hour = hour.AddHours(1))
+        foreach (var hourFolder in CaptureFiles.HourFolders(folder, from, to))
         {
-            var hourFolder = Path.Combine(folder, hour.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), hour.ToString("HH", CultureInfo.InvariantCulture));
-            if (!Directory.Exists(hourFolder)) continue;
             foreach (var file in Directory.EnumerateFiles(hourFolder, "*.parquet"))
             {
                 await foreach (var batch in DatasetReader.ReadParquetAsync(file, cancellationToken: cancellationToken).ConfigureAwait(false))
@@ -74,11 +72,5 @@ internal static class TrafficFiles
             }
         }
         return (requests, errors, dropped, any);
-    }
-
-    private static DateTimeOffset Hour(DateTimeOffset time)
-    {
-        var utc = time.UtcDateTime;
-        return new DateTimeOffset(utc.Year, utc.Month, utc.Day, utc.Hour, 0, 0, TimeSpan.Zero);
     }
 }
